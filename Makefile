@@ -1,0 +1,58 @@
+# HazardLoop — `make run` (demo server) and `make test` (the whole suite) work on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: run test deps assets translations browser migrate seed lint bench clean scheduler
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+.stamp-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+deps: .stamp-deps
+
+# Front-end packages come from the npm registry; copies live only in the (ignored) vendor folder.
+.stamp-assets: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf app/static/vendor && mkdir -p app/static/vendor/bpmn-js app/static/vendor/bootstrap
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
+	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js app/static/vendor/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets app/static/vendor/bpmn-js/
+	cp -r node_modules/bootstrap/dist/css node_modules/bootstrap/dist/js app/static/vendor/bootstrap/
+	@touch $@
+
+assets: .stamp-assets
+
+translations: deps
+	@if [ -d app/translations ]; then $(BIN)/pybabel compile -q -f -d app/translations; fi
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+migrate: deps
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo --if-empty
+
+run: deps assets translations seed
+	SCHEDULER_IN_PROCESS=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: deps assets translations browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: deps
+	$(BIN)/ruff check app tests config.py wsgi.py
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor .stamp-* instance/test-*

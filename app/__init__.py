@@ -1,0 +1,70 @@
+"""HazardLoop (隐患闭环): the application factory."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import BASE_DIR, Config
+
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def select_locale() -> str:
+    from flask import current_app
+    from flask_login import current_user
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") if request else None
+    if chosen in languages:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in languages:
+        return session["lang"]
+    user = getattr(g, "api_user", None) or (current_user if current_user and current_user.is_authenticated else None)
+    if user is not None and getattr(user, "locale", None) in languages:
+        return user.locale
+    header = request.accept_languages.best_match(languages) if request else None
+    return header or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
+    config = config_object or Config
+    app = Flask(__name__, instance_path=str(Path(overrides.get("INSTANCE_DIR", config.INSTANCE_DIR)).resolve()))
+    app.config.from_object(config)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    from app.web.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+
+    from app.web import register_pages
+
+    register_pages(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,116 @@
+"""Parsing BPMN into specs, once per process version (cached by the XML's sha256)."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import ParseError
+from defusedxml.ElementTree import fromstring as safe_fromstring
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from app.engine.errors import DiagramError
+
+MAX_BPMN_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UserTaskMeta:
+    """What the application needs to know about one user task of a diagram."""
+
+    name: str           # the BPMN element id
+    title: str          # the element's (Chinese) name
+    lane: str | None
+    form_key: str | None
+    status: str | None
+    documentation: str | None
+
+
+@dataclass
+class ParsedProcess:
+    process_key: str
+    sha256: str
+    spec: object
+    subprocess_specs: dict
+    user_tasks: dict[str, UserTaskMeta] = field(default_factory=dict)
+    end_statuses: dict[str, str] = field(default_factory=dict)
+
+
+def sha256_of(xml: str | bytes) -> str:
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_xml_is_safe(xml: bytes) -> None:
+    """Refuse oversize documents, DTDs, entities and external references before lxml sees them."""
+    if len(xml) > MAX_BPMN_BYTES:
+        raise DiagramError([(None, f"the diagram is {len(xml)} bytes; the limit is {MAX_BPMN_BYTES} bytes")])
+    try:
+        safe_fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+        raise DiagramError([(None, "DTDs and entity declarations are not allowed in a diagram")]) from None
+    except ParseError as exc:
+        raise DiagramError([(None, f"the file is not well-formed XML: {exc}")]) from None
+
+
+def _properties(task_spec) -> dict[str, str]:
+    return dict((getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {})
+
+
+def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> ParsedProcess:
+    """Parse (and by default XSD-validate) a BPMN document; raise DiagramError with element ids."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    check_xml_is_safe(data)
+    parser = SpiffBpmnParser(validator=VALIDATOR if validate else None)
+    try:
+        parser.add_bpmn_str(data)
+        spec = parser.get_spec(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key)
+    except ValidationException as exc:
+        element = getattr(exc, "id", None) or None
+        raise DiagramError([(element, str(getattr(exc, "msg", exc)) or str(exc))]) from None
+    except Exception as exc:  # the parser raises many kinds for bad input; each is the user's to fix
+        raise DiagramError([(None, f"{type(exc).__name__}: {exc}")]) from None
+    parsed = ParsedProcess(process_key, sha256_of(data), spec, subprocess_specs)
+    for task_spec in spec.task_specs.values():
+        props = _properties(task_spec)
+        if getattr(task_spec, "manual", False):
+            parsed.user_tasks[task_spec.name] = UserTaskMeta(
+                name=task_spec.name,
+                title=task_spec.bpmn_name or task_spec.name,
+                lane=task_spec.lane,
+                form_key=props.get("formKey"),
+                status=props.get("status"),
+                documentation=getattr(task_spec, "documentation", None),
+            )
+        elif isinstance(task_spec, EndEvent) and props.get("status"):
+            parsed.end_statuses[task_spec.name] = props["status"]
+    return parsed
+
+
+class SpecCache:
+    """Parsed specs keyed by sha256; parsing is the expensive part, so do it once per process."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._items: OrderedDict[str, ParsedProcess] = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def get(self, sha256: str, xml: str, process_key: str) -> ParsedProcess:
+        with self._lock:
+            if sha256 in self._items:
+                self._items.move_to_end(sha256)
+                return self._items[sha256]
+        parsed = parse_process(xml, process_key, validate=False)
+        with self._lock:
+            self._items[sha256] = parsed
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return parsed
+
+
+spec_cache = SpecCache()

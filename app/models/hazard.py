@@ -1,0 +1,96 @@
+"""The hazard record and read model, its attachments and its audit trail."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+
+
+class Hazard(Base):
+    """A hazard's record (登记建档) and the read model pages query: never a serialized workflow."""
+
+    __tablename__ = "hazard"
+    __table_args__ = (
+        Index("ix_hazard_enterprise_status", "enterprise_id", "status"),
+        Index("ix_hazard_unit_status", "supervising_unit_id", "status"),
+        Index("ix_hazard_overdue", "overdue", "rectification_deadline"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(300))
+    hazard_type: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(40))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    supervising_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+    # Read model, updated in the same transaction as the instance.
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    grade: Mapped[str | None] = mapped_column(String(10), index=True)
+    current_step: Mapped[str | None] = mapped_column(String(200))
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    rectification_deadline: Mapped[date | None]
+    listed: Mapped[bool] = mapped_column(default=False)
+    notice_number: Mapped[str | None] = mapped_column(String(100))
+    supervision_deadline: Mapped[date | None]
+    overdue: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
+    reporter = relationship("User", foreign_keys=[reporter_id])
+
+
+class Attachment(Base):
+    """A photo or document stored as a file; task data keeps only its id."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # image | document
+    original_name: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Append-only evidence. Each event is hashed with its predecessor in the same chain.
+
+    A hazard's events form one chain (serialized by the instance lock); events that concern no
+    hazard (deployments, logins) form the `system` chain.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int]
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    task_spec: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON
+    created_at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    actor = relationship("User")
+
+
+class AuditHead(Base):
+    """The head of every chain, so that a deleted tail is detected too."""
+
+    __tablename__ = "audit_head"
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))

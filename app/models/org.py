@@ -1,0 +1,108 @@
+"""Regions, organisations (government units and enterprises), users and API tokens."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+
+
+class RegionKind(str, enum.Enum):
+    district = "district"
+    township = "township"
+    grid = "grid"
+
+
+class OrgKind(str, enum.Enum):
+    government = "government"
+    enterprise = "enterprise"
+
+
+class Role(str, enum.Enum):
+    officer = "officer"          # 企业安全员
+    principal = "principal"      # 企业主要负责人
+    inspector = "inspector"      # 监管人员
+    admin = "admin"              # 管理员
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
+
+
+class Region(Base):
+    """A district, a township/park, or a safety grid; a tree."""
+
+    __tablename__ = "region"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[RegionKind] = mapped_column(_enum(RegionKind, "region_kind"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    parent: Mapped[Region | None] = relationship(remote_side=[id])
+
+
+class Organisation(Base):
+    """A government unit (district bureau, township office) or an enterprise."""
+
+    __tablename__ = "organisation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # Enterprises sit in a region; government units cover regions (see Jurisdiction).
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    industry: Mapped[str | None] = mapped_column(String(60))
+    address: Mapped[str | None] = mapped_column(String(300))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # For an enterprise: the lowest-tier government unit whose jurisdiction covers it.
+    supervising_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    region: Mapped[Region | None] = relationship()
+
+
+class Jurisdiction(Base):
+    """A government unit supervises a region and every region below it."""
+
+    __tablename__ = "jurisdiction"
+    __table_args__ = (UniqueConstraint("unit_id", "region_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+
+
+class User(UserMixin, Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    organisation: Mapped[Organisation | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+
+class ApiToken(Base):
+    """A bearer token; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_hash", "token_hash", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    user: Mapped[User] = relationship()

@@ -1,0 +1,110 @@
+"""Deployed process versions, running instances, human tasks and timers."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+from app.models.org import Role
+
+
+class InstanceStatus(str, enum.Enum):
+    running = "running"
+    completed = "completed"
+    error = "error"
+
+
+class TaskStatus(str, enum.Enum):
+    open = "open"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class TimerStatus(str, enum.Enum):
+    pending = "pending"
+    fired = "fired"
+    cancelled = "cancelled"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
+
+
+class ProcessVersion(Base):
+    """One deployed BPMN document; stored once, shared by all its instances."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_key", "number"), UniqueConstraint("process_key", "sha256"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    number: Mapped[int]
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=False)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    deployed_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class ProcessInstance(Base):
+    """A running lifecycle: its own serialized state only, never the spec."""
+
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus, "instance_status"))
+    # Bumped on every write; a stale writer matches no row and gets "already handled".
+    lock_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    version: Mapped[ProcessVersion] = relationship()
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """A user task waiting for (or done by) a person; the worklist reads only this table."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_queue", "status", "role", "organisation_id"),
+        Index("ix_human_task_assignee", "assignee_id", "status"),
+        Index("ix_human_task_instance", "instance_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    form_key: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"))
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    hazard = relationship("Hazard", foreign_keys=[hazard_id])
+    assignee = relationship("User", foreign_keys=[assignee_id])
+
+
+class Timer(Base):
+    """A timer an instance waits on; the scheduler selects only rows that are due."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime]
+    status: Mapped[TimerStatus] = mapped_column(_enum(TimerStatus, "timer_status"))
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]

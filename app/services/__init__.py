@@ -1,0 +1,1 @@
+"""Use cases: one function each; a service owns its transaction."""

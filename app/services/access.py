@@ -1,0 +1,92 @@
+"""Who may see and do what: scoping rules shared by every page and API route."""
+from __future__ import annotations
+
+from flask import g, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy import and_, false, or_, select, true
+
+from app.extensions import db
+from app.models import Hazard, HumanTask, Organisation, OrgKind, Role, User
+from app.services.errors import Forbidden, NotFound
+
+ENTERPRISE_ROLES = {Role.officer, Role.principal}
+
+
+def _government_tree() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    rows = db.session.execute(select(Organisation.id, Organisation.parent_id)
+                              .where(Organisation.kind == OrgKind.government))
+    for org_id, parent_id in rows:
+        children.setdefault(parent_id or 0, []).append(org_id)
+    return children
+
+
+def unit_subtree(unit_id: int) -> frozenset[int]:
+    """A government unit and every unit below it (a district bureau supervises its townships)."""
+    cache = g.setdefault("_unit_subtree", {}) if has_app_context() else {}
+    if unit_id in cache:
+        return cache[unit_id]
+    children = _government_tree()
+    found, stack = set(), [unit_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    cache[unit_id] = frozenset(found)
+    return cache[unit_id]
+
+
+def acting_orgs(user: User) -> frozenset[int]:
+    """Organisations whose work this user may see: their enterprise, or their unit's subtree."""
+    if user.organisation_id is None:
+        return frozenset()
+    if user.role == Role.inspector:
+        return unit_subtree(user.organisation_id)
+    return frozenset({user.organisation_id})
+
+
+def hazard_scope(user: User):
+    """A WHERE clause selecting the hazards this user may see."""
+    if user.role == Role.admin:
+        return true()
+    orgs = acting_orgs(user)
+    if not orgs:
+        return false()
+    if user.role == Role.inspector:
+        return Hazard.supervising_unit_id.in_(orgs)
+    return Hazard.enterprise_id.in_(orgs)
+
+
+def task_scope(user: User):
+    """A WHERE clause selecting the tasks this user could work on (own or claimable)."""
+    orgs = acting_orgs(user)
+    if not orgs:
+        return false()
+    return and_(HumanTask.role == user.role, HumanTask.organisation_id.in_(orgs),
+                or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id))
+
+
+def can_see_hazard(user: User, hazard: Hazard) -> bool:
+    if user.role == Role.admin:
+        return True
+    orgs = acting_orgs(user)
+    if user.role == Role.inspector:
+        return hazard.supervising_unit_id in orgs
+    return hazard.enterprise_id in orgs
+
+
+def visible_hazard(user: User, hazard_id: int, *, for_update: bool = False) -> Hazard:
+    """The hazard, or NotFound when it does not exist or is not this user's to see."""
+    hazard = db.session.get(Hazard, hazard_id)
+    if hazard is None or not can_see_hazard(user, hazard):
+        raise NotFound(_("Hazard %(id)s was not found.", id=hazard_id))
+    return hazard
+
+
+def check_task_owner(user: User, task: HumanTask) -> None:
+    """Raise Forbidden unless the user holds the task's role in its organisation and may take it."""
+    if task.role != user.role or task.organisation_id not in acting_orgs(user):
+        raise Forbidden(_("This task is for another role or organisation; you cannot act on it."))
+    if task.assignee_id is not None and task.assignee_id != user.id:
+        raise Forbidden(_("This task has been claimed by someone else."))

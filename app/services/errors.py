@@ -1,0 +1,43 @@
+"""Errors a service raises; the web layer turns each into one HTTP status and a clear message."""
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class Unauthorized(ServiceError):
+    status = 401
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class ValidationFailed(ServiceError):
+    status = 422
+
+
+class TooLarge(ServiceError):
+    status = 413
+
+
+class Locked(ServiceError):
+    status = 429

@@ -1,0 +1,150 @@
+"""Reporting hazards and reading the register (always from the read model)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from app.clock import clock
+from app.extensions import db
+from app.models import AuditEvent, Hazard, HumanTask, Organisation, OrgKind, Role, TaskStatus, User
+from app.services import attachments, audit, forms, lifecycle, processes
+from app.services.access import acting_orgs, hazard_scope, visible_hazard
+from app.services.errors import Forbidden, ValidationFailed
+
+REPORT_FORM = "report"
+SORTS = {
+    "created": Hazard.created_at.desc(),
+    "-created": Hazard.created_at.asc(),
+    "deadline": Hazard.rectification_deadline.asc().nulls_last(),
+    "number": Hazard.number.asc(),
+}
+
+
+def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
+    if user.role in (Role.officer, Role.principal) and user.organisation_id:
+        return user.organisation_id
+    if user.role == Role.inspector:
+        if not isinstance(enterprise_id, int):
+            raise ValidationFailed(_("Some fields need your attention."),
+                                   fields={"enterprise_id": _("Choose the enterprise where the hazard was found.")})
+        enterprise = db.session.get(Organisation, enterprise_id)
+        if (enterprise is None or enterprise.kind != OrgKind.enterprise
+                or enterprise.supervising_unit_id not in acting_orgs(user)):
+            raise ValidationFailed(_("Some fields need your attention."),
+                                   fields={"enterprise_id": _("This enterprise is not in your jurisdiction.")})
+        return enterprise.id
+    raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
+
+
+def report_hazard(user: User, data: Any) -> Hazard:
+    """Record a hazard (登记建档) and start its lifecycle on the active process version."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(_("The form data must be an object of field names and values."))
+    data = dict(data)
+    enterprise_id = _reporting_enterprise(user, data.pop("enterprise_id", None))
+    form = forms.get_form(REPORT_FORM)
+    cleaned = forms.validate(form, data, attachments.attachment_checker(user, None))
+    enterprise = db.session.get(Organisation, enterprise_id)
+    now = clock.now()
+    try:
+        hazard = Hazard(number=f"TMP-{now.timestamp()}-{user.id}", title=cleaned["title"],
+                        description=cleaned["description"], location=cleaned["location"],
+                        hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise_id,
+                        supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
+                        reporter_id=user.id, status="reported", created_at=now, updated_at=now)
+        db.session.add(hazard)
+        db.session.flush()
+        hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"
+        audit.record("hazard_reported", actor_id=user.id, hazard_id=hazard.id,
+                     data={"number": hazard.number, **cleaned})
+        version = processes.active_version()
+        snapshot = processes.runtime(version).start({
+            "hazard_id": hazard.id, "hazard_number": hazard.number, "title": hazard.title,
+            "hazard_type": hazard.hazard_type, "source": hazard.source,
+        })
+        instance = lifecycle.new_instance(version.id, snapshot)
+        hazard.instance_id = instance.id
+        lifecycle.apply_snapshot(instance, hazard, snapshot, actor_id=user.id)
+        attachments.link_to_hazard(hazard, cleaned, form.fields)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return hazard
+
+
+@dataclass
+class HazardFilters:
+    status: str | None = None
+    grade: str | None = None
+    enterprise_id: int | None = None
+    overdue: bool | None = None
+    text: str | None = None
+    sort: str = "created"
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def hazard_query(user: User, filters: HazardFilters):
+    stmt = select(Hazard).where(hazard_scope(user))
+    if filters.status:
+        stmt = stmt.where(Hazard.status == filters.status)
+    if filters.grade:
+        stmt = stmt.where(Hazard.grade == filters.grade)
+    if filters.enterprise_id:
+        stmt = stmt.where(Hazard.enterprise_id == filters.enterprise_id)
+    if filters.overdue is not None:
+        stmt = stmt.where(Hazard.overdue.is_(filters.overdue))
+    if filters.text:
+        pattern = f"%{_escape_like(filters.text.strip())}%"
+        stmt = stmt.where(or_(Hazard.title.ilike(pattern, escape="\\"), Hazard.number.ilike(pattern, escape="\\"),
+                              Hazard.location.ilike(pattern, escape="\\")))
+    return stmt
+
+
+def list_hazards(user: User, filters: HazardFilters, page: int = 1, per_page: int = 20) -> Page:
+    """The hazards this user may see, filtered, sorted and paginated."""
+    stmt = hazard_query(user, filters)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    order = SORTS.get(filters.sort, SORTS["created"])
+    items = list(db.session.scalars(stmt.order_by(order, Hazard.id.desc())
+                                    .limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total or 0, page, per_page)
+
+
+def get_hazard(user: User, hazard_id: int) -> Hazard:
+    """One hazard, or NotFound when it is not the user's to see."""
+    return visible_hazard(user, hazard_id)
+
+
+def open_tasks(hazard_id: int) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.hazard_id == hazard_id, HumanTask.status == TaskStatus.open).order_by(HumanTask.id)))
+
+
+def timeline(hazard_id: int) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.chain == audit.hazard_chain(hazard_id))
+                                   .order_by(AuditEvent.seq)))
+
+
+def completed_steps(hazard_id: int) -> list[str]:
+    """BPMN element ids of the user tasks completed so far (for marking the diagram)."""
+    return list(db.session.scalars(select(HumanTask.spec_name).where(
+        HumanTask.hazard_id == hazard_id, HumanTask.status == TaskStatus.completed).order_by(HumanTask.id)))

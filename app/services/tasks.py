@@ -1,0 +1,136 @@
+"""The worklist and the hot path: claim, release and complete human tasks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine import EngineError, TaskNotReady
+from app.extensions import db
+from app.models import Hazard, HumanTask, TaskStatus, User
+from app.services import attachments, audit, forms, lifecycle, processes
+from app.services.access import can_see_hazard, check_task_owner, task_scope
+from app.services.errors import Conflict, NotFound
+from app.services.hazards import Page, _escape_like
+
+
+@dataclass
+class TaskFilters:
+    grade: str | None = None
+    status: str | None = None
+    enterprise_id: int | None = None
+    overdue: bool | None = None
+    text: str | None = None
+    mine_only: bool = False
+
+
+def task_query(user: User, filters: TaskFilters):
+    stmt = (select(HumanTask, Hazard).join(Hazard, Hazard.id == HumanTask.hazard_id)
+            .where(HumanTask.status == TaskStatus.open, task_scope(user)))
+    if filters.mine_only:
+        stmt = stmt.where(HumanTask.assignee_id == user.id)
+    if filters.grade:
+        stmt = stmt.where(Hazard.grade == filters.grade)
+    if filters.status:
+        stmt = stmt.where(Hazard.status == filters.status)
+    if filters.enterprise_id:
+        stmt = stmt.where(Hazard.enterprise_id == filters.enterprise_id)
+    if filters.overdue is not None:
+        stmt = stmt.where(Hazard.overdue.is_(filters.overdue))
+    if filters.text:
+        pattern = f"%{_escape_like(filters.text.strip())}%"
+        stmt = stmt.where(Hazard.title.ilike(pattern, escape="\\") | Hazard.number.ilike(pattern, escape="\\"))
+    return stmt
+
+
+def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, per_page: int = 50) -> Page:
+    """Open tasks the user holds or may claim, soonest deadline first."""
+    stmt = task_query(user, filters or TaskFilters())
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page([(t, h) for t, h in rows], total or 0, page, per_page)
+
+
+def visible_task(user: User, task_id: int) -> HumanTask:
+    """The task if its hazard is visible to the user (else NotFound); ownership is checked separately."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or task.hazard is None or not can_see_hazard(user, task.hazard):
+        raise NotFound(_("Task %(id)s was not found.", id=task_id))
+    return task
+
+
+def _ensure_open(task: HumanTask) -> None:
+    if task.status != TaskStatus.open:
+        raise Conflict(_("This task has already been completed; nothing was changed."))
+
+
+def claim(user: User, task_id: int) -> HumanTask:
+    """Take a group task so that only this user works on it."""
+    task = visible_task(user, task_id)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    result = db.session.execute(update(HumanTask).where(
+        HumanTask.id == task.id, HumanTask.status == TaskStatus.open,
+        (HumanTask.assignee_id.is_(None)) | (HumanTask.assignee_id == user.id)).values(assignee_id=user.id))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_("Someone else claimed or completed this task first."))
+    audit.record("task_claimed", actor_id=user.id, hazard_id=task.hazard_id, task_spec=task.spec_name)
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
+def release(user: User, task_id: int) -> HumanTask:
+    """Give a claimed task back to the group."""
+    task = visible_task(user, task_id)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    if task.assignee_id != user.id:
+        raise Conflict(_("You have not claimed this task, so there is nothing to release."))
+    task.assignee_id = None
+    audit.record("task_released", actor_id=user.id, hazard_id=task.hazard_id, task_spec=task.spec_name)
+    db.session.commit()
+    return task
+
+
+def complete(user: User, task_id: int, data: Any) -> HumanTask:
+    """Validate the submission, run the task in the engine and persist everything in one transaction."""
+    task = visible_task(user, task_id)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    hazard = task.hazard
+    form = forms.get_form(task.form_key)
+    cleaned = forms.validate(form, data, attachments.attachment_checker(user, hazard))
+    try:
+        instance = lifecycle.lock_instance(task.instance_id)
+        db.session.refresh(task)
+        _ensure_open(task)
+        snapshot = processes.runtime(instance.version).complete(instance.state, task.task_uuid, cleaned)
+        lifecycle.apply_snapshot(instance, hazard, snapshot, completed_task_uuid=task.task_uuid, actor_id=user.id)
+        attachments.link_to_hazard(hazard, cleaned, form.fields)
+        audit.record("task_completed", actor_id=user.id, hazard_id=hazard.id, task_spec=task.spec_name,
+                     data={"task": task.title, "form": task.form_key, "data": cleaned})
+        db.session.commit()
+    except TaskNotReady:
+        db.session.rollback()
+        raise Conflict(_("This task has already been completed; nothing was changed.")) from None
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_("Someone else completed this step at the same moment; nothing was changed.")) from None
+    except EngineError as exc:
+        db.session.rollback()
+        raise Conflict(_("The process could not continue (%(reason)s); nothing was changed. "
+                         "Ask an administrator to check the process diagram.", reason=str(exc))) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return task
+
+
+def task_form(task: HumanTask) -> forms.FormDefinition:
+    return forms.get_form(task.form_key)

@@ -1,0 +1,57 @@
+"""Configuration, read from the environment. Every setting has a safe default for a first look."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    # A random key per process is safe but logs everyone out on restart; production sets SECRET_KEY.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
+    INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR", BASE_DIR / "instance"))
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hazardloop.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    BPMN_DIR = BASE_DIR / "bpmn"
+    FORMS_DIR = BASE_DIR / "forms"
+    UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
+    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    # Whole-request cap: a few files per request at most.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 40 * 1024 * 1024))
+    API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", 12))
+    LOCK_TIMEOUT_MS = int(os.environ.get("LOCK_TIMEOUT_MS", 5000))
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh")
+    LANGUAGES = ("zh", "en")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    WTF_CSRF_TIME_LIMIT = None
+    MAIL_ENABLED = _bool("MAIL_ENABLED", False)
+    MAIL_HOST = os.environ.get("MAIL_HOST", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "hazardloop@localhost")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    SCHEDULER_IN_PROCESS = _bool("SCHEDULER_IN_PROCESS", False)
+    SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", 30))
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = False
+    # Fast hashing for the many test users; production keeps scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

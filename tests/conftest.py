@@ -1,0 +1,148 @@
+"""Fixtures in the flaskr style: `app`, `client`, `runner`, plus `api` for token-authenticated calls.
+
+Every test that takes `app` runs once on SQLite and once on PostgreSQL (127.0.0.1:5432 or
+DATABASE_URL_TEST). With REQUIRE_POSTGRES=1 (CI) an unreachable PostgreSQL fails the run.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import create_app
+from app.clock import clock
+from app.extensions import db
+from config import TestConfig
+
+PG_ADMIN_URL = os.environ.get("DATABASE_URL_TEST", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    if not _pg_available():
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"hazardloop_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+_migrated: set[str] = set()
+
+
+def make_app(db_url: str, tmp: Path):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=db_url, INSTANCE_DIR=tmp, UPLOAD_DIR=tmp / "uploads")
+    with app.app_context():
+        if db_url not in _migrated:
+            upgrade()
+            _migrated.add(db_url)
+        else:
+            _truncate()
+    return app
+
+
+def _truncate() -> None:
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app(backend, request, tmp_path):
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    app = make_app(url, tmp_path)
+    clock.reset()
+    with app.app_context():
+        from app.services.demo import seed_world
+
+        seed_world()
+    yield app
+    clock.reset()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Api:
+    """Calls the JSON API as a named demo user: `api.as_("officer_a").post("/hazards", json=...)`."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens: dict[str, str] = {}
+        self.user: str | None = None
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            resp = self.client.post("/api/v1/auth/token", json={"username": username, "password": "hazardloop"})
+            assert resp.status_code == 200, resp.get_json()
+            self.tokens[username] = resp.get_json()["token"]
+        return self.tokens[username]
+
+    def as_(self, username: str) -> "Api":
+        other = Api(self.client)
+        other.tokens = self.tokens
+        other.user = username
+        return other
+
+    def _headers(self, extra=None):
+        headers = {"Authorization": f"Bearer {self.token(self.user)}"} if self.user else {}
+        headers.update(extra or {})
+        return headers
+
+    def get(self, path, **kw):
+        return self.client.get(f"/api/v1{path}", headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path, **kw):
+        return self.client.post(f"/api/v1{path}", headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
