@@ -31,7 +31,7 @@ deps: .stamp-deps
 assets: .stamp-assets
 
 translations: deps
-	@if [ -d app/translations ]; then $(BIN)/pybabel compile -q -f -d app/translations; fi
+	@if [ -d app/translations ]; then $(BIN)/pybabel compile -f -d app/translations >/dev/null; fi
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 browser:

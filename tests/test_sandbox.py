@@ -134,7 +134,14 @@ def test_syntax_errors_are_reported_with_their_line():
 
 def test_huge_numbers_and_strings_are_refused_at_run_time_too():
     env = RestrictedEnvironment()
-    for source in ["n ** n ** n", "2 ** n ** 400", "'a' * n ** 10", "[0] * n ** 10", "1 << n ** 9", "'%0999999d' % n"]:
+    for source in [
+        "n ** n ** n",
+        "2 ** n ** 400",
+        "'a' * n ** 10",
+        "[0] * n ** 10",
+        "1 << n ** 9",
+        "'%0999999d' % n",
+    ]:
         with pytest.raises(UnsafeCode):
             env.evaluate(source, {"n": 10})
 

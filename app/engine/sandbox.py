@@ -173,12 +173,12 @@ _METHOD_DESCRIPTOR = type(str.join)
 
 def _check_length(n: int) -> None:
     if n > MAX_LENGTH:
-        raise ResourceLimitExceeded(f"the result would be too large ({n} items; at most {MAX_LENGTH})")
+        raise ResourceLimitExceeded(f"the result would be too large (more than {MAX_LENGTH} items)")
 
 
 def _check_bits(n: int) -> None:
     if n > MAX_INT_BITS:
-        raise ResourceLimitExceeded(f"the number would be too large (about {n} bits; at most {MAX_INT_BITS})")
+        raise ResourceLimitExceeded(f"the number would be too large (more than {MAX_INT_BITS} bits)")
 
 
 def _size(value: Any) -> Any:
