@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
@@ -24,7 +25,7 @@ def register_cli(app: Flask) -> None:
         counts = seed()
         click.echo("Demo data created: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
-    audit = click.Group("audit", help="The audit trail.")
+    audit = AppGroup("audit", help="The audit trail.")
     app.cli.add_command(audit)
 
     @audit.command("verify")
@@ -39,7 +40,7 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1)
         click.echo(f"Audit trail intact: {checked} events verified.")
 
-    process = click.Group("process", help="Process definitions.")
+    process = AppGroup("process", help="Process definitions.")
     app.cli.add_command(process)
 
     @process.command("deploy")

@@ -18,6 +18,18 @@ from app.clock import clock
 from app.extensions import db
 from config import TestConfig
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionstart(session):
+    """Compile the translation catalogs, so running pytest directly tests the current messages."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-f",
+                    "-d", str(ROOT / "app" / "translations")], check=True, capture_output=True)
+
+
 PG_ADMIN_URL = os.environ.get("DATABASE_URL_TEST", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -84,6 +84,16 @@ def visible_hazard(user: User, hazard_id: int, *, for_update: bool = False) -> H
     return hazard
 
 
+def visible_enterprises(user: User) -> list[Organisation]:
+    """The enterprises whose hazards this user may see (an inspector's jurisdiction, or their own company)."""
+    stmt = select(Organisation).where(Organisation.kind == OrgKind.enterprise)
+    if user.role == Role.inspector:
+        stmt = stmt.where(Organisation.supervising_unit_id.in_(acting_orgs(user)))
+    elif user.role != Role.admin:
+        stmt = stmt.where(Organisation.id.in_(acting_orgs(user)))
+    return list(db.session.scalars(stmt.order_by(Organisation.name, Organisation.id)))
+
+
 def check_task_owner(user: User, task: HumanTask) -> None:
     """Raise Forbidden unless the user holds the task's role in its organisation and may take it."""
     if task.role != user.role or task.organisation_id not in acting_orgs(user):

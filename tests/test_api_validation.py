@@ -1,0 +1,132 @@
+"""Bad input gets a clear 4xx with a message per field, and nothing is half-written."""
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Hazard, HumanTask, ProcessInstance
+from tests.helpers import REPORT, current_task, hazard, in_days, report, upload
+
+
+def counts(app) -> tuple[int, ...]:
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(m))
+                     for m in (Hazard, ProcessInstance, HumanTask, AuditEvent))
+
+
+def test_report_with_missing_fields_is_refused_field_by_field_and_writes_nothing(api, app):
+    before = counts(app)
+    resp = api.as_("officer_a").post("/hazards", json={"title": "  ", "hazard_type": "nonsense"})
+    assert resp.status_code == 422
+    fields = resp.get_json()["fields"]
+    assert set(fields) >= {"title", "description", "location", "source", "hazard_type"}
+    assert counts(app) == before
+
+
+def test_messages_follow_the_callers_language(api):
+    officer = api.as_("officer_a")
+    en = officer.post("/hazards", json={}, headers={"Accept-Language": "en"}).get_json()
+    assert en["fields"]["title"] == "This field is required."
+    zh = officer.post("/hazards", json={}, headers={"Accept-Language": "zh-CN"}).get_json()
+    assert zh["fields"]["title"] != "This field is required." and zh["fields"]["title"]
+
+
+def test_malformed_json_gets_400_with_an_explanation(api):
+    resp = api.as_("officer_a").post("/hazards", data="{not json", content_type="application/json")
+    assert resp.status_code == 400 and "JSON" in resp.get_json()["error"]
+    task = current_task(api.as_("officer_a"), report(api.as_("officer_a"))["id"], "assess")
+    resp = api.as_("officer_a").post(f"/tasks/{task}/complete", json={"grade": "general"})
+    assert resp.status_code == 400 and "data" in resp.get_json()["fields"]
+    resp = api.as_("officer_a").post(f"/tasks/{task}/complete", json={"data": ["not", "an", "object"]})
+    assert resp.status_code == 422
+
+
+def test_wrong_types_past_deadlines_and_unknown_choices_are_named(api, app):
+    officer = api.as_("officer_a")
+    h = report(officer)
+    task = current_task(officer, h["id"], "assess")
+    before = counts(app)
+    resp = officer.post(f"/tasks/{task}/complete", json={"data": {
+        "grade": "catastrophic", "responsible_person": 42, "rectification_deadline": in_days(-1)}},
+        headers={"Accept-Language": "en"})
+    assert resp.status_code == 422
+    fields = resp.get_json()["fields"]
+    assert "grade" in fields and "responsible_person" in fields
+    resp = officer.post(f"/tasks/{task}/complete", json={"data": {
+        "grade": "general", "responsible_person": "张", "measures": "m", "rectification_deadline": in_days(-1)}},
+        headers={"Accept-Language": "en"})
+    assert resp.get_json()["fields"] == {"rectification_deadline": "The date cannot be in the past."}
+    resp = officer.post(f"/tasks/{task}/complete", json={"data": {
+        "grade": "general", "responsible_person": "张", "measures": "m", "rectification_deadline": "2026-02-30"}},
+        headers={"Accept-Language": "en"})
+    assert resp.get_json()["fields"] == {"rectification_deadline": "Enter a valid date as YYYY-MM-DD."}
+    assert counts(app) == before
+    assert hazard(officer, h["id"])["status"] == "assessing"
+
+
+def test_conditional_requirements_of_the_major_path_are_enforced(api):
+    officer = api.as_("officer_a")
+    h = report(officer)
+    task = current_task(officer, h["id"], "assess")
+    resp = officer.post(f"/tasks/{task}/complete", json={"data": {"grade": "major", "responsible_person": "李"}},
+                        headers={"Accept-Language": "en"})
+    assert resp.status_code == 422 and "major_criterion" in resp.get_json()["fields"]
+
+
+def test_oversize_and_non_image_uploads_are_refused_with_clear_errors(api, app):
+    officer = api.as_("officer_a")
+    app.config["MAX_UPLOAD_BYTES"] = 1024
+    resp = officer.post("/attachments", data={"file": (io.BytesIO(b"\x89PNG" + b"0" * 2000), "big.png")},
+                        content_type="multipart/form-data", headers={"Accept-Language": "en"})
+    assert resp.status_code == 413 and "MB" in resp.get_json()["error"]
+    app.config["MAX_UPLOAD_BYTES"] = 10 * 1024 * 1024
+    resp = officer.post("/attachments", data={"file": (io.BytesIO(b"#!/bin/sh\nrm -rf /\n"), "photo.png")},
+                        content_type="multipart/form-data")
+    assert resp.status_code == 422 and "file" in resp.get_json()["fields"]
+    resp = officer.post("/attachments", data={}, content_type="multipart/form-data")
+    assert resp.status_code == 400
+    # A document where a photo is required is named as such.
+    from app.services.demo import tiny_pdf
+    pdf = upload(officer, tiny_pdf(), "x.pdf")
+    resp = officer.post("/hazards", json=dict(REPORT, photos=[pdf]), headers={"Accept-Language": "en"})
+    assert resp.status_code == 422 and "not a photo" in resp.get_json()["fields"]["photos"]
+
+
+def test_someone_elses_attachment_cannot_be_used_or_downloaded(api):
+    photo_b = upload(api.as_("officer_b"))
+    resp = api.as_("officer_a").post("/hazards", json=dict(REPORT, photos=[photo_b]))
+    assert resp.status_code == 422 and "photos" in resp.get_json()["fields"]
+    assert api.as_("officer_a").get(f"/attachments/{photo_b}").status_code == 404
+    assert api.as_("officer_b").get(f"/attachments/{photo_b}").status_code == 200
+
+
+def test_requests_without_a_valid_token_get_401(api, client):
+    assert client.get("/api/v1/hazards").status_code == 401
+    assert client.get("/api/v1/hazards", headers={"Authorization": "Bearer nope"}).status_code == 401
+    resp = client.post("/api/v1/auth/token", json={"username": "officer_a", "password": "wrong"})
+    assert resp.status_code == 401 and resp.get_json()["error"]
+    assert client.post("/api/v1/auth/token", json={"username": "officer_a"}).status_code == 400
+
+
+def test_repeated_wrong_passwords_lock_the_account(client, app):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert client.post("/api/v1/auth/token", json={"username": "officer_a", "password": "x"}).status_code == 401
+    resp = client.post("/api/v1/auth/token", json={"username": "officer_a", "password": "hazardloop"})
+    assert resp.status_code == 429 and resp.get_json()["error"]
+
+
+def test_unknown_ids_and_routes_are_json_404s(api):
+    officer = api.as_("officer_a")
+    assert officer.get("/hazards/999999").status_code == 404
+    assert officer.get("/tasks/999999").status_code == 404
+    assert officer.get("/nowhere").get_json()["error"]
+
+
+def test_openapi_document_describes_every_route(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/auth/token", "/hazards", "/hazards/{hazard_id}", "/tasks", "/tasks/{task_id}",
+                 "/tasks/{task_id}/claim", "/tasks/{task_id}/complete", "/attachments"):
+        assert path in doc["paths"]
