@@ -33,11 +33,12 @@ assets: .stamp-assets
 translations: deps
 	@if [ -d app/translations ]; then $(BIN)/pybabel compile -f -d app/translations >/dev/null; fi
 
-# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here),
+# plus a CJK font so that the screenshots in test-artifacts/ show Chinese text instead of boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi; }
 
 migrate: deps
 	$(BIN)/flask db upgrade
@@ -50,6 +51,16 @@ run: deps assets translations seed
 
 test: deps assets translations browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# City-scale benchmark against PostgreSQL in its own database (hazardloop_bench, created and dropped):
+# `make bench` (PRESET=small, CI-sized) or `make bench PRESET=city`; results in bench-results/.
+PRESET ?= small
+bench: deps translations
+	$(BIN)/flask bench run --preset $(PRESET)
+
+# The scheduler as its own process (production style); `make run` already runs one inside the server.
+scheduler: deps
+	$(BIN)/flask scheduler run
 
 lint: deps
 	$(BIN)/ruff check app tests config.py wsgi.py

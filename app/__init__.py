@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -28,6 +28,8 @@ def select_locale() -> str:
     from flask_login import current_user
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the scheduler and CLI commands: no session, no browser
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") if request else None
     if chosen in languages:
         session["lang"] = chosen
@@ -67,4 +69,8 @@ def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
     from app.cli import register_cli
 
     register_cli(app)
+
+    from app.scheduler import start_in_process
+
+    start_in_process(app)  # only with SCHEDULER_IN_PROCESS (make run), never in tests
     return app

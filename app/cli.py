@@ -60,3 +60,57 @@ def register_cli(app: Flask) -> None:
                 click.echo(f"{element}: {message}", err=True)
             raise SystemExit(1) from None
         click.echo(f"{version.process_key} version {version.number} is active ({version.sha256[:12]}).")
+
+    from app.bench.cli import bench
+
+    app.cli.add_command(bench)
+    register_scheduler_cli(app)
+
+
+def register_scheduler_cli(app: Flask) -> None:
+    """`flask scheduler run [--once]` and `flask scheduler status`."""
+    from flask.cli import AppGroup
+
+    scheduler = AppGroup("scheduler", help="Deadlines, reminders, escalations, scheduled checks, e-mail.")
+    app.cli.add_command(scheduler)
+
+    @scheduler.command("run")
+    @click.option("--once", is_flag=True, help="Do everything that is due now, then exit.")
+    @click.option("--interval", type=float, default=None, help="Seconds between ticks (SCHEDULER_INTERVAL_SECONDS).")
+    def scheduler_run(once: bool, interval: float | None) -> None:
+        """Run the scheduler: fire due timers, open due checks, send e-mail (any number may run at once)."""
+        from flask import current_app
+
+        from app.scheduler import run_forever
+        from app.services import timers
+
+        if once:
+            total = timers.TickResult()
+            while True:  # a tick works through what is due now; later ticks catch what fell due meanwhile
+                result = timers.tick()
+                for name in ("fired", "alerts", "cancelled", "busy", "failed", "checks_opened", "checks_missed",
+                             "emails_sent"):
+                    setattr(total, name, getattr(total, name) + getattr(result, name))
+                if not result:
+                    break
+            click.echo(f"fired {total.fired} timers, {total.alerts} reminders/escalations, {total.cancelled} "
+                       f"no longer needed, {total.failed} failed; opened {total.checks_opened} checks, "
+                       f"{total.checks_missed} missed; sent {total.emails_sent} e-mails.")
+            return
+        interval = interval or float(current_app.config["SCHEDULER_INTERVAL_SECONDS"])
+        click.echo(f"Scheduler running every {interval:g}s; Ctrl-C stops it.")
+        run_forever(current_app._get_current_object(), interval)
+
+    @scheduler.command("status")
+    def scheduler_status() -> None:
+        """How many timers are pending, due now, and failed."""
+        from sqlalchemy import func
+
+        from app.clock import clock
+        from app.models import Timer, TimerStatus
+
+        pending = db.session.scalar(select(func.count()).select_from(Timer).where(Timer.status == TimerStatus.pending))
+        due = db.session.scalar(select(func.count()).select_from(Timer).where(
+            Timer.status == TimerStatus.pending, Timer.due_at <= clock.now()))
+        failed = db.session.scalar(select(func.count()).select_from(Timer).where(Timer.status == TimerStatus.failed))
+        click.echo(f"{pending} pending timers, {due} due now, {failed} failed.")

@@ -140,3 +140,28 @@ def test_claimed_task_is_hidden_from_colleagues_and_can_be_released(api, app):
     assert colleague.post(f"/tasks/{task}/release").status_code == 403
     assert officer.post(f"/tasks/{task}/release").status_code == 200
     assert [t["id"] for t in colleague.get("/tasks").get_json()["items"]] == [task]
+
+
+def test_a_task_can_be_delegated_only_to_someone_who_may_do_it(api, app):
+    from app.clock import clock
+    from app.extensions import db
+    from app.models import Role, User
+    from app.services.auth import hash_password
+
+    with app.app_context():
+        ent = db.session.scalar(db.select(User.organisation_id).where(User.username == "officer_a"))
+        colleague = User(username="officer_a3", display_name="同事三", role=Role.officer, organisation_id=ent,
+                         password_hash=hash_password("hazardloop"), created_at=clock.now())
+        db.session.add(colleague)
+        db.session.commit()
+        colleague_id = colleague.id
+        principal_id = db.session.scalar(db.select(User.id).where(User.username == "principal_a"))
+        officer_b_id = db.session.scalar(db.select(User.id).where(User.username == "officer_b"))
+    officer = api.as_("officer_a")
+    task = current_task(officer, report(officer)["id"], "assess")
+    for wrong in (principal_id, officer_b_id, 999999, "x"):
+        resp = officer.post(f"/tasks/{task}/delegate", json={"user_id": wrong})
+        assert resp.status_code == 422 and "user_id" in resp.get_json()["fields"]
+    assert officer.post(f"/tasks/{task}/delegate", json={"user_id": colleague_id}).get_json()["assignee_id"] == colleague_id
+    assert officer.get("/tasks").get_json()["items"] == []
+    assert [t["id"] for t in api.as_("officer_a3").get("/tasks").get_json()["items"]] == [task]

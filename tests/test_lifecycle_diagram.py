@@ -16,8 +16,10 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.util.task import TaskState
+
+from app.engine.timers import ClockBpmnParser
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "bpmn" / "hazard_lifecycle.bpmn"
@@ -65,6 +67,17 @@ EXPECTED_USER_TASKS = {
     "write_off": ("核销销号", "监管人员", "write_off", "writing_off"),
 }
 EXPECTED_END_EVENTS = {"end_closed": ("已闭环", "closed"), "end_written_off": ("已核销", "written_off")}
+# The ends of the paths a deadline timer starts: they record the overdue, they do not end the hazard.
+OVERDUE_END_EVENTS = {"end_rectify_overdue", "end_rectify_major_overdue", "end_supervision_overdue",
+                      "end_verification_overdue"}
+# timer id -> (attached to, deadline property, expression)
+EXPECTED_TIMERS = {
+    "rectify_deadline": ("rectify", "rectification", 'rectification_deadline + "T23:59:59+08:00"'),
+    "rectify_major_deadline": ("rectify_major", "rectification", 'rectification_deadline + "T23:59:59+08:00"'),
+    "supervision_deadline_timer": ("rectify_major", "supervision",
+                                   'supervision_deadline + "T23:59:59+08:00" if listed else None'),
+    "verification_limit": ("verification", "verification", '"P10D"'),
+}
 
 FUTURE = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
 TODAY = datetime.date.today().isoformat()
@@ -195,7 +208,7 @@ def diagram_bytes():
 
 
 def parse_spec(validate=True):
-    parser = SpiffBpmnParser(validator=VALIDATOR) if validate else SpiffBpmnParser()
+    parser = ClockBpmnParser(validator=VALIDATOR) if validate else ClockBpmnParser()
     parser.add_bpmn_str(diagram_bytes())
     return parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
 
@@ -304,7 +317,9 @@ def test_every_user_task_form_exists_and_every_user_task_has_a_known_lane_and_a_
 def test_end_events_carry_their_status_property():
     spec, _ = parse_spec()
     ends = {name: ts for name, ts in spec.task_specs.items() if isinstance(ts, EndEvent)}
-    assert set(ends) == set(EXPECTED_END_EVENTS)
+    assert set(ends) == set(EXPECTED_END_EVENTS) | OVERDUE_END_EVENTS
+    for end_id in OVERDUE_END_EVENTS:
+        assert "status" not in ends[end_id].extensions.get("properties", {}), end_id
     for end_id, (name, status) in EXPECTED_END_EVENTS.items():
         assert ends[end_id].bpmn_name == name
         assert ends[end_id].extensions["properties"]["status"] == status
@@ -316,7 +331,8 @@ def test_every_flow_node_is_in_exactly_one_of_the_three_lanes():
     lanes = process.findall("bpmn:laneSet/bpmn:lane", NS)
     assert {lane.get("name") for lane in lanes} == LANES
     refs = [ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)]
-    nodes = [el.get("id") for el in process if etree.QName(el).localname not in ("laneSet", "sequenceFlow")]
+    skip = ("laneSet", "sequenceFlow", "documentation", "extensionElements")
+    nodes = [el.get("id") for el in process if etree.QName(el).localname not in skip]
     assert sorted(refs) == sorted(nodes)
 
 
@@ -342,10 +358,27 @@ def test_gateway_flows_carry_explicit_conditions_on_the_contract_data_names():
     }
 
 
-def test_the_diagram_has_no_timers_and_no_script_tasks():
+def test_the_deadlines_are_non_interrupting_timers_on_their_tasks_and_there_are_no_script_tasks():
     root = etree.fromstring(diagram_bytes())
-    assert not root.findall(".//bpmn:timerEventDefinition", NS)
     assert not root.findall(".//bpmn:scriptTask", NS)
+    timers = {}
+    for event in root.iterfind(".//bpmn:boundaryEvent", NS):
+        definition = event.find("bpmn:timerEventDefinition", NS)
+        assert definition is not None, event.get("id")
+        expression = next(iter(definition)).text.strip()
+        props = {p.get("name"): p.get("value") for p in event.iterfind(".//spiffworkflow:property", NS)}
+        assert event.get("cancelActivity") == "false", "a missed deadline must not cancel the work"
+        timers[event.get("id")] = (event.get("attachedToRef"), props.get("deadline"), expression)
+    assert timers == EXPECTED_TIMERS
+    assert len(root.findall(".//bpmn:timerEventDefinition", NS)) == len(EXPECTED_TIMERS)
+
+
+def test_the_process_sets_the_default_reminders_and_escalation_tiers():
+    process = etree.fromstring(diagram_bytes()).find("bpmn:process", NS)
+    props = {p.get("name"): p.get("value")
+             for p in process.findall("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+    assert props == {"remindDaysBefore": "3,1", "remindNotify": "officer", "overdueNotify": "officer,principal",
+                     "escalateInspectorAfterDays": "3", "escalateBureauHeadAfterDays": "7"}
 
 
 def _bounds(element):
@@ -373,11 +406,22 @@ def test_every_lane_and_flow_node_has_a_shape_inside_its_lane_and_no_shapes_over
             assert lane_box[0] <= box[0] and box[0] + box[2] <= lane_box[0] + lane_box[2], ref.text
             assert lane_box[1] <= box[1] and box[1] + box[3] <= lane_box[1] + lane_box[3], ref.text
             nodes.append((ref.text, box))
+    boxes = dict(nodes)
+    hosts = {e.get("id"): e.get("attachedToRef") for e in process.iterfind("bpmn:boundaryEvent", NS)}
     for i, (a, box_a) in enumerate(nodes):
         if a in EXPECTED_USER_TASKS:
             assert box_a[2:] == (100, 80), f"{a} should be 100x80"
         for b, box_b in nodes[i + 1 :]:
+            if hosts.get(a) == b or hosts.get(b) == a:
+                continue  # a boundary event sits on the edge of its task, by definition
             assert not _overlap(box_a, box_b), f"{a} overlaps {b}"
+    for event, host in hosts.items():
+        x, y, w, h = boxes[event]
+        hx, hy, hw, hh = boxes[host]
+        centre = (x + w / 2, y + h / 2)
+        on_edge = (centre[1] in (hy, hy + hh) and hx <= centre[0] <= hx + hw) or (
+            centre[0] in (hx, hx + hw) and hy <= centre[1] <= hy + hh)
+        assert on_edge, f"{event} is not centred on an edge of {host}"
 
 
 def test_every_sequence_flow_has_an_edge_that_starts_and_ends_on_its_shapes():

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -24,6 +24,8 @@ from SpiffWorkflow.util.task import TaskState
 from app.engine.errors import EngineError, TaskNotReady
 from app.engine.sandbox import make_script_engine
 from app.engine.specs import ParsedProcess, spec_cache
+from app.engine.timers import SERIALIZER_CONFIG as TIMER_SERIALIZER_CONFIG
+from app.engine.timers import ClockTimeDateEventDefinition, expression_names, rearm
 
 __all__ = ["SERIALIZER_VERSION", "ProcessRuntime", "Snapshot", "TimerInfo", "UserTaskInfo", "runtime_for"]
 
@@ -47,7 +49,7 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+_registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **TIMER_SERIALIZER_CONFIG})
 _converter = _StateOnlyConverter(BpmnWorkflow, _registry)
 _serializer = BpmnWorkflowSerializer(_registry)
 
@@ -66,7 +68,8 @@ class UserTaskInfo:
 class TimerInfo:
     uuid: str
     name: str
-    due_at: datetime
+    due_at: datetime | None
+    attached_to: str | None = None  # uuid of the task a boundary timer watches
 
 
 @dataclass
@@ -79,6 +82,11 @@ class Snapshot:
     completed: bool
     end_status: str | None
     data: dict[str, Any] = field(default_factory=dict)
+    # Every timer event that has fired so far (due_at: the time it was set for, None if unknown).
+    fired_timers: list[TimerInfo] = field(default_factory=list)
+    # For each ready user task: the boundary timers on it with their current fire time.  A timer that
+    # has fired already reports its expression evaluated on today's data, so a moved deadline shows.
+    task_timers: dict[str, list[TimerInfo]] = field(default_factory=dict)
 
 
 def _dump(workflow: BpmnWorkflow) -> str:
@@ -108,7 +116,15 @@ def _parse_due(value: Any) -> datetime | None:
             due = datetime.fromisoformat(str(value))
         except ValueError:
             return None
-    return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+    return due.astimezone(timezone.utc) if due.tzinfo else due.replace(tzinfo=timezone.utc)
+
+
+def _attached_task(task) -> str | None:
+    """The uuid of the task a boundary event watches (its sibling under the boundary split)."""
+    if task.parent is None or not isinstance(task.task_spec, BoundaryEvent):
+        return None
+    main = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+    return str(main.id) if main is not None else None
 
 
 class ProcessRuntime:
@@ -142,6 +158,8 @@ class ProcessRuntime:
     def complete(self, state: str, task_uuid: str, data: dict[str, Any]) -> Snapshot:
         """Complete one READY user task with the (already validated) data and run on."""
         wf = self._workflow(state)
+        # A deadline that passed before this completion fires first, so the lateness is on record.
+        self._steps(wf)
         try:
             task = wf.get_task_from_id(UUID(task_uuid))
         except Exception:
@@ -162,6 +180,26 @@ class ProcessRuntime:
         self._steps(wf)
         return self._snapshot(wf)
 
+    def update_data(self, state: str, updates: dict[str, Any]) -> Snapshot:
+        """Change data of the waiting part of an instance, e.g. a deadline after an approved extension.
+
+        The values go into every ready and waiting task; a waiting timer whose expression reads one of
+        the changed names is evaluated again, so its fire time moves.  Other timers keep theirs.
+        """
+        wf = self._workflow(state)
+        changed = set(updates)
+        for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            task.data.update(updates)
+            definition = getattr(task.task_spec, "event_definition", None)
+            if (task.state == TaskState.WAITING and isinstance(definition, TimerEventDefinition)
+                    and expression_names(definition.expression) & changed):
+                # A waiting event re-reads its parent's data when refreshed; that data must move too.
+                if task.parent is not None:
+                    task.parent.data.update(updates)
+                rearm(task)
+        self._steps(wf)
+        return self._snapshot(wf)
+
     def _snapshot(self, wf: BpmnWorkflow) -> Snapshot:
         ready = []
         for task in wf.get_tasks(state=TaskState.READY, manual=True):
@@ -172,13 +210,18 @@ class ProcessRuntime:
                 lane=task.task_spec.lane, form_key=meta.form_key if meta else None,
                 status=meta.status if meta else None,
             ))
-        timers = []
-        for task in wf.get_tasks(state=TaskState.WAITING):
+        timers, fired = [], []
+        for task in wf.get_tasks(state=TaskState.WAITING | TaskState.COMPLETED):
             definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition):
-                due = _parse_due(definition.details(task).value)
-                if due is not None:
-                    timers.append(TimerInfo(uuid=str(task.id), name=task.task_spec.name, due_at=due))
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            due = _parse_due(definition.details(task).value)
+            info = TimerInfo(uuid=str(task.id), name=task.task_spec.name, due_at=due,
+                             attached_to=_attached_task(task))
+            if task.state == TaskState.COMPLETED:
+                fired.append(info)
+            elif due is not None:
+                timers.append(info)
         end_status = None
         completed = wf.is_completed()
         if completed:
@@ -188,10 +231,38 @@ class ProcessRuntime:
         source = wf.get_tasks(state=TaskState.READY, manual=True)
         data_task = source[0] if source else wf.last_task
         data = dict(data_task.data) if data_task is not None else dict(wf.data)
-        return Snapshot(_dump(wf), ready, timers, completed, end_status, data)
+        ready_uuids = {t.uuid for t in ready}
+        task_timers: dict[str, list[TimerInfo]] = {}
+        for info in timers + fired:
+            if info.attached_to in ready_uuids:
+                due = info.due_at
+                if info in fired:
+                    due = self._current_due(wf, info) or due
+                if due is not None:
+                    task_timers.setdefault(info.attached_to, []).append(
+                        TimerInfo(info.uuid, info.name, due, info.attached_to))
+        return Snapshot(_dump(wf), ready, timers, completed, end_status, data, fired, task_timers)
+
+    def _current_due(self, wf: BpmnWorkflow, info: TimerInfo) -> datetime | None:
+        """A fired date timer's expression on the watched task's current data (None if it cannot say)."""
+        timer = wf.get_task_from_id(UUID(info.uuid))
+        definition = timer.task_spec.event_definition
+        if not isinstance(definition, ClockTimeDateEventDefinition):
+            return None
+        watched = wf.get_task_from_id(UUID(info.attached_to))
+        try:
+            value = self.script_engine.environment.evaluate(definition.expression, watched.data)
+        except Exception:  # noqa: BLE001 - any failing expression just means "keep the fire time"
+            return None
+        return _parse_due(value) if value not in (None, "") else None
 
 
 _runtimes: dict[str, ProcessRuntime] = {}
+
+
+def cached_runtime(sha256: str | None) -> ProcessRuntime | None:
+    """The runtime already built for this XML hash, if any."""
+    return _runtimes.get(sha256) if sha256 else None
 
 
 def runtime_for(sha256: str, xml: str, process_key: str,

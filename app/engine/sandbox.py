@@ -477,5 +477,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
 
 def make_script_engine(clock: Callable[[], datetime] | None = None) -> PythonScriptEngine:
-    """The script engine for running diagrams; `clock` (aware datetime) feeds now() and today()."""
-    return RestrictedScriptEngine(environment=RestrictedEnvironment(clock=clock))
+    """The script engine for running diagrams; `clock` (aware datetime) feeds now(), today() and timers."""
+    engine = RestrictedScriptEngine(environment=RestrictedEnvironment(clock=clock))
+    engine.clock = clock or _utc_now  # read by the timer events in app/engine/timers.py
+    return engine

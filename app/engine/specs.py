@@ -10,10 +10,13 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.engine.errors import DiagramError
+from app.engine.timers import ClockBpmnParser
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 
@@ -30,6 +33,18 @@ class UserTaskMeta:
     documentation: str | None
 
 
+@dataclass(frozen=True)
+class TimerEventMeta:
+    """A timer event of a diagram: where it sits and its ``spiffworkflow:property`` values."""
+
+    name: str                   # the BPMN element id
+    title: str                  # the element's name
+    expression: str
+    attached_to: str | None     # the id of the task a boundary timer is attached to
+    interrupting: bool
+    properties: dict[str, str]
+
+
 @dataclass
 class ParsedProcess:
     process_key: str
@@ -38,6 +53,9 @@ class ParsedProcess:
     subprocess_specs: dict
     user_tasks: dict[str, UserTaskMeta] = field(default_factory=dict)
     end_statuses: dict[str, str] = field(default_factory=dict)
+    timer_events: dict[str, TimerEventMeta] = field(default_factory=dict)
+    # ``spiffworkflow:property`` values on the process element itself (defaults for its timers).
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 def sha256_of(xml: str | bytes) -> str:
@@ -65,7 +83,7 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
     """Parse (and by default XSD-validate) a BPMN document; raise DiagramError with element ids."""
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     check_xml_is_safe(data)
-    parser = SpiffBpmnParser(validator=VALIDATOR if validate else None)
+    parser = ClockBpmnParser(validator=VALIDATOR if validate else None)
     try:
         parser.add_bpmn_str(data)
         spec = parser.get_spec(process_key)
@@ -89,7 +107,44 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
             )
         elif isinstance(task_spec, EndEvent) and props.get("status"):
             parsed.end_statuses[task_spec.name] = props["status"]
+        if (timer := _timer_definition(task_spec)) is not None:
+            parsed.timer_events[task_spec.name] = TimerEventMeta(
+                name=task_spec.name, title=task_spec.bpmn_name or task_spec.name, expression=timer.expression,
+                attached_to=_attached_to(task_spec), interrupting=bool(getattr(task_spec, "cancel_activity", True)),
+                properties=props)
+    parsed.properties = _process_properties(parser, process_key)
     return parsed
+
+
+def _timer_definition(task_spec) -> TimerEventDefinition | None:
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        definition = next((d for d in definition.event_definitions if isinstance(d, TimerEventDefinition)), None)
+    return definition if isinstance(definition, TimerEventDefinition) else None
+
+
+def _attached_to(task_spec) -> str | None:
+    if not isinstance(task_spec, BoundaryEvent):
+        return None
+    for split in task_spec.inputs:  # the BoundaryEventSplit in front of the task it is attached to
+        for sibling in split.outputs:
+            if not isinstance(sibling, BoundaryEvent):
+                return sibling.name
+    return None
+
+
+_PROPERTY_XPATH = "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property"
+
+
+def _process_properties(parser, process_key: str) -> dict[str, str]:
+    process_parser = parser.get_process_parser(process_key)
+    node = getattr(process_parser, "node", None)
+    if node is None:
+        return {}
+    namespaces = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+                  "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+    return {p.get("name"): p.get("value", "") for p in node.xpath(_PROPERTY_XPATH, namespaces=namespaces)
+            if p.get("name")}
 
 
 class SpecCache:

@@ -1,6 +1,10 @@
 """SQLAlchemy 2.0 typed models: tables and nothing else."""
 from app.models.base import Base
+from app.models.designer import FormVersion, ProcessDraft
+from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckStatus, CheckTask
+from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import Attachment, AuditEvent, AuditHead, Hazard
+from app.models.notification import Notification, OutboxEmail, OutboxStatus
 from app.models.org import ApiToken, Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
 from app.models.process import (
     HumanTask,
@@ -9,11 +13,15 @@ from app.models.process import (
     ProcessVersion,
     TaskStatus,
     Timer,
+    TimerKind,
     TimerStatus,
 )
 
 __all__ = [
-    "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "Hazard", "HumanTask", "InstanceStatus",
-    "Jurisdiction", "OrgKind", "Organisation", "ProcessInstance", "ProcessVersion", "Region", "RegionKind",
-    "Role", "TaskStatus", "Timer", "TimerStatus", "User",
+    "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "FormVersion", "Hazard", "HumanTask",
+    "InstanceStatus", "Jurisdiction", "OrgKind", "Organisation", "ProcessDraft", "ProcessInstance",
+    "ProcessVersion", "Region", "RegionKind", "Role", "TaskStatus", "Timer", "TimerStatus", "User",
+    # deadlines, notifications, extensions, scheduled checks
+    "CheckResult", "CheckStatus", "CheckTask", "Checklist", "ChecklistItem", "ExtensionRequest", "ExtensionStatus",
+    "Notification", "OutboxEmail", "OutboxStatus", "TimerKind",
 ]

@@ -27,6 +27,14 @@ class TimerStatus(str, enum.Enum):
     pending = "pending"
     fired = "fired"
     cancelled = "cancelled"
+    failed = "failed"  # kept failing when fired; needs an administrator (see last_error)
+
+
+class TimerKind(str, enum.Enum):
+    engine = "engine"          # a timer event of the diagram the instance waits on
+    reminder = "reminder"      # before a deadline (derived from a deadline timer's properties)
+    overdue = "overdue"        # the moment a deadline passes: the first people are told
+    escalation = "escalation"  # a later tier: the supervising inspector, the head of the bureau
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -83,6 +91,8 @@ class HumanTask(Base):
     spec_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     form_key: Mapped[str] = mapped_column(String(100))
+    # The form version the task was given; editing the form later does not change this task's form.
+    form_version_id: Mapped[int | None] = mapped_column(ForeignKey("form_version.id"))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -96,7 +106,12 @@ class HumanTask(Base):
 
 
 class Timer(Base):
-    """A timer an instance waits on; the scheduler selects only rows that are due."""
+    """Due work of an instance; the scheduler selects only rows that are due.
+
+    An ``engine`` row is a timer event the instance waits on.  A deadline timer (one with a
+    ``deadline`` property) also gets reminder/overdue/escalation rows, computed from its fire time
+    and the ladder configured on the diagram; they point to it through ``parent_id``.
+    """
 
     __tablename__ = "timer"
     __table_args__ = (Index("ix_timer_due", "status", "due_at"),)
@@ -108,3 +123,14 @@ class Timer(Base):
     status: Mapped[TimerStatus] = mapped_column(_enum(TimerStatus, "timer_status"))
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
+    kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind, "timer_kind"), default=TimerKind.engine)
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("timer.id"), index=True)
+    watch_task_uuid: Mapped[str | None] = mapped_column(String(36))  # the user task a deadline is for
+    deadline: Mapped[str | None] = mapped_column(String(30))         # rectification | supervision | ...
+    anchor_at: Mapped[datetime | None]    # the deadline an alert was computed from
+    offset_days: Mapped[int | None]       # alert time relative to the deadline (negative: before)
+    audience: Mapped[str | None] = mapped_column(String(100))        # e.g. "officer,principal"
+    late: Mapped[bool] = mapped_column(default=False)                # fired noticeably after due_at
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

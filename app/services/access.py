@@ -76,7 +76,7 @@ def can_see_hazard(user: User, hazard: Hazard) -> bool:
     return hazard.enterprise_id in orgs
 
 
-def visible_hazard(user: User, hazard_id: int, *, for_update: bool = False) -> Hazard:
+def visible_hazard(user: User, hazard_id: int) -> Hazard:
     """The hazard, or NotFound when it does not exist or is not this user's to see."""
     hazard = db.session.get(Hazard, hazard_id)
     if hazard is None or not can_see_hazard(user, hazard):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.clock import clock
 from app.extensions import db
 from app.models import Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
-from app.services import attachments, hazards, tasks
+from app.services import attachments, checklists, hazards, tasks
 from app.services.assignment import resolve_supervising_unit
 from app.services.auth import hash_password
 from app.services.processes import active_version
@@ -121,6 +121,8 @@ def seed_world() -> None:
     _user("principal_c", "孙经理（明辉）", Role.principal, ent_c)
     _user("inspector", "周检查（区应急局）", Role.inspector, bureau)
     _user("inspector_west", "吴检查（西山镇站）", Role.inspector, west_station)
+    # The head of the district bureau (局领导): the last tier of deadline escalation.
+    _user("bureau_head", "郑局长（区应急局）", Role.inspector, bureau).bureau_head = True
     active_version()
     db.session.commit()
 
@@ -168,4 +170,8 @@ def seed_hazards() -> dict[str, int]:
     tasks.complete(officer_b, _next_task(officer_b, h5.id), {
         "grade": "general", "responsible_person": "王安全", "measures": "更换报警探头", "rectification_deadline": deadline})
 
+    # 一岗一清单: the stamping line team's daily check; the scheduler opens a check task every morning.
+    checklists.create_checklist(principal_a, {
+        "title": "冲压线班组日检", "post": "二车间冲压班组长", "level": "team", "location": "二车间冲压线",
+        "role": "officer", "items": "冲床防护罩完好、无缺失\n急停按钮有效\n消防通道畅通、无堆放\n配电箱门关闭、警示标识清晰"})
     return {"users": len(db.session.scalars(select(User.id)).all()), "hazards": len([h1, h2, h3, h4, h5])}

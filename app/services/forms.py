@@ -1,20 +1,28 @@
 """Form definitions (data in forms/) and validation of what people submit against them."""
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import clock
-from app.services.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.models import FormVersion
+from app.services import audit
+from app.services.errors import Conflict, NotFound, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,8 @@ class FormDefinition:
     description: dict[str, str]
     schema: dict[str, Any]
     fields: list[dict[str, Any]]
+    version_id: int | None = None   # the form_version row this definition came from
+    number: int | None = None
 
     def field(self, name: str) -> dict[str, Any] | None:
         return next((f for f in self.fields if f["name"] == name), None)
@@ -37,37 +47,134 @@ class FormDefinition:
                 "schema": self.schema, "fields": self.fields}
 
 
-_cache: dict[Path, tuple[float, FormDefinition]] = {}
+# Form definitions are versioned in the form_version table, seeded lazily from forms/<key>.json.
+# A shipped file that changes (a new release) becomes a new version, unless an administrator has
+# edited the form since: their edit wins. Rows never change, so parsed definitions are cached.
+_file_cache: dict[Path, tuple[float, str, str]] = {}
+_parsed_cache: dict[tuple[int, str], FormDefinition] = {}
 _cache_lock = threading.Lock()
+MAX_FORM_BYTES = 200_000
+WIDGETS = frozenset({"text", "textarea", "date", "select", "radio", "checkbox", "money", "number", "person",
+                     "attachments"})
+CHOICE_WIDGETS = frozenset({"select", "radio"})
 
 
 def forms_dir() -> Path:
     return Path(current_app.config["FORMS_DIR"])
 
 
-def get_form(key: str) -> FormDefinition:
-    """The definition of form `key` (re-read when its file changes)."""
-    if not key or not all(c.isalnum() or c in "_-" for c in key):
-        raise NotFound(_("There is no form named %(key)s.", key=key))
+def canonical_json(definition: dict[str, Any]) -> str:
+    return json.dumps(definition, ensure_ascii=False, separators=(",", ":"))
+
+
+def valid_key(key: str) -> bool:
+    return bool(key) and len(key) <= 100 and all(c.isalnum() or c in "_-" for c in key) and key.isascii()
+
+
+def _file_definition(key: str) -> tuple[str, str] | None:
+    """(canonical JSON, sha256) of forms/<key>.json, re-read only when the file changes."""
     path = forms_dir() / f"{key}.json"
     try:
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        raise NotFound(_("There is no form named %(key)s.", key=key)) from None
+        return None
     with _cache_lock:
-        hit = _cache.get(path)
+        hit = _file_cache.get(path)
         if hit and hit[0] == mtime:
-            return hit[1]
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    form = FormDefinition(raw["key"], raw.get("title", {}), raw.get("description", {}), raw["schema"],
-                          raw["fields"])
+            return hit[1], hit[2]
+    text = canonical_json(json.loads(path.read_text(encoding="utf-8")))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with _cache_lock:
-        _cache[path] = (mtime, form)
+        _file_cache[path] = (mtime, text, digest)
+    return text, digest
+
+
+def _active_row(key: str) -> FormVersion | None:
+    return db.session.scalar(select(FormVersion).where(FormVersion.key == key, FormVersion.active.is_(True)))
+
+
+def _add_version(key: str, definition: str, digest: str, source: str, user_id: int | None,
+                 note: str | None) -> FormVersion | None:
+    """Insert the next version as the active one; None when a concurrent request got there first."""
+    db.session.execute(update(FormVersion).where(FormVersion.key == key, FormVersion.active.is_(True))
+                       .values(active=False))
+    number = (db.session.scalar(select(func.max(FormVersion.number)).where(FormVersion.key == key)) or 0) + 1
+    values = {"key": key, "number": number, "definition": definition, "sha256": digest, "source": source,
+              "active": True, "created_by_id": user_id, "created_at": clock.now(), "note": note}
+    dialect = db.session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # ON CONFLICT DO NOTHING instead of a savepoint: two first readers of a form may seed it at once.
+    result = db.session.execute(insert_(FormVersion).values(**values).on_conflict_do_nothing()
+                                .returning(FormVersion.id))
+    new_id = result.scalar()
+    return db.session.get(FormVersion, new_id) if new_id is not None else None
+
+
+def active_form_version(key: str) -> FormVersion:
+    """The active version of form `key`, seeding it (or a newly shipped file) from forms/<key>.json."""
+    if not valid_key(key):
+        raise NotFound(_("There is no form named %(key)s.", key=key))
+    row = _active_row(key)
+    if row is not None and row.source != "file":
+        return row
+    shipped = _file_definition(key)
+    if row is None and shipped is None:
+        raise NotFound(_("There is no form named %(key)s.", key=key))
+    if shipped is not None and (row is None or row.sha256 != shipped[1]):
+        seeded = _add_version(key, shipped[0], shipped[1], "file", None, f"forms/{key}.json")
+        row = seeded or _active_row(key)
+        if row is None:
+            raise NotFound(_("There is no form named %(key)s.", key=key))
+    return row
+
+
+def _definition(row: FormVersion) -> FormDefinition:
+    with _cache_lock:
+        hit = _parsed_cache.get((row.id, row.sha256))
+    if hit is not None:
+        return hit
+    raw = json.loads(row.definition)
+    form = FormDefinition(raw["key"], raw.get("title", {}), raw.get("description", {}), raw["schema"],
+                          raw["fields"], version_id=row.id, number=row.number)
+    with _cache_lock:
+        if len(_parsed_cache) > 512:
+            _parsed_cache.clear()
+        _parsed_cache[(row.id, row.sha256)] = form
     return form
 
 
+def get_form(key: str) -> FormDefinition:
+    """The active definition of form `key` (what new tasks are given)."""
+    return _definition(active_form_version(key))
+
+
+def form_version(version_id: int) -> FormDefinition:
+    """One stored version of a form (the one a task was created with)."""
+    row = db.session.get(FormVersion, version_id)
+    if row is None:
+        raise NotFound(_("This version of the form no longer exists."))
+    return _definition(row)
+
+
+def active_version_id(key: str | None) -> int | None:
+    """The id of the active version of form `key`, or None when there is no such form."""
+    if not key:
+        return None
+    try:
+        return active_form_version(key).id
+    except NotFound:
+        return None
+
+
+def form_keys() -> list[str]:
+    """Every form name: shipped files and forms created in the editor."""
+    names = {p.stem for p in forms_dir().glob("*.json") if valid_key(p.stem)}
+    names.update(db.session.scalars(select(FormVersion.key).distinct()))
+    return sorted(names)
+
+
 def list_forms() -> list[FormDefinition]:
-    return [get_form(p.stem) for p in sorted(forms_dir().glob("*.json"))]
+    return [get_form(key) for key in form_keys()]
 
 
 def _not_past_keyword(today: date) -> Callable:
@@ -195,3 +302,106 @@ def coerce_form_input(form: FormDefinition, values: Callable[[str], list[str]]) 
         else:
             out[name] = value
     return out
+
+
+# ------------------------------------------------------------------------------------ editing forms
+def form_versions(key: str) -> list[FormVersion]:
+    """Every stored version of a form, newest first (seeding it from its file first)."""
+    active_form_version(key)
+    return list(db.session.scalars(select(FormVersion).where(FormVersion.key == key)
+                                   .order_by(FormVersion.number.desc())))
+
+
+def _is_labels(value: Any, required: bool = True) -> bool:
+    if value is None:
+        return not required
+    return (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+            and (not required or bool((value.get("zh") or value.get("en") or "").strip())))
+
+
+def check_definition(key: str, raw: Any) -> dict[str, str]:
+    """What is wrong with a form definition an administrator wrote; {} means it can be saved."""
+    if not isinstance(raw, dict):
+        return {"_form": _("The form definition must be a JSON object.")}
+    errors: dict[str, str] = {}
+    if raw.get("key") != key:
+        errors["key"] = _("The definition's key must be %(key)s.", key=key)
+    if not _is_labels(raw.get("title")):
+        errors["title"] = _("Give the form a title (Chinese and/or English).")
+    if not _is_labels(raw.get("description"), required=False):
+        errors["description"] = _("The description must map languages (zh, en) to text.")
+    schema, fields = raw.get("schema"), raw.get("fields")
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        errors["schema"] = _("The schema must be a JSON Schema object with properties.")
+        return errors
+    try:
+        Draft202012Validator.check_schema(schema)
+    except Exception as exc:  # noqa: BLE001 - jsonschema raises SchemaError and friends; all mean "fix it"
+        errors["schema"] = _("The schema is not valid JSON Schema: %(reason)s", reason=getattr(exc, "message", exc))
+    properties = schema["properties"]
+    for name in schema.get("required", []) or []:
+        if name not in properties:
+            errors["schema"] = _("The required field %(name)s is not defined.", name=name)
+    if not isinstance(fields, list) or not fields:
+        errors["fields"] = _("A form needs at least one field.")
+        return errors
+    seen: set[str] = set()
+    for index, spec in enumerate(fields):
+        where = f"fields.{index}"
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or not name.isascii():
+            errors[where] = _("Field %(n)d needs a name made of letters, digits and _ (not starting with _).",
+                              n=index + 1)
+            continue
+        where = f"fields.{name}"
+        if name in seen:
+            errors[where] = _("There are two fields named %(name)s.", name=name)
+        seen.add(name)
+        if spec.get("widget", "text") not in WIDGETS:
+            errors[where] = _("Field %(name)s has an unknown widget; use one of: %(widgets)s.", name=name,
+                              widgets=", ".join(sorted(WIDGETS)))
+        elif not _is_labels(spec.get("label")):
+            errors[where] = _("Field %(name)s needs a label.", name=name)
+        elif name not in properties:
+            errors[where] = _("Field %(name)s is not in the schema's properties.", name=name)
+        elif spec.get("widget") in CHOICE_WIDGETS:
+            choices = spec.get("choices")
+            if not isinstance(choices, list) or not choices or not all(
+                    isinstance(c, dict) and "value" in c and _is_labels(c.get("label")) for c in choices):
+                errors[where] = _("Field %(name)s needs choices, each with a value and a label.", name=name)
+            else:
+                enum = properties[name].get("enum")
+                if enum is not None and sorted(map(str, enum)) != sorted(str(c["value"]) for c in choices):
+                    errors[where] = _("The choices of field %(name)s do not match its allowed values.", name=name)
+    for name in properties:
+        if name not in seen:
+            errors.setdefault("fields", _("The schema property %(name)s has no field to enter it.", name=name))
+    return errors
+
+
+def save_form(user_id: int, key: str, raw: Any, note: str | None = None) -> FormVersion:
+    """Store an edited definition as the new active version; running tasks keep the version they have."""
+    if not valid_key(key):
+        raise ValidationFailed(_("Some fields need your attention."),
+                               fields={"key": _("A form name may only use letters, digits, - and _.")})
+    if isinstance(raw, dict):
+        raw = {**raw, "key": raw.get("key", key)}
+    if errors := check_definition(key, raw):
+        raise ValidationFailed(_("The form cannot be saved."), fields=errors)
+    text = canonical_json(raw)
+    if len(text.encode("utf-8")) > MAX_FORM_BYTES:
+        raise ValidationFailed(_("The form cannot be saved."),
+                               fields={"_form": _("The form definition is too large.")})
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        current = active_form_version(key)
+    except NotFound:
+        current = None
+    if current is not None and current.sha256 == digest:
+        return current
+    row = _add_version(key, text, digest, "editor", user_id, (note or "").strip()[:500] or None)
+    if row is None:
+        raise Conflict(_("Someone else saved this form at the same moment; reload it and try again."))
+    audit.record("form_saved", actor_id=user_id, data={"form": key, "number": row.number, "sha256": digest})
+    db.session.commit()
+    return row

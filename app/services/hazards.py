@@ -1,6 +1,7 @@
 """Reporting hazards and reading the register (always from the read model)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +10,21 @@ from sqlalchemy import func, or_, select
 
 from app.clock import clock
 from app.extensions import db
-from app.models import AuditEvent, Hazard, HumanTask, Organisation, OrgKind, Role, TaskStatus, User
+from app.models import (
+    Attachment,
+    AuditEvent,
+    Hazard,
+    HumanTask,
+    Organisation,
+    OrgKind,
+    ProcessInstance,
+    Role,
+    TaskStatus,
+    User,
+)
 from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import acting_orgs, hazard_scope, visible_hazard
-from app.services.errors import Forbidden, ValidationFailed
+from app.services.errors import Forbidden, NotFound, ValidationFailed
 
 REPORT_FORM = "report"
 SORTS = {
@@ -37,6 +49,13 @@ def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
                                    fields={"enterprise_id": _("This enterprise is not in your jurisdiction.")})
         return enterprise.id
     raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
+
+
+def can_report(user: User) -> bool:
+    """Whether this user may report hazards: enterprise staff, and inspectors (for an enterprise they supervise)."""
+    if user.role in (Role.officer, Role.principal):
+        return user.organisation_id is not None
+    return user.role == Role.inspector
 
 
 def report_hazard(user: User, data: Any) -> Hazard:
@@ -139,6 +158,12 @@ def open_tasks(hazard_id: int) -> list[HumanTask]:
         HumanTask.hazard_id == hazard_id, HumanTask.status == TaskStatus.open).order_by(HumanTask.id)))
 
 
+def tasks_of(hazard_id: int) -> list[HumanTask]:
+    """Every human task of the hazard, open or done, oldest first."""
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.hazard_id == hazard_id)
+                                   .order_by(HumanTask.id)))
+
+
 def timeline(hazard_id: int) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.chain == audit.hazard_chain(hazard_id))
                                    .order_by(AuditEvent.seq)))
@@ -148,3 +173,56 @@ def completed_steps(hazard_id: int) -> list[str]:
     """BPMN element ids of the user tasks completed so far (for marking the diagram)."""
     return list(db.session.scalars(select(HumanTask.spec_name).where(
         HumanTask.hazard_id == hazard_id, HumanTask.status == TaskStatus.completed).order_by(HumanTask.id)))
+
+
+@dataclass
+class Evidence:
+    before: list[Attachment]
+    after: list[Attachment]
+    documents: list[Attachment]
+
+
+def _submitted(event: AuditEvent) -> tuple[str | None, dict]:
+    data = json.loads(event.data)
+    if event.action == "hazard_reported":
+        return REPORT_FORM, data
+    if event.action == "task_completed" and isinstance(data.get("data"), dict):
+        return data.get("form"), data["data"]
+    return None, {}
+
+
+def evidence(hazard_id: int) -> Evidence:
+    """The hazard's files sorted for a before/after gallery: report photos, later photos, documents."""
+    files = {a.id: a for a in attachments.hazard_attachments(hazard_id)}
+    before: list[int] = []
+    after: list[int] = []
+    for event in timeline(hazard_id):
+        key, data = _submitted(event)
+        if not key:
+            continue
+        try:
+            form = forms.get_form(key)
+        except NotFound:
+            continue  # a form removed since; its files still show up under documents
+        for spec in form.fields:
+            ids = data.get(spec["name"]) if spec.get("widget") == "attachments" else None
+            if isinstance(ids, list):
+                (before if key == REPORT_FORM else after).extend(i for i in ids if isinstance(i, int))
+    placed = set()
+    out = Evidence([], [], [])
+    for ids, bucket in ((before, out.before), (after, out.after)):
+        for i in ids:
+            if i in files and i not in placed and files[i].kind == "image":
+                bucket.append(files[i])
+                placed.add(i)
+    out.documents = [a for a in files.values() if a.id not in placed]
+    return out
+
+
+def process_diagram(user: User, hazard_id: int) -> str:
+    """The BPMN XML of the process version this hazard runs on (NotFound when not the user's to see)."""
+    hazard = visible_hazard(user, hazard_id)
+    instance = db.session.get(ProcessInstance, hazard.instance_id) if hazard.instance_id else None
+    if instance is None:
+        raise NotFound(_("This hazard has no process diagram."))
+    return instance.version.bpmn_xml

@@ -12,8 +12,19 @@ from sqlalchemy.exc import OperationalError
 from app.clock import clock
 from app.engine import EngineError, Snapshot
 from app.extensions import db
-from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, Timer, TimerStatus
+from app.models import (
+    Hazard,
+    HumanTask,
+    InstanceStatus,
+    ProcessInstance,
+    TaskStatus,
+    Timer,
+    TimerKind,
+    TimerStatus,
+)
 from app.engine.runtime import SERIALIZER_VERSION
+from app.engine.specs import ParsedProcess
+from app.services import deadlines, forms, processes
 from app.services.assignment import organisation_for, role_for_lane
 from app.services.errors import Conflict
 
@@ -43,6 +54,19 @@ def lock_instance(instance_id: int) -> ProcessInstance:
             from None
 
 
+def try_lock_instance(instance_id: int) -> ProcessInstance | None:
+    """The same lock as lock_instance, but never waits: None when someone else holds it (the scheduler).
+
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`.  SQLite has one writer; the version column still
+    turns a concurrent change into a StaleDataError at flush.
+    """
+    stmt = (select(ProcessInstance).where(ProcessInstance.id == instance_id)
+            .execution_options(populate_existing=True))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return db.session.scalars(stmt).first()
+
+
 def _parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
@@ -62,7 +86,8 @@ def new_instance(version_id: int, snapshot: Snapshot) -> ProcessInstance:
 
 
 def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot, *,
-                   completed_task_uuid: str | None = None, actor_id: int | None = None) -> list[HumanTask]:
+                   completed_task_uuid: str | None = None, actor_id: int | None = None,
+                   parsed: ParsedProcess | None = None) -> list[HumanTask]:
     """Write an engine step back: state, human tasks, timers, read model. Returns the new tasks."""
     now = clock.now()
     instance.state = snapshot.state
@@ -71,10 +96,27 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
     if snapshot.completed:
         instance.status, instance.completed_at = InstanceStatus.completed, now
 
+    parsed = parsed or processes.runtime_for_version(instance.version_id).parsed
     _update_read_model(hazard, snapshot, now)
-    created = _sync_human_tasks(instance, hazard, snapshot, completed_task_uuid, actor_id, now)
-    _sync_timers(instance, snapshot, now)
+    task_due = _deadlines_of_ready_tasks(parsed, snapshot)
+    created, still_open = _sync_human_tasks(instance, hazard, snapshot, completed_task_uuid, actor_id, now,
+                                            task_due)
+    # Overdue = a step still open past its deadline; an approved extension clears it.
+    hazard.overdue = hazard.status not in FINAL_STATUSES and any(
+        t.due_at is not None and t.due_at <= now for t in still_open)
+    rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
+    deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
     return created
+
+
+def _deadlines_of_ready_tasks(parsed, snapshot: Snapshot) -> dict[str, datetime]:
+    """Each ready task's deadline: the earliest deadline timer (one with a `deadline` property) on it."""
+    due: dict[str, datetime] = {}
+    for task_uuid, timers in snapshot.task_timers.items():
+        for timer in timers:
+            if deadlines.deadline_kind(parsed, timer.name) and timer.due_at is not None:
+                due[task_uuid] = min(due.get(task_uuid, timer.due_at), timer.due_at)
+    return due
 
 
 def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> None:
@@ -93,8 +135,6 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
         statuses = [t.status for t in snapshot.ready_tasks if t.status]
         hazard.status = statuses[0] if statuses else "waiting"
         hazard.current_step = "、".join(t.title for t in snapshot.ready_tasks)[:200] or None
-    hazard.overdue = (hazard.status not in FINAL_STATUSES and hazard.rectification_deadline is not None
-                      and end_of_day(hazard.rectification_deadline) < now)
     hazard.updated_at = now
 
 
@@ -105,7 +145,8 @@ def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
 
 
 def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot,
-                      completed_task_uuid: str | None, actor_id: int | None, now: datetime) -> list[HumanTask]:
+                      completed_task_uuid: str | None, actor_id: int | None, now: datetime,
+                      task_due: dict[str, datetime]) -> tuple[list[HumanTask], list[HumanTask]]:
     open_rows = {t.task_uuid: t for t in db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open))}
     ready = {t.uuid: t for t in snapshot.ready_tasks}
@@ -114,6 +155,11 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
             row.status = TaskStatus.completed if uuid == completed_task_uuid else TaskStatus.cancelled
             row.completed_at = now
             row.completed_by_id = actor_id if uuid == completed_task_uuid else None
+        else:  # a deadline may have moved (an approved extension)
+            due = task_due.get(uuid) or _task_due(hazard, ready[uuid].status)
+            if due != row.due_at:
+                row.due_at = due
+    still_open = [row for uuid, row in open_rows.items() if uuid in ready]
     created = []
     for uuid, info in ready.items():
         if uuid in open_rows:
@@ -126,23 +172,46 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
             raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}")
         row = HumanTask(instance_id=instance.id, hazard_id=hazard.id, task_uuid=uuid, spec_name=info.name,
                         title=info.title, form_key=info.form_key or "", role=role, organisation_id=org,
-                        status=TaskStatus.open, created_at=now, due_at=_task_due(hazard, info.status))
+                        form_version_id=forms.active_version_id(info.form_key),
+                        status=TaskStatus.open, created_at=now,
+                        due_at=task_due.get(uuid) or _task_due(hazard, info.status))
         db.session.add(row)
         created.append(row)
-    return created
+    return created, still_open + created
 
 
-def _sync_timers(instance: ProcessInstance, snapshot: Snapshot, now: datetime) -> None:
-    pending = {t.task_uuid: t for t in db.session.scalars(select(Timer).where(
-        Timer.instance_id == instance.id, Timer.status == TimerStatus.pending))}
+def _sync_timers(instance: ProcessInstance, hazard: Hazard, parsed, snapshot: Snapshot,
+                 now: datetime) -> tuple[list[Timer], list[Timer]]:
+    """Mirror the engine's timers into the timer table; returns (all rows, engine rows fired now)."""
+    rows = list(db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)))
+    engine = {t.task_uuid: t for t in rows if t.kind == TimerKind.engine}
     waiting = {t.uuid: t for t in snapshot.timers}
-    for uuid, row in pending.items():
-        if uuid not in waiting:
-            row.status = TimerStatus.fired if row.due_at <= now else TimerStatus.cancelled
-            row.fired_at = now if row.status == TimerStatus.fired else None
-        elif row.due_at != waiting[uuid].due_at:
-            row.due_at = waiting[uuid].due_at
-    for uuid, info in waiting.items():
-        if uuid not in pending:
-            db.session.add(Timer(instance_id=instance.id, task_uuid=uuid, spec_name=info.name,
-                                 due_at=info.due_at, status=TimerStatus.pending, created_at=now))
+    fired_now = {t.uuid: t for t in snapshot.fired_timers}
+    late_after = timedelta(seconds=current_app.config.get("SCHEDULER_LATE_SECONDS", 300))
+    fired: list[Timer] = []
+    for uuid, row in engine.items():
+        if row.status != TimerStatus.pending:
+            continue
+        if uuid in waiting:
+            if row.due_at != waiting[uuid].due_at:
+                row.due_at = waiting[uuid].due_at
+        elif uuid in fired_now:
+            row.status, row.fired_at, row.late = TimerStatus.fired, now, now - row.due_at > late_after
+            fired.append(row)
+        else:
+            row.status = TimerStatus.cancelled  # its task was done first, or the timer was interrupted
+    for info in snapshot.timers + snapshot.fired_timers:
+        if info.uuid in engine:
+            continue
+        done = info.uuid in fired_now  # a timer that fell due within this very step
+        row = Timer(instance_id=instance.id, task_uuid=info.uuid, spec_name=info.name,
+                    due_at=info.due_at or now, created_at=now, kind=TimerKind.engine, hazard_id=hazard.id,
+                    watch_task_uuid=info.attached_to, deadline=deadlines.deadline_kind(parsed, info.name),
+                    status=TimerStatus.fired if done else TimerStatus.pending, fired_at=now if done else None)
+        db.session.add(row)
+        rows.append(row)
+        engine[info.uuid] = row
+        if done:
+            fired.append(row)
+    db.session.flush()  # ids for the audit trail and for the alerts that point to these rows
+    return rows, fired

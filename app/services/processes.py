@@ -8,11 +8,14 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.clock import clock
-from app.engine import DiagramError, ProcessRuntime, parse_process, runtime_for
+from app.engine import ProcessRuntime, runtime_for
+from app.engine.diagram import DiagramCheck, Finding, validate_diagram
+from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import ProcessVersion
-from app.services import audit
+from app.models import ProcessVersion, Role
+from app.services import audit, deadlines, forms
+from app.services.assignment import LANE_ROLES
 from app.services.errors import NotFound, ValidationFailed
 
 LIFECYCLE = "hazard_lifecycle"
@@ -22,17 +25,98 @@ def shipped_path(process_key: str) -> Path:
     return Path(current_app.config["BPMN_DIR"]) / f"{process_key}.bpmn"
 
 
+class DiagramInvalid(ValidationFailed):
+    """A diagram that cannot be deployed; `problems` lists {element_id, message}, element_id None for the file."""
+
+    def __init__(self, message: str, problems: list[dict[str, str | None]]):
+        fields: dict[str, str] = {}
+        for problem in problems:
+            key = problem["element_id"] or "_diagram"
+            fields[key] = f"{fields[key]} {problem['message']}" if key in fields else str(problem["message"])
+        super().__init__(message, fields=fields)
+        self.problems = problems
+
+
+def _finding_message(finding: Finding) -> str:
+    detail = finding.detail
+    messages = {
+        "xml": lambda: _("The file is not a safe, well-formed XML document: %(detail)s", detail=detail),
+        "schema": lambda: _("This is not valid BPMN 2.0: %(detail)s", detail=detail),
+        "parse": lambda: _("The workflow engine cannot read this element: %(detail)s", detail=detail),
+        "no_process": lambda: _("The diagram has no process with the id %(key)s; keep the process id unchanged.",
+                                key=detail),
+        "condition": lambda: _("The condition cannot be used: %(detail)s", detail=detail),
+        "script": lambda: _("The script cannot be used: %(detail)s", detail=detail),
+        "pre_script": lambda: _("The script cannot be used: %(detail)s", detail=detail),
+        "post_script": lambda: _("The script cannot be used: %(detail)s", detail=detail),
+        "expression": lambda: _("The expression cannot be used: %(detail)s", detail=detail),
+        "timer_empty": lambda: _("The timer has no date, duration or cycle."),
+        "timer_unquoted": lambda: _('Timer expressions are Python: write "%(value)s" in quotes, or the name of '
+                                    "a variable that holds it.", value=detail),
+        "timer": lambda: _("The timer expression cannot be used: %(detail)s", detail=detail),
+        "timer_format": lambda: _("%(value)s is not an ISO 8601 date, duration (P30D) or cycle (R3/P1D).",
+                                  value=detail),
+        "unreachable": lambda: _("Nothing leads to this element: connect it to the flow from the start event."),
+        "dead_end": lambda: _("This element leads nowhere: connect it onwards to an end event."),
+        "no_way_to_end": lambda: _("No path leads from this element to an end event."),
+        "no_start": lambda: _("The process needs a start event."),
+        "no_end": lambda: _("The process needs an end event."),
+        "flow_ends": lambda: _("This flow is not connected at both ends."),
+    }
+    return str(messages.get(finding.code, lambda: detail or finding.code)())
+
+
+def working_lanes() -> dict[str, Role]:
+    """Lane names that assign work: every lane role except administrators, who do not work on hazards."""
+    return {lane: role for lane, role in LANE_ROLES.items() if role != Role.admin}
+
+
+def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, str | None]], DiagramCheck]:
+    """Every problem that stops a diagram from being deployed, each as {element_id, message}."""
+    result = validate_diagram(xml, process_key)
+    problems = [{"element_id": f.element_id, "message": _finding_message(f)} for f in result.findings]
+    if result.diagram is None:
+        return problems, result
+    known_forms = set(forms.form_keys())
+    lanes = working_lanes()
+    names = "、".join(sorted({lane for lane, role in lanes.items() if not lane.isascii()}))
+    for task in result.diagram.of_type("userTask", "manualTask"):
+        if not task.form_key:
+            problems.append({"element_id": task.id, "message": _("Choose the form this task shows (formKey).")})
+        elif task.form_key not in known_forms:
+            problems.append({"element_id": task.id,
+                             "message": _("There is no form named %(key)s.", key=task.form_key)})
+        if not task.lane:
+            problems.append({"element_id": task.id, "message": _(
+                "Put this task in a lane: the lane names the role that does it (%(lanes)s).", lanes=names)})
+        elif task.lane not in lanes:
+            problems.append({"element_id": task.id, "message": _(
+                "The lane %(lane)s names no role that works on hazards; use one of %(lanes)s.",
+                lane=task.lane, lanes=names)})
+    if getattr(result, "parsed", None) is not None:  # deadline timers: their reminder/escalation settings
+        problems += [{"element_id": element, "message": _("Reminders and escalation: %(detail)s", detail=detail)}
+                     for element, detail in deadlines.diagram_problems(result.parsed)]
+    return problems, result
+
+
 def deploy(process_key: str, xml: str, deployed_by_id: int | None, note: str | None = None) -> ProcessVersion:
-    """Validate and store a new active version; an identical diagram returns the existing version."""
-    try:
-        parse_process(xml, process_key, validate=True)
-    except DiagramError as exc:
-        raise ValidationFailed(_("The diagram cannot be deployed."),
-                               fields={el or "_diagram": msg for el, msg in exc.problems}) from None
+    """Validate fully and store a new active version; an identical diagram re-activates its existing version.
+
+    Refused diagrams raise DiagramInvalid and change nothing (no version row, no audit event).
+    """
+    problems, _result = check_diagram(process_key, xml)
+    if problems:
+        raise DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), problems)
     digest = sha256_of(xml)
     existing = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == process_key, ProcessVersion.sha256 == digest))
     if existing is not None:
+        if not existing.active:
+            db.session.execute(update(ProcessVersion).where(ProcessVersion.process_key == process_key)
+                               .values(active=False))
+            existing.active = True
+            audit.record("process_activated", actor_id=deployed_by_id,
+                         data={"process_key": process_key, "number": existing.number, "sha256": digest})
         return existing
     number = (db.session.scalar(select(func.max(ProcessVersion.number))
                                 .where(ProcessVersion.process_key == process_key)) or 0) + 1
@@ -61,3 +145,9 @@ def active_version(process_key: str = LIFECYCLE) -> ProcessVersion:
 
 def runtime(version: ProcessVersion) -> ProcessRuntime:
     return runtime_for(version.sha256, version.bpmn_xml, version.process_key, clock=clock.now)
+
+
+def runtime_for_version(version_id: int) -> ProcessRuntime:
+    """The runtime of a version by id, reading its XML only when this process has not parsed it yet."""
+    sha = db.session.scalar(select(ProcessVersion.sha256).where(ProcessVersion.id == version_id))
+    return cached_runtime(sha) or runtime(db.session.get(ProcessVersion, version_id))

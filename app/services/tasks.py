@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.clock import clock
 from app.engine import EngineError, TaskNotReady
 from app.extensions import db
 from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import can_see_hazard, check_task_owner, task_scope
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.hazards import Page, _escape_like
 
 
@@ -25,6 +27,7 @@ class TaskFilters:
     overdue: bool | None = None
     text: str | None = None
     mine_only: bool = False
+    unclaimed_only: bool = False
 
 
 def task_query(user: User, filters: TaskFilters):
@@ -32,6 +35,8 @@ def task_query(user: User, filters: TaskFilters):
             .where(HumanTask.status == TaskStatus.open, task_scope(user)))
     if filters.mine_only:
         stmt = stmt.where(HumanTask.assignee_id == user.id)
+    if filters.unclaimed_only:
+        stmt = stmt.where(HumanTask.assignee_id.is_(None))
     if filters.grade:
         stmt = stmt.where(Hazard.grade == filters.grade)
     if filters.status:
@@ -39,7 +44,8 @@ def task_query(user: User, filters: TaskFilters):
     if filters.enterprise_id:
         stmt = stmt.where(Hazard.enterprise_id == filters.enterprise_id)
     if filters.overdue is not None:
-        stmt = stmt.where(Hazard.overdue.is_(filters.overdue))
+        late = _overdue_clause(clock.now())
+        stmt = stmt.where(late if filters.overdue else ~late)
     if filters.text:
         pattern = f"%{_escape_like(filters.text.strip())}%"
         stmt = stmt.where(Hazard.title.ilike(pattern, escape="\\") | Hazard.number.ilike(pattern, escape="\\"))
@@ -53,6 +59,49 @@ def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, pe
     rows = db.session.execute(stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
                               .limit(per_page).offset((page - 1) * per_page)).all()
     return Page([(t, h) for t, h in rows], total or 0, page, per_page)
+
+
+# A task this close to its deadline is flagged on the worklist, so it is done before it is late.
+DUE_SOON = timedelta(days=3)
+
+
+def _overdue_clause(now: datetime):
+    # Written so that NOT(...) is true for tasks without a deadline (NULL would drop them).
+    return or_(Hazard.overdue.is_(True), and_(HumanTask.due_at.is_not(None), HumanTask.due_at < now))
+
+
+def _due_soon_clause(now: datetime):
+    return and_(Hazard.overdue.is_(False), HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON)
+
+
+def urgency(task: HumanTask, hazard: Hazard, now: datetime | None = None) -> str | None:
+    """'overdue', 'due_soon' or None: how pressing an open task is (same rule as task_counts)."""
+    now = now or clock.now()
+    if hazard.overdue or (task.due_at is not None and task.due_at < now):
+        return "overdue"
+    if task.due_at is not None and task.due_at < now + DUE_SOON:
+        return "due_soon"
+    return None
+
+
+@dataclass
+class TaskCounts:
+    total: int = 0
+    mine: int = 0
+    unclaimed: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+
+
+def task_counts(user: User) -> TaskCounts:
+    """How many open tasks the user holds, may claim, and how many are overdue or due soon."""
+    now = clock.now()
+    stmt = task_query(user, TaskFilters()).with_only_columns(
+        func.count(), func.count().filter(HumanTask.assignee_id == user.id),
+        func.count().filter(HumanTask.assignee_id.is_(None)),
+        func.count().filter(_overdue_clause(now)), func.count().filter(_due_soon_clause(now)))
+    total, mine, unclaimed, overdue, due_soon = db.session.execute(stmt).one()
+    return TaskCounts(total=total, mine=mine, unclaimed=unclaimed, overdue=overdue, due_soon=due_soon)
 
 
 def visible_task(user: User, task_id: int) -> HumanTask:
@@ -98,19 +147,40 @@ def release(user: User, task_id: int) -> HumanTask:
     return task
 
 
+def delegate(user: User, task_id: int, to_user_id: Any) -> HumanTask:
+    """Hand a task to a colleague who holds the same role for the same organisation."""
+    task = visible_task(user, task_id)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    target = db.session.get(User, to_user_id) if isinstance(to_user_id, int) else None
+    if target is None or not target.active:
+        raise ValidationFailed(_("Choose a colleague to hand the task to."),
+                               fields={"user_id": _("There is no such active user.")})
+    try:
+        check_task_owner(target, task)
+    except Forbidden:
+        raise ValidationFailed(_("Choose a colleague to hand the task to."),
+                               fields={"user_id": _("This person cannot work on this task.")}) from None
+    task.assignee_id = target.id
+    audit.record("task_delegated", actor_id=user.id, hazard_id=task.hazard_id, task_spec=task.spec_name,
+                 data={"to_user_id": target.id, "to": target.display_name})
+    db.session.commit()
+    return task
+
+
 def complete(user: User, task_id: int, data: Any) -> HumanTask:
     """Validate the submission, run the task in the engine and persist everything in one transaction."""
     task = visible_task(user, task_id)
     check_task_owner(user, task)
     _ensure_open(task)
     hazard = task.hazard
-    form = forms.get_form(task.form_key)
+    form = task_form(task)
     cleaned = forms.validate(form, data, attachments.attachment_checker(user, hazard))
     try:
         instance = lifecycle.lock_instance(task.instance_id)
         db.session.refresh(task)
         _ensure_open(task)
-        snapshot = processes.runtime(instance.version).complete(instance.state, task.task_uuid, cleaned)
+        snapshot = processes.runtime_for_version(instance.version_id).complete(instance.state, task.task_uuid, cleaned)
         lifecycle.apply_snapshot(instance, hazard, snapshot, completed_task_uuid=task.task_uuid, actor_id=user.id)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
         audit.record("task_completed", actor_id=user.id, hazard_id=hazard.id, task_spec=task.spec_name,
@@ -133,4 +203,7 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
 
 
 def task_form(task: HumanTask) -> forms.FormDefinition:
+    """The form version the task was given (older tasks without one get the active version)."""
+    if task.form_version_id is not None:
+        return forms.form_version(task.form_version_id)
     return forms.get_form(task.form_key)

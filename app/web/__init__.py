@@ -7,15 +7,13 @@ from app.extensions import db, login_manager
 
 
 def register_pages(app: Flask) -> None:
-    """Register the server-rendered pages (if present) and the login loader."""
+    """Register the server-rendered pages and the login loader."""
     from app.models import User
 
     @login_manager.user_loader
     def load_user(user_id: str):
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
-    try:
-        from app.web.pages import register
-    except ImportError:
-        return
+    from app.web.pages import register
+
     register(app)

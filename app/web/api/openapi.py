@@ -92,6 +92,12 @@ def openapi_document() -> dict[str, Any]:
             "/tasks/{task_id}/release": {"post": _op("Release a claimed task",
                                                      {"200": _json(_ref("Task"), "Released")},
                                                      params=task_id, extra_errors=("409",))},
+            "/tasks/{task_id}/delegate": {"post": _op(
+                "Hand the task to a colleague with the same role and organisation",
+                {"200": _json(_ref("Task"), "Delegated")}, params=task_id,
+                body={"application/json": {"schema": {"type": "object", "required": ["user_id"],
+                                                      "properties": {"user_id": {"type": "integer"}}}}},
+                extra_errors=("409", "422"))},
             "/tasks/{task_id}/complete": {"post": _op(
                 "Complete a task with its form data", {"200": _json(_ref("Task"), "Completed")}, params=task_id,
                 body={"application/json": {"schema": {"type": "object", "required": ["data"],

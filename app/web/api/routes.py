@@ -159,6 +159,13 @@ def release_task(task_id: int):
     return jsonify(ser.task_summary(tasks.release(g.api_user, task_id)))
 
 
+@bp.post("/tasks/<int:task_id>/delegate")
+@token_required
+def delegate_task(task_id: int):
+    body = json_body()
+    return jsonify(ser.task_summary(tasks.delegate(g.api_user, task_id, body.get("user_id"))))
+
+
 @bp.post("/tasks/<int:task_id>/complete")
 @token_required
 def complete_task(task_id: int):

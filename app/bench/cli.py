@@ -1,0 +1,52 @@
+"""`flask bench run --preset small|city` and `flask bench generate` (the city only, kept for exploring)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.bench.presets import PRESETS
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+bench = click.Group("bench", help="City-scale benchmark against PostgreSQL (its own database).")
+_preset = click.option("--preset", type=click.Choice(sorted(PRESETS)), default="small", show_default=True)
+_admin = click.option("--admin-url", envvar="BENCH_ADMIN_URL", default=ADMIN_URL, show_default=True,
+                      help="A PostgreSQL URL allowed to create and drop the benchmark database.")
+_db = click.option("--database", default="hazardloop_bench", show_default=True,
+                   help="Name of the benchmark database (dropped and created; never a test database).")
+
+
+@bench.command("run")
+@_preset
+@_admin
+@_db
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+@click.option("--keep", is_flag=True, help="Keep the benchmark database afterwards.")
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default: one per core).")
+def run_command(preset: str, admin_url: str, database: str, out: Path, keep: bool, workers: int | None) -> None:
+    """Build the synthetic city and measure it; write <out>/<preset>.json and .md."""
+    from app.bench.run import run
+
+    _check_name(database)
+    run(PRESETS[preset], admin_url, database, out, keep=keep, workers=workers, log=click.echo)
+
+
+@bench.command("generate")
+@_preset
+@_admin
+@_db
+def generate_command(preset: str, admin_url: str, database: str) -> None:
+    """Only build the synthetic city (kept), e.g. to explore query plans."""
+    from app.bench.run import build
+
+    _check_name(database)
+    summary = build(PRESETS[preset], admin_url, database, log=click.echo)
+    click.echo(f"{summary['url']}: {summary['load']['counts']} in {summary['load']['seconds']['total']} s")
+
+
+def _check_name(database: str) -> None:
+    if "test" in database or not database.replace("_", "").isalnum():
+        raise click.BadParameter("use a dedicated benchmark database name (letters, digits, _; not a test one)",
+                                 param_hint="--database")

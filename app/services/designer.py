@@ -1,0 +1,287 @@
+"""The process designer: the library of processes and versions, drafts, validation, deploys and diffs.
+
+Administrators only: every function takes the acting user and checks the role first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select
+
+from app.clock import clock
+from app.engine import DiagramError
+from app.engine.diagram import DiagramDiff, compare, read_diagram
+from app.engine.specs import MAX_BPMN_BYTES, check_xml_is_safe, sha256_of
+from app.extensions import db
+from app.models import InstanceStatus, ProcessDraft, ProcessInstance, ProcessVersion, Role, User
+from app.services import forms, processes
+from app.services.errors import Forbidden, NotFound, ValidationFailed
+
+
+def require_admin(user: User | None) -> User:
+    """The user, if an administrator; otherwise Forbidden."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.role != Role.admin:
+        raise Forbidden(_("Only administrators can design and deploy processes."))
+    return user
+
+
+def _check_key(process_key: str) -> str:
+    if not process_key or len(process_key) > 100 or not all(c.isalnum() or c in "_-" for c in process_key):
+        raise NotFound(_("No process named %(key)s is deployed.", key=process_key))
+    return process_key
+
+
+@dataclass
+class VersionRow:
+    version: ProcessVersion
+    deployed_by: str | None
+    running: int
+    finished: int
+
+
+@dataclass
+class ProcessSummary:
+    process_key: str
+    name: str
+    versions: list[VersionRow] = field(default_factory=list)
+    drafts: list[ProcessDraft] = field(default_factory=list)
+
+    @property
+    def active(self) -> VersionRow | None:
+        return next((v for v in self.versions if v.version.active), None)
+
+
+def _shipped_keys() -> list[str]:
+    return sorted(p.stem for p in Path(current_app.config["BPMN_DIR"]).glob("*.bpmn"))
+
+
+def _process_name(xml: str, process_key: str) -> str:
+    try:
+        from lxml import etree
+
+        from app.engine.diagram import BPMN, parse_xml
+
+        root = parse_xml(xml.encode("utf-8"))
+        for process in root.iter(f"{{{BPMN}}}process"):
+            if process.get("id") == process_key:
+                return process.get("name") or process_key
+    except (DiagramError, etree.LxmlError):
+        pass
+    return process_key
+
+
+def library(user: User) -> list[ProcessSummary]:
+    """Every process with its versions (who deployed, when, running and finished instances) and drafts."""
+    require_admin(user)
+    for key in _shipped_keys():  # the shipped diagram is version 1 of its process
+        if db.session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_key == key).limit(1)) is None:
+            processes.active_version(key)
+            db.session.commit()
+    counts = {row.version_id: (row.running, row.finished) for row in db.session.execute(
+        select(ProcessInstance.version_id,
+               func.count(case((ProcessInstance.status == InstanceStatus.running, 1))).label("running"),
+               func.count(case((ProcessInstance.status == InstanceStatus.completed, 1))).label("finished"))
+        .group_by(ProcessInstance.version_id))}
+    people = dict(db.session.execute(select(User.id, User.display_name)).all())
+    summaries: dict[str, ProcessSummary] = {}
+    versions = db.session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_key,
+                                                                  ProcessVersion.number.desc()))
+    for version in versions:
+        summary = summaries.get(version.process_key)
+        if summary is None:
+            summary = summaries[version.process_key] = ProcessSummary(version.process_key, version.process_key)
+        if version.active or summary.name == version.process_key:
+            summary.name = _process_name(version.bpmn_xml, version.process_key)
+        running, finished = counts.get(version.id, (0, 0))
+        summary.versions.append(VersionRow(version, people.get(version.deployed_by_id), running, finished))
+    for draft in db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc())):
+        summary = summaries.setdefault(draft.process_key, ProcessSummary(draft.process_key, draft.process_key))
+        summary.drafts.append(draft)
+    return list(summaries.values())
+
+
+def get_version(user: User, process_key: str, number: int) -> ProcessVersion:
+    """One deployed version of a process."""
+    require_admin(user)
+    version = db.session.scalar(select(ProcessVersion).where(
+        ProcessVersion.process_key == _check_key(process_key), ProcessVersion.number == number))
+    if version is None:
+        raise NotFound(_("Version %(n)s of %(key)s does not exist.", n=number, key=process_key))
+    return version
+
+
+def versions_of(user: User, process_key: str) -> list[ProcessVersion]:
+    """Every deployed version of a process, newest first."""
+    require_admin(user)
+    return list(db.session.scalars(select(ProcessVersion).where(
+        ProcessVersion.process_key == _check_key(process_key)).order_by(ProcessVersion.number.desc())))
+
+
+def active_or_shipped(user: User, process_key: str) -> ProcessVersion:
+    """The active version (deploying the shipped diagram if there is none yet)."""
+    require_admin(user)
+    version = processes.active_version(_check_key(process_key))
+    db.session.commit()
+    return version
+
+
+# ------------------------------------------------------------------------------------------------ drafts
+def _readable_xml(xml: str) -> None:
+    """Drafts may be unfinished, but they are stored only when they are safe, well-formed XML."""
+    if not isinstance(xml, str) or not xml.strip():
+        raise ValidationFailed(_("The diagram is empty."), fields={"_diagram": _("The diagram is empty.")})
+    try:
+        check_xml_is_safe(xml.encode("utf-8"))
+        read_diagram(xml)
+    except DiagramError as exc:
+        problems = [{"element_id": el, "message": _("The file is not a safe, well-formed XML document: "
+                                                    "%(detail)s", detail=msg)} for el, msg in exc.problems]
+        raise processes.DiagramInvalid(_("The diagram cannot be saved."), problems) from None
+
+
+def list_drafts(user: User, process_key: str) -> list[ProcessDraft]:
+    """The drafts of a process, most recently saved first."""
+    require_admin(user)
+    return list(db.session.scalars(select(ProcessDraft).where(ProcessDraft.process_key == _check_key(process_key))
+                                   .order_by(ProcessDraft.updated_at.desc())))
+
+
+def get_draft(user: User, process_key: str, draft_id: int) -> ProcessDraft:
+    """One draft of a process."""
+    require_admin(user)
+    draft = db.session.get(ProcessDraft, draft_id)
+    if draft is None or draft.process_key != process_key:
+        raise NotFound(_("This draft does not exist (it may have been deployed or deleted)."))
+    return draft
+
+
+def save_draft(user: User, process_key: str, xml: str, name: str | None = None, draft_id: int | None = None,
+               base_version_id: int | None = None) -> ProcessDraft:
+    """Save the diagram being edited as a new draft, or over an existing one."""
+    require_admin(user)
+    _check_key(process_key)
+    _readable_xml(xml)
+    now = clock.now()
+    name = (name or "").strip()[:200] or _("Draft of %(when)s", when=now.strftime("%Y-%m-%d %H:%M"))
+    if draft_id is not None:
+        draft = get_draft(user, process_key, draft_id)
+        draft.bpmn_xml, draft.sha256, draft.name = xml, sha256_of(xml), name
+        draft.updated_by_id, draft.updated_at = user.id, now
+    else:
+        if base_version_id is not None:
+            base = db.session.get(ProcessVersion, base_version_id)
+            base_version_id = base.id if base is not None and base.process_key == process_key else None
+        draft = ProcessDraft(process_key=process_key, name=name, bpmn_xml=xml, sha256=sha256_of(xml),
+                             base_version_id=base_version_id, created_by_id=user.id, created_at=now,
+                             updated_by_id=user.id, updated_at=now)
+        db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def delete_draft(user: User, process_key: str, draft_id: int) -> None:
+    """Throw a draft away."""
+    draft = get_draft(user, process_key, draft_id)
+    db.session.delete(draft)
+    db.session.commit()
+
+
+# ------------------------------------------------------------------------------------- validate, deploy
+def validate(user: User, process_key: str, xml: str) -> list[dict[str, str | None]]:
+    """Every problem that would stop this diagram from being deployed ([] when it can be deployed)."""
+    require_admin(user)
+    problems, _result = processes.check_diagram(_check_key(process_key), xml)
+    return problems
+
+
+def deploy(user: User, process_key: str, xml: str, note: str | None = None,
+           draft_id: int | None = None) -> ProcessVersion:
+    """Validate and deploy the diagram as the new active version; the draft it came from is removed."""
+    require_admin(user)
+    _check_key(process_key)
+    if len(xml.encode("utf-8")) > MAX_BPMN_BYTES:
+        raise processes.DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), [{
+            "element_id": None, "message": _("The diagram is larger than %(n)d KB.", n=MAX_BPMN_BYTES // 1024)}])
+    draft = get_draft(user, process_key, draft_id) if draft_id is not None else None
+    try:
+        version = processes.deploy(process_key, xml, user.id, note=(note or "").strip()[:500] or None)
+        if draft is not None:
+            db.session.delete(draft)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return version
+
+
+# ------------------------------------------------------------------------------------------------- diffs
+@dataclass
+class VersionDiff:
+    before: ProcessVersion
+    after: ProcessVersion
+    diff: DiagramDiff
+
+
+def diff_versions(user: User, process_key: str, before: int, after: int) -> VersionDiff:
+    """What changed from one version to another: added, removed and changed elements."""
+    old, new = get_version(user, process_key, before), get_version(user, process_key, after)
+    return VersionDiff(old, new, compare(read_diagram(old.bpmn_xml), read_diagram(new.bpmn_xml)))
+
+
+def diff_against(user: User, process_key: str, before: int, xml: str) -> DiagramDiff:
+    """What a diagram being edited changes compared with a deployed version."""
+    old = get_version(user, process_key, before)
+    _readable_xml(xml)
+    return compare(read_diagram(old.bpmn_xml), read_diagram(xml))
+
+
+# ------------------------------------------------------------------------------------------------- forms
+def designer_options(user: User) -> dict:
+    """What the properties panel offers: the forms a user task can show and the lanes that name roles."""
+    require_admin(user)
+    choices = []
+    for key in forms.form_keys():
+        try:
+            form = forms.get_form(key)
+        except NotFound:
+            continue
+        choices.append({"key": key, "title": form.title})
+    db.session.commit()  # keep the form versions seeded from forms/*.json
+    lanes = processes.working_lanes()
+    return {"forms": choices,
+            "lanes": [{"name": lane, "role": role.value} for lane, role in lanes.items() if not lane.isascii()]}
+
+
+def list_forms(user: User) -> list[forms.FormDefinition]:
+    """Every form, active versions (seeding those not yet stored from forms/*.json)."""
+    require_admin(user)
+    listed = []
+    for key in forms.form_keys():
+        try:
+            listed.append(forms.get_form(key))
+        except NotFound:
+            continue
+    db.session.commit()
+    return listed
+
+
+def save_form(user: User, key: str, definition: object, note: str | None = None):
+    """Save an edited form definition as its new active version."""
+    require_admin(user)
+    return forms.save_form(user.id, key, definition, note)
+
+
+def form_history(user: User, key: str) -> list:
+    """Every version of a form, newest first ([] for a form that does not exist yet)."""
+    require_admin(user)
+    if not forms.valid_key(key):
+        raise NotFound(_("There is no form named %(key)s.", key=key))
+    if key not in forms.form_keys():
+        return []
+    history = forms.form_versions(key)
+    db.session.commit()
+    return history
+

@@ -1,0 +1,205 @@
+"""Moving running hazards onto another version of their process: preview, then move in one action.
+
+The rule for what can move is the engine's (app/engine/migration.py). Each instance is moved under
+its own lock (lifecycle.lock_instance) and in its own transaction, so one busy or unmappable
+instance never holds back or undoes the others; every move is recorded in the hazard's audit chain
+and the whole action in the system chain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine import EngineError
+from app.engine.diagram import Finding
+from app.engine.migration import MigrationResult, check_and_migrate
+from app.extensions import db
+from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
+from app.services import audit, designer, forms, lifecycle, processes
+from app.services.assignment import organisation_for, role_for_lane
+from app.services.errors import Conflict, ServiceError, ValidationFailed
+
+PREVIEW_LIMIT = 500
+
+
+@dataclass
+class InstanceMove:
+    """One running hazard: where it waits, and whether (or why not) it can move."""
+
+    instance_id: int
+    hazard_id: int | None
+    hazard_number: str | None
+    hazard_title: str | None
+    from_number: int
+    waiting_at: list[str]
+    problems: list[dict[str, str | None]] = field(default_factory=list)
+
+    @property
+    def movable(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class MigrationPreview:
+    target: ProcessVersion
+    instances: list[InstanceMove]
+    truncated: bool = False
+
+    @property
+    def movable(self) -> list[InstanceMove]:
+        return [i for i in self.instances if i.movable]
+
+    @property
+    def blocked(self) -> list[InstanceMove]:
+        return [i for i in self.instances if not i.movable]
+
+
+def _problem_message(finding: Finding) -> str:
+    label = finding.detail
+    messages = {
+        "waiting_removed": lambda: _("It is waiting at %(step)s, which the new version no longer has.", step=label),
+        "passed_removed": lambda: _("It has passed through %(step)s, which the new version no longer has.",
+                                    step=label),
+        "kind_changed": lambda: _("It is waiting at %(step)s, which is a different kind of element in the new "
+                                  "version.", step=label),
+        "entry_changed": lambda: _("It is waiting at %(step)s, and the way into that step has changed (for "
+                                   "example a boundary event or a step before a join was added).", step=label),
+        "subprocess_removed": lambda: _("It runs the sub-process %(step)s, which the new version no longer has.",
+                                        step=label),
+    }
+    return str(messages.get(finding.code, lambda: _("The engine could not map its state: %(reason)s",
+                                                    reason=label))())
+
+
+def _problems(result: MigrationResult) -> list[dict[str, str | None]]:
+    return [{"element_id": f.element_id, "message": _problem_message(f)} for f in result.problems]
+
+
+def _target(user: User, process_key: str, number: int) -> ProcessVersion:
+    return designer.get_version(user, process_key, number)
+
+
+def _check(instance: ProcessInstance, target: ProcessVersion) -> MigrationResult:
+    source = processes.runtime(instance.version)
+    return check_and_migrate(instance.state, source, processes.runtime(target))
+
+
+def _running_elsewhere(target: ProcessVersion):
+    return (select(ProcessInstance, Hazard)
+            .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+            .outerjoin(Hazard, Hazard.instance_id == ProcessInstance.id)
+            .where(ProcessVersion.process_key == target.process_key, ProcessInstance.version_id != target.id,
+                   ProcessInstance.status == InstanceStatus.running)
+            .order_by(ProcessInstance.id))
+
+
+def preview(user: User, process_key: str, number: int, limit: int = PREVIEW_LIMIT) -> MigrationPreview:
+    """Which running instances on other versions could move to version `number`, and why the others cannot."""
+    target = _target(user, process_key, number)
+    rows = db.session.execute(_running_elsewhere(target).limit(limit + 1)).all()
+    moves = []
+    for instance, hazard in rows[:limit]:
+        try:
+            result = _check(instance, target)
+            problems = _problems(result)
+        except EngineError as exc:
+            result, problems = MigrationResult(), [{"element_id": None, "message": _(
+                "The engine could not map its state: %(reason)s", reason=str(exc))}]
+        moves.append(InstanceMove(instance.id, hazard.id if hazard else None, hazard.number if hazard else None,
+                                  hazard.title if hazard else None, instance.version.number, result.waiting_at,
+                                  problems))
+    db.session.rollback()  # nothing was written; release what the reads hold
+    return MigrationPreview(target, moves, truncated=len(rows) > limit)
+
+
+@dataclass
+class MigrationOutcome:
+    target: ProcessVersion
+    moved: list[int] = field(default_factory=list)
+    refused: dict[int, list[dict[str, str | None]]] = field(default_factory=dict)
+
+
+def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard, result: MigrationResult) -> None:
+    """Waiting tasks keep their rows (and claims); their name, form and role follow the new version."""
+    ready = {t.uuid: t for t in result.snapshot.ready_tasks}
+    for row in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                          HumanTask.status == TaskStatus.open)):
+        info = ready.get(row.task_uuid)
+        if info is None:
+            continue
+        row.title = info.title[:200]
+        if (info.form_key or "") != row.form_key:
+            row.form_key = info.form_key or ""
+            row.form_version_id = forms.active_version_id(info.form_key)
+        role = role_for_lane(info.lane)
+        if role is not None and role != row.role:
+            row.role, row.assignee_id = role, None
+            row.organisation_id = organisation_for(role, hazard) or row.organisation_id
+
+
+def _move_one(user: User, instance_id: int, target: ProcessVersion) -> list[dict[str, str | None]]:
+    """Move one instance under its lock and commit; returns the problems when it cannot move."""
+    try:
+        instance = lifecycle.lock_instance(instance_id)
+    except Conflict as exc:
+        return [{"element_id": None, "message": exc.message}]
+    if instance.status != InstanceStatus.running or instance.version.process_key != target.process_key:
+        db.session.rollback()
+        return [{"element_id": None, "message": _("It is not a running instance of this process.")}]
+    if instance.version_id == target.id:
+        db.session.rollback()
+        return [{"element_id": None, "message": _("It already runs on this version.")}]
+    hazard = db.session.scalar(select(Hazard).where(Hazard.instance_id == instance.id))
+    from_number = instance.version.number
+    try:
+        result = _check(instance, target)
+    except EngineError as exc:
+        db.session.rollback()
+        return [{"element_id": None, "message": _("The engine could not map its state: %(reason)s",
+                                                  reason=str(exc))}]
+    if not result.movable or hazard is None:
+        db.session.rollback()
+        return _problems(result) or [{"element_id": None, "message": _("It belongs to no hazard.")}]
+    try:
+        instance.version_id = target.id
+        lifecycle.apply_snapshot(instance, hazard, result.snapshot, actor_id=user.id)
+        _refresh_open_tasks(instance, hazard, result)
+        audit.record("instance_migrated", actor_id=user.id, hazard_id=hazard.id, data={
+            "process_key": target.process_key, "from_version": from_number, "to_version": target.number,
+            "waiting_at": result.waiting_at})
+        db.session.commit()
+    except (StaleDataError, EngineError, ServiceError) as exc:
+        db.session.rollback()
+        reason = exc.message if isinstance(exc, ServiceError) else str(exc)
+        return [{"element_id": None, "message": _("It changed while it was being moved (%(reason)s); "
+                                                  "nothing was changed. Try again.", reason=reason)}]
+    except Exception:
+        db.session.rollback()
+        raise
+    return []
+
+
+def migrate(user: User, process_key: str, number: int, instance_ids: list[int]) -> MigrationOutcome:
+    """Move the chosen running instances to version `number`; each is re-checked under its lock first."""
+    target = _target(user, process_key, number)
+    if not instance_ids or not all(isinstance(i, int) for i in instance_ids):
+        raise ValidationFailed(_("Choose at least one hazard to move."),
+                               fields={"instances": _("Choose at least one hazard to move.")})
+    target_id, key, target_number = target.id, target.process_key, target.number
+    outcome = MigrationOutcome(target)
+    for instance_id in dict.fromkeys(instance_ids):
+        target = db.session.get(ProcessVersion, target_id)
+        problems = _move_one(user, instance_id, target)
+        if problems:
+            outcome.refused[instance_id] = problems
+        else:
+            outcome.moved.append(instance_id)
+    audit.record("instances_migrated", actor_id=user.id, data={
+        "process_key": key, "to_version": target_number, "moved": outcome.moved,
+        "refused": sorted(outcome.refused)})
+    db.session.commit()
+    outcome.target = db.session.get(ProcessVersion, target_id)
+    return outcome

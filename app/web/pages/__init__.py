@@ -1,0 +1,25 @@
+"""Server-rendered pages (Jinja): one blueprint per feature, templates under app/templates/<feature>/."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import login_manager
+
+
+def register(app: Flask) -> None:
+    """Register the page blueprints, the app-wide error pages and the template helpers."""
+    from app.web.pages import auth, designer, errors, hazards, main, tasks, view
+
+    for blueprint in (main.bp, auth.bp, tasks.bp, hazards.bp, designer.bp, errors.bp):
+        app.register_blueprint(blueprint)
+    view.init_app(app)
+    from app.web.pages import checklists, extensions, notifications  # deadlines (issue 5)
+
+    for blueprint in (notifications.bp, extensions.bp, checklists.bp):
+        app.register_blueprint(blueprint)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "warning"
+    # Flask-Login flashes the message; str() translates it in the language of that request.
+    login_manager.localize_callback = str

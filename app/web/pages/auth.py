@@ -1,0 +1,55 @@
+"""Logging in and out (Flask-Login session), with the lockout and messages of services/auth."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from app.extensions import limiter
+from app.services import auth
+from app.services.errors import Locked, Unauthorized
+from app.web.pages.view import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[
+        DataRequired(message=_l("Enter your user name.")), Length(max=60, message=_l("The user name is too long."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter your password."))])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("tasks.worklist")))
+    form = LoginForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            user = auth.authenticate(form.username.data, form.password.data)
+        except Locked as exc:
+            error, status = exc.message, 429
+        except Unauthorized as exc:
+            error, status = exc.message, 401
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+            return redirect(safe_next(request.args.get("next"), url_for("tasks.worklist")))
+    elif form.errors:
+        status = 422
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,267 @@
+"""Administrators: the process library, the BPMN designer, versions, diffs, migration, and the form editor.
+
+Pages are HTML; the designer's own calls (validate, save a draft, deploy, save a form) are JSON
+posted by app/static/js/designer*.js with the X-CSRFToken header. Every route checks the
+administrator role (and every service function checks it again).
+"""
+from __future__ import annotations
+
+import json
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from app.engine.specs import MAX_BPMN_BYTES
+from app.extensions import login_manager
+from app.models import Role
+from app.services import designer, forms, migration
+from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError
+from app.services.processes import DiagramInvalid
+
+bp = Blueprint("designer", __name__, url_prefix="/admin")
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def admin_required(view):
+    """Log in first (pages redirect, JSON gets 401), then administrators only (403)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            if _wants_json():
+                return jsonify({"error": _("Log in to continue.")}), 401
+            return login_manager.unauthorized()
+        if current_user.role != Role.admin:
+            raise Forbidden(_("Only administrators can design and deploy processes."))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError):
+    if not _wants_json():
+        from app.web.pages.errors import render_error
+
+        return render_error(exc.status, exc.message)
+    body: dict[str, Any] = {"error": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    if isinstance(exc, DiagramInvalid):
+        body["problems"] = exc.problems
+    return jsonify(body), exc.status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError):
+    if not _wants_json():
+        from app.web.pages.errors import csrf_error as page_csrf_error
+
+        return page_csrf_error(exc)
+    return jsonify({"error": _("The page's security token is missing or expired; reload the page and try "
+                               "again (your diagram is kept in the editor).")}), 400
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_("The request body must be a JSON object (Content-Type: application/json)."))
+    return body
+
+
+def _xml(body: dict[str, Any]) -> str:
+    xml = body.get("xml")
+    if not isinstance(xml, str) or not xml.strip():
+        raise BadRequest(_("Send the diagram as XML text."), fields={"xml": _("The diagram is empty.")})
+    if len(xml.encode("utf-8")) > MAX_BPMN_BYTES:
+        raise DiagramInvalid(_("The diagram cannot be saved."), [{
+            "element_id": None, "message": _("The diagram is larger than %(n)d KB.", n=MAX_BPMN_BYTES // 1024)}])
+    return xml
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise BadRequest(_("%(name)s must be a whole number.", name=name), fields={name: _("Enter a whole number.")})
+
+
+def _arg_int(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+# ------------------------------------------------------------------------------------------- library
+@bp.get("/processes")
+@admin_required
+def library():
+    return render_template("designer/library.html", processes=designer.library(current_user))
+
+
+@bp.get("/processes/<key>/versions/<int:number>")
+@admin_required
+def version(key: str, number: int):
+    shown = designer.get_version(current_user, key, number)
+    versions = designer.versions_of(current_user, key)
+    return render_template("designer/version.html", key=key, version=shown, versions=versions)
+
+
+@bp.get("/processes/<key>/versions/<int:number>/diagram.bpmn")
+@admin_required
+def version_xml(key: str, number: int):
+    shown = designer.get_version(current_user, key, number)
+    return _download(shown.bpmn_xml, f"{key}-v{shown.number}.bpmn")
+
+
+@bp.get("/processes/<key>/drafts/<int:draft_id>/diagram.bpmn")
+@admin_required
+def draft_xml(key: str, draft_id: int):
+    draft = designer.get_draft(current_user, key, draft_id)
+    return _download(draft.bpmn_xml, f"{key}-draft-{draft.id}.bpmn")
+
+
+def _download(xml: str, filename: str) -> Response:
+    download = request.args.get("download") == "1"
+    return Response(xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'{"attachment" if download else "inline"}; filename="{filename}"',
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"})
+
+
+@bp.post("/processes/<key>/drafts/<int:draft_id>/delete")
+@admin_required
+def delete_draft(key: str, draft_id: int):
+    designer.delete_draft(current_user, key, draft_id)
+    flash(_("The draft was deleted."), "success")
+    return redirect(url_for("designer.library"))
+
+
+@bp.get("/processes/<key>/diff")
+@admin_required
+def diff(key: str):
+    versions = designer.versions_of(current_user, key)
+    if not versions:
+        raise NotFound(_("No process named %(key)s is deployed.", key=key))
+    after = _arg_int("to") or versions[0].number
+    before = _arg_int("from") or max(after - 1, 1)
+    result = designer.diff_versions(current_user, key, before, after)
+    return render_template("designer/diff.html", key=key, result=result, versions=versions,
+                           diff=result.diff.as_dict())
+
+
+# ------------------------------------------------------------------------------------------ designer
+@bp.get("/processes/<key>/designer")
+@admin_required
+def edit(key: str):
+    draft_id, number = _arg_int("draft"), _arg_int("version")
+    draft = designer.get_draft(current_user, key, draft_id) if draft_id else None
+    if draft is not None:
+        base, xml_url = None, url_for(".draft_xml", key=key, draft_id=draft.id)
+    else:
+        base = (designer.get_version(current_user, key, number) if number
+                else designer.active_or_shipped(current_user, key))
+        xml_url = url_for(".version_xml", key=key, number=base.number)
+    return render_template(
+        "designer/designer.html", key=key, draft=draft, base=base, xml_url=xml_url,
+        drafts=designer.list_drafts(current_user, key), versions=designer.versions_of(current_user, key),
+        options=designer.designer_options(current_user), max_bytes=MAX_BPMN_BYTES)
+
+
+@bp.post("/processes/<key>/validate")
+@admin_required
+def validate(key: str):
+    problems = designer.validate(current_user, key, _xml(_json()))
+    return jsonify({"problems": problems, "deployable": not problems})
+
+
+@bp.post("/processes/<key>/drafts")
+@admin_required
+def save_draft(key: str):
+    body = _json()
+    name = body.get("name") if isinstance(body.get("name"), str) else None
+    draft = designer.save_draft(current_user, key, _xml(body), name, _optional_int(body, "draft_id"),
+                                _optional_int(body, "base_version_id"))
+    return jsonify({"id": draft.id, "name": draft.name, "updated_at": draft.updated_at.isoformat(),
+                    "url": url_for(".edit", key=key, draft=draft.id)}), 201
+
+
+@bp.post("/processes/<key>/deploy")
+@admin_required
+def deploy(key: str):
+    body = _json()
+    note = body.get("note") if isinstance(body.get("note"), str) else None
+    deployed = designer.deploy(current_user, key, _xml(body), note, _optional_int(body, "draft_id"))
+    return jsonify({"number": deployed.number, "sha256": deployed.sha256, "active": deployed.active,
+                    "url": url_for(".version", key=key, number=deployed.number),
+                    "migrate_url": url_for(".migrate_preview", key=key, to=deployed.number)}), 201
+
+
+@bp.post("/processes/<key>/changes")
+@admin_required
+def changes(key: str):
+    """What the diagram in the editor changes compared with a deployed version (default: the active one)."""
+    body = _json()
+    against = _optional_int(body, "against") or designer.active_or_shipped(current_user, key).number
+    return jsonify({"against": against, **designer.diff_against(current_user, key, against, _xml(body)).as_dict()})
+
+
+# ----------------------------------------------------------------------------------------- migration
+@bp.get("/processes/<key>/migrate")
+@admin_required
+def migrate_preview(key: str):
+    number = _arg_int("to") or designer.active_or_shipped(current_user, key).number
+    preview = migration.preview(current_user, key, number)
+    return render_template("designer/migrate.html", key=key, preview=preview)
+
+
+@bp.post("/processes/<key>/migrate")
+@admin_required
+def migrate(key: str):
+    number = _arg_int("to")
+    if number is None:
+        raise BadRequest(_("Choose the version to move the hazards to."))
+    ids = [int(v) for v in request.form.getlist("instance") if v.isdigit()]
+    outcome = migration.migrate(current_user, key, number, ids)
+    if outcome.moved:
+        flash(_("%(n)d hazard(s) now run on version %(v)d.", n=len(outcome.moved), v=number), "success")
+    if outcome.refused:
+        flash(_("%(n)d hazard(s) could not move and stay on their version; the reasons are listed below.",
+                n=len(outcome.refused)), "warning")
+    preview = migration.preview(current_user, key, number)
+    return render_template("designer/migrate.html", key=key, preview=preview, outcome=outcome)
+
+
+# --------------------------------------------------------------------------------------------- forms
+@bp.get("/forms")
+@admin_required
+def form_list():
+    return render_template("designer/forms.html", forms=designer.list_forms(current_user))
+
+
+@bp.get("/forms/<key>")
+@admin_required
+def form_edit(key: str):
+    history = designer.form_history(current_user, key)
+    number = _arg_int("version")
+    shown = next((v for v in history if v.number == number), None) if number else None
+    shown = shown or next((v for v in history if v.active), None)
+    definition = json.loads(shown.definition) if shown is not None else None
+    return render_template("designer/form_edit.html", key=key, history=history, shown=shown,
+                           definition=definition, widgets=sorted(forms.WIDGETS))
+
+
+@bp.post("/forms/<key>")
+@admin_required
+def form_save(key: str):
+    body = _json()
+    note = body.get("note") if isinstance(body.get("note"), str) else None
+    saved = designer.save_form(current_user, key, body.get("definition"), note)
+    return jsonify({"number": saved.number, "url": url_for(".form_edit", key=key)}), 201

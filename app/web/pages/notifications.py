@@ -1,0 +1,47 @@
+"""The notification inbox, the unread badge in the header, and opening a notification from an e-mail."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.services import checklists, extensions, notifications
+from app.web.pages.view import safe_next
+
+bp = Blueprint("notifications", __name__)
+
+
+@bp.app_context_processor
+def unread_context() -> dict[str, Any]:
+    """`unread_notifications` (a number) and the counts the header's notification menu shows."""
+    if request.blueprint in (None, "api", "static") or not current_user.is_authenticated:
+        return {"unread_notifications": 0}
+    return {"unread_notifications": notifications.unread_count(current_user),
+            "open_checks_count": len(checklists.my_checks(current_user)),
+            "extension_decisions_count": len(extensions.awaiting_decision(current_user))}
+
+
+@bp.get("/notifications")
+@login_required
+def inbox():
+    unread_only = request.args.get("unread") == "1"
+    items = notifications.inbox(current_user, unread_only=unread_only, limit=100)
+    return render_template("notifications/inbox.html", items=items, unread_only=unread_only)
+
+
+@bp.get("/notifications/<int:notification_id>")
+@login_required
+def open_one(notification_id: int):
+    """Mark read and go to the page to act on (the link every e-mail carries)."""
+    row = notifications.open_notification(current_user, notification_id)
+    return redirect(safe_next(row.link, url_for("notifications.inbox")))
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_all():
+    count = notifications.mark_all_read(current_user)
+    flash(_("%(n)s notifications marked as read.", n=count), "success")
+    return redirect(url_for("notifications.inbox"))

@@ -1,0 +1,108 @@
+"""My work: the worklist, one task's page with its form, claim, release and complete."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.models import TaskStatus
+from app.services import access, attachments, forms, hazards, tasks
+from app.services.errors import Conflict, Forbidden, ValidationFailed
+from app.web.pages.formview import field_views, read_submission
+from app.web.pages.view import can_act, safe_next, status_label, task_title
+
+bp = Blueprint("tasks", __name__)
+
+QUEUES = ("all", "mine", "unclaimed")
+
+
+def _int(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _filters() -> tuple[tasks.TaskFilters, str]:
+    queue = request.args.get("queue") if request.args.get("queue") in QUEUES else "all"
+    return tasks.TaskFilters(
+        grade=request.args.get("grade") or None, status=request.args.get("status") or None,
+        enterprise_id=_int("enterprise"), overdue=True if request.args.get("overdue") else None,
+        text=(request.args.get("q") or "").strip() or None,
+        mine_only=queue == "mine", unclaimed_only=queue == "unclaimed"), queue
+
+
+@bp.get("/tasks")
+@login_required
+def worklist():
+    filters, queue = _filters()
+    page = tasks.list_tasks(current_user, filters, max(_int("page") or 1, 1), per_page=25)
+    filtered = any([filters.grade, filters.status, filters.enterprise_id, filters.overdue, filters.text])
+    return render_template("tasks/worklist.html", page=page, filters=filters, queue=queue, filtered=filtered,
+                           counts=tasks.task_counts(current_user),
+                           enterprises=access.visible_enterprises(current_user))
+
+
+def _render_task(task, values=None, errors=None, status=200):
+    hazard = task.hazard
+    form = tasks.task_form(task)
+    evidence = hazards.evidence(hazard.id)
+    actionable = task.status == TaskStatus.open and can_act(task)
+    return render_template(
+        "tasks/task.html", task=task, hazard=hazard, form=form, evidence=evidence, actionable=actionable,
+        fields=field_views(form, current_user, values, errors) if actionable else [],
+        errors=errors or {}, title=task_title(task)), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task_page(task_id: int):
+    return _render_task(tasks.visible_task(current_user, task_id))
+
+
+@bp.post("/tasks/<int:task_id>")
+@login_required
+def complete(task_id: int):
+    task = tasks.visible_task(current_user, task_id)
+    form = tasks.task_form(task)
+    data, upload_errors = read_submission(form, current_user)
+    try:
+        if upload_errors:
+            # Nothing is completed while a file failed; still show every other problem at once.
+            try:
+                forms.validate(form, data, attachments.attachment_checker(current_user, task.hazard))
+            except ValidationFailed as exc:
+                upload_errors = {**exc.fields, **upload_errors}
+            raise ValidationFailed(_("Some fields need your attention."), fields=upload_errors)
+        tasks.complete(current_user, task_id, data)
+    except ValidationFailed as exc:
+        return _render_task(task, data, exc.fields or {"_form": exc.message}, 422)
+    flash(_("Done: %(step)s. The hazard is now: %(status)s.", step=task_title(task),
+            status=status_label(task.hazard.status)), "success")
+    return redirect(url_for("hazards.detail", hazard_id=task.hazard_id))
+
+
+def _claim_or_release(task_id: int, claim_it: bool):
+    back = safe_next(request.form.get("next"), url_for("tasks.worklist"))
+    try:
+        task = (tasks.claim if claim_it else tasks.release)(current_user, task_id)
+    except (Conflict, Forbidden) as exc:
+        flash(exc.message, "danger")
+        return redirect(back)
+    if claim_it:
+        flash(_("You claimed %(step)s of %(number)s; colleagues no longer see it in their lists.",
+                step=task_title(task), number=task.hazard.number), "success")
+    else:
+        flash(_("You released %(step)s of %(number)s; your group can take it again.",
+                step=task_title(task), number=task.hazard.number), "success")
+    return redirect(back)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int):
+    return _claim_or_release(task_id, True)
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int):
+    return _claim_or_release(task_id, False)

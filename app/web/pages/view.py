@@ -1,0 +1,169 @@
+"""What templates need to show domain values: translated names, badge colours, local times, safe redirects."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.models import HumanTask, Role
+from app.services import forms, tasks
+from app.services.access import check_task_owner
+from app.services.errors import Forbidden, NotFound
+from app.services.lifecycle import CHINA
+
+STATUSES = {
+    "reported": _l("Newly reported"),
+    "assessing": _l("Assessing"),
+    "planning": _l("Planning"),
+    "approving": _l("Awaiting approval"),
+    "supervision_review": _l("Supervision review"),
+    "rectifying": _l("Rectifying"),
+    "reviewing": _l("Reviewing"),
+    "accepting": _l("Acceptance"),
+    "verifying": _l("Government verification"),
+    "writing_off": _l("Writing off"),
+    "closed": _l("Closed"),
+    "written_off": _l("Written off"),
+    "waiting": _l("Waiting"),
+}
+# Bootstrap colour per status: grey = not yet graded, blue = paperwork, amber = work on site, green = done.
+STATUS_COLOURS = {
+    "reported": "secondary", "assessing": "secondary", "planning": "primary", "approving": "primary",
+    "supervision_review": "info", "rectifying": "warning", "reviewing": "info", "accepting": "info",
+    "verifying": "info", "writing_off": "info", "closed": "success", "written_off": "success",
+}
+GRADES = {"general": _l("General hazard"), "major": _l("Major hazard")}
+GRADE_COLOURS = {"general": "secondary", "major": "danger"}
+ROLES = {
+    Role.officer: _l("Safety officer"),
+    Role.principal: _l("Enterprise principal"),
+    Role.inspector: _l("Inspector"),
+    Role.admin: _l("Administrator"),
+}
+SORTS = {"created": _l("Newest first"), "-created": _l("Oldest first"), "deadline": _l("Deadline"),
+         "number": _l("Number")}
+
+
+def locale() -> str:
+    return str(get_locale() or "zh")
+
+
+def text_in(labels: dict[str, str] | None, fallback: str = "") -> str:
+    """A {zh, en} label from a form definition, in the user's language."""
+    if not labels:
+        return fallback
+    return labels.get(locale()) or labels.get("en") or fallback
+
+
+def choice_label(form_key: str, field: str, value: Any) -> str:
+    """The label of a choice from a form definition (hazard types, sources, ...), or the raw value."""
+    try:
+        spec = forms.get_form(form_key).field(field)
+    except NotFound:
+        spec = None
+    for choice in (spec or {}).get("choices", []):
+        if choice["value"] == value:
+            return text_in(choice["label"], str(value))
+    return "" if value is None else str(value)
+
+
+def status_label(status: str | None) -> str:
+    return str(STATUSES.get(status or "", status or ""))
+
+
+def grade_label(grade: str | None) -> str:
+    return str(GRADES.get(grade or "", _("Not graded yet")))
+
+
+def role_label(role: Role | str | None) -> str:
+    try:
+        return str(ROLES[Role(role)]) if role else ""
+    except ValueError:
+        return str(role)
+
+
+def task_title(task: HumanTask | None = None, *, title: str | None = None, form_key: str | None = None) -> str:
+    """A step's name in the user's language: the diagram names steps in Chinese, forms name them in both."""
+    title = task.title if task is not None else title
+    form_key = task.form_key if task is not None else form_key
+    if locale() == "zh" or not form_key:
+        return title or ""
+    try:
+        return text_in(forms.get_form(form_key).title, title or "")
+    except NotFound:
+        return title or ""
+
+
+def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Times are stored in UTC and shown in China Standard Time, where the users are."""
+    return value.astimezone(CHINA).strftime(fmt) if value else ""
+
+
+def local_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local_dt(value, "%Y-%m-%d")
+    return value.isoformat()
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def money(value: Any) -> str:
+    try:
+        return f"¥{float(value):,.2f}".replace(".00", "")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def can_act(task: HumanTask) -> bool:
+    """Whether the signed-in user may work on this open task (asks the access rules, never guesses)."""
+    try:
+        check_task_owner(current_user, task)
+    except Forbidden:
+        return False
+    return True
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only redirect to a path on this site (never to another host given in ?next=)."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target
+
+
+def urgency(task: HumanTask) -> str | None:
+    return tasks.urgency(task, task.hazard)
+
+
+def init_app(app: Flask) -> None:
+    filters = {"status_label": status_label, "grade_label": grade_label, "role_label": role_label,
+               "local_dt": local_dt, "local_date": local_date, "file_size": file_size, "money": money}
+    app.jinja_env.filters.update(filters)
+    app.jinja_env.globals.update(
+        status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
+        grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
+        text_in=text_in, choice_label=choice_label, task_title=task_title, can_act=can_act,
+        urgency=urgency, STATUSES=STATUSES, GRADES=GRADES, SORTS=SORTS)
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        context: dict[str, Any] = {"locale": locale()}
+        if request.blueprint not in (None, "api") and current_user.is_authenticated:
+            context["nav_counts"] = tasks.task_counts(current_user)
+        return context
