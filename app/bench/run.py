@@ -144,6 +144,14 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
         scenarios["hazard detail (district)"] = (
             "GET /api/v1/hazards/<id>", [(f"/api/v1/hazards/{hid}", api(district[0])) for hid in detail_ids])
     scenarios["API hazard list (district)"] = ("GET /api/v1/hazards", [("/api/v1/hazards", api(district[0]))] * n)
+    if pages:
+        # The same queries without the page around them, to tell query cost from rendering.
+        scenarios["API register filtered (district)"] = (
+            "GET /api/v1/hazards?status=rectifying&grade=general",
+            [("/api/v1/hazards?status=rectifying&grade=general", api(district[0]))] * n)
+        scenarios["API text search (district)"] = (
+            "GET /api/v1/hazards?q=<word>",
+            [(f"/api/v1/hazards?q={_q(rng.choice(words))}", api(district[0])) for _ in range(n)])
     requests = []
     for name, (_route, reqs) in scenarios.items():
         for path, headers in reqs[:5]:

@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.diagram import Finding
 from app.engine.errors import EngineError
-from app.engine.runtime import ProcessRuntime, Snapshot, _dump, _load, _registry
+from app.engine.runtime import ProcessRuntime, Snapshot, _load, _registry
 
 SETTLED = TaskState.FINISHED_MASK | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 WAITING = TaskState.READY | TaskState.WAITING | TaskState.STARTED

@@ -50,7 +50,7 @@ class Organisation(Base):
 
     __tablename__ = "organisation"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     # Enterprises sit in a region; government units cover regions (see Jurisdiction).

@@ -16,6 +16,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.clock import clock
 from app.extensions import db
@@ -319,38 +320,52 @@ def open_due_checks(limit: int = 500) -> int:
     """Open a check task for every checklist run that is due; returns how many were opened."""
     opened = 0
     for _i in range(limit):
-        now = clock.now()
-        checklist = _claim_due_checklist(now)
-        if checklist is None:
+        try:
+            result = _open_next_due_check()
+        except (IntegrityError, OperationalError):  # another scheduler (SQLite: no row locks) was first
             db.session.rollback()
             break
-        run = checklist.next_due_at
-        created = 0
-        last_missed = None
-        while run is not None and run <= now and created < MAX_CATCH_UP:
-            window_end = next_run(checklist.schedule, run)
-            exists = db.session.scalar(select(CheckTask.id).where(
-                CheckTask.checklist_id == checklist.id, CheckTask.scheduled_for == run))
-            if exists is None:
-                check = CheckTask(checklist_id=checklist.id, organisation_id=checklist.enterprise_id,
-                                  role=checklist.role, assignee_id=checklist.assignee_id, scheduled_for=run,
-                                  due_at=window_end, status=CheckStatus.open, created_at=now)
-                check.checklist = checklist
-                db.session.add(check)
-                db.session.flush()
-                if window_end <= now:  # the scheduler was down for this whole run
-                    _missed(check, now, notify=False)
-                    last_missed = check
-                else:
-                    notifications.notify(_people(check), "check_due", _params(check), link=f"/checks/{check.id}")
-                    opened += 1
-            created += 1
-            run = window_end
-        if last_missed is not None:  # one message for the runs missed while the scheduler was down
-            notifications.notify(_people(last_missed) + _principals(last_missed.organisation_id), "check_missed",
-                                 _params(last_missed), link=f"/checks/{last_missed.id}")
-        checklist.next_due_at = run if run is not None and run > now else next_run(checklist.schedule, now)
-        db.session.commit()
+        if result is None:
+            break
+        opened += result
+    return opened
+
+
+def _open_next_due_check() -> int | None:
+    """Handle the most overdue checklist: its missed runs and its current one (None when none is due)."""
+    opened = 0
+    now = clock.now()
+    checklist = _claim_due_checklist(now)
+    if checklist is None:
+        db.session.rollback()
+        return None
+    run = checklist.next_due_at
+    created = 0
+    last_missed = None
+    while run is not None and run <= now and created < MAX_CATCH_UP:
+        window_end = next_run(checklist.schedule, run)
+        exists = db.session.scalar(select(CheckTask.id).where(
+            CheckTask.checklist_id == checklist.id, CheckTask.scheduled_for == run))
+        if exists is None:
+            check = CheckTask(checklist_id=checklist.id, organisation_id=checklist.enterprise_id,
+                              role=checklist.role, assignee_id=checklist.assignee_id, scheduled_for=run,
+                              due_at=window_end, status=CheckStatus.open, created_at=now)
+            check.checklist = checklist
+            db.session.add(check)
+            db.session.flush()
+            if window_end <= now:  # the scheduler was down for this whole run
+                _missed(check, now, notify=False)
+                last_missed = check
+            else:
+                notifications.notify(_people(check), "check_due", _params(check), link=f"/checks/{check.id}")
+                opened += 1
+        created += 1
+        run = window_end
+    if last_missed is not None:  # one message for the runs missed while the scheduler was down
+        notifications.notify(_people(last_missed) + _principals(last_missed.organisation_id), "check_missed",
+                             _params(last_missed), link=f"/checks/{last_missed.id}")
+    checklist.next_due_at = run if run is not None and run > now else next_run(checklist.schedule, now)
+    db.session.commit()
     return opened
 
 
@@ -368,7 +383,11 @@ def record_missed_checks(limit: int = 500) -> int:
             db.session.rollback()
             break
         _missed(check, now)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError:  # SQLite busy with another writer: the next tick tries again
+            db.session.rollback()
+            break
         missed += 1
     return missed
 

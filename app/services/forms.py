@@ -10,13 +10,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from app.clock import clock
 from app.extensions import db
@@ -96,6 +97,7 @@ def _active_row(key: str) -> FormVersion | None:
 def _add_version(key: str, definition: str, digest: str, source: str, user_id: int | None,
                  note: str | None) -> FormVersion | None:
     """Insert the next version as the active one; None when a concurrent request got there first."""
+    _request_cache().pop(key, None)
     db.session.execute(update(FormVersion).where(FormVersion.key == key, FormVersion.active.is_(True))
                        .values(active=False))
     number = (db.session.scalar(select(func.max(FormVersion.number)).where(FormVersion.key == key)) or 0) + 1
@@ -143,9 +145,24 @@ def _definition(row: FormVersion) -> FormDefinition:
     return form
 
 
+@event.listens_for(Session, "after_rollback")
+def _forget_request_cache(_session: Session) -> None:
+    # A version seeded in a rolled-back transaction no longer exists; look it up again.
+    if has_request_context():
+        g.pop("_active_forms", None)
+
+
+def _request_cache() -> dict[str, FormDefinition]:
+    """Active forms already looked up in this request (list pages ask for the same form per row)."""
+    return g.setdefault("_active_forms", {}) if has_request_context() else {}
+
+
 def get_form(key: str) -> FormDefinition:
     """The active definition of form `key` (what new tasks are given)."""
-    return _definition(active_form_version(key))
+    cache = _request_cache()
+    if key not in cache:
+        cache[key] = _definition(active_form_version(key))
+    return cache[key]
 
 
 def form_version(version_id: int) -> FormDefinition:
@@ -161,7 +178,7 @@ def active_version_id(key: str | None) -> int | None:
     if not key:
         return None
     try:
-        return active_form_version(key).id
+        return get_form(key).version_id
     except NotFound:
         return None
 

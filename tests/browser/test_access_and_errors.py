@@ -61,6 +61,8 @@ def test_a_report_sent_with_mistakes_comes_back_with_input_photo_and_messages_in
 
     officer.click("text=English")
     officer.wait_for_selector("html[lang=en]")
+    assert officer.locator("#current-step").inner_text().count("Assess and grade") == 1
+    browser.shot(officer, "22-detail-en")
     officer.click("#hl-nav >> text=Report a hazard")
     fill(officer, {"title": "Boxes in the fire lane", "location": "Finished goods store", "photos": [png()]})
     officer.click("#report-submit")
@@ -69,7 +71,7 @@ def test_a_report_sent_with_mistakes_comes_back_with_input_photo_and_messages_in
     assert officer.locator("#f-title").input_value() == "Boxes in the fire lane"
     assert officer.locator("#f-location").input_value() == "Finished goods store"
     assert officer.locator('[data-field="photos"] .hl-kept input[type="hidden"]').count() == 1
-    browser.shot(officer, "22-report-errors-en")
+    browser.shot(officer, "23-report-errors-en")
 
 
 def test_a_wrong_password_is_explained_and_repeated_failures_lock_the_account(browser):
@@ -85,4 +87,4 @@ def test_a_wrong_password_is_explained_and_repeated_failures_lock_the_account(br
     page.fill("#password", "hazardloop")
     page.click("#login-submit")
     assert "locked" in page.locator("#login-error").inner_text()
-    browser.shot(page, "23-login-locked")
+    browser.shot(page, "24-login-locked")

@@ -24,10 +24,13 @@ ADD_TASK_IN_OFFICER_LANE = """() => {
 
 
 PAN_TO = """id => {
-  const m = window.hlDesigner.modeler, task = m.get('elementRegistry').get(id);
+  const m = window.hlDesigner.modeler, element = m.get('elementRegistry').get(id);
+  const points = element.waypoints || [{ x: element.x, y: element.y },
+                                       { x: element.x + element.width, y: element.y + element.height }];
+  const xs = points.map(p => p.x), ys = points.map(p => p.y);
+  const cx = (Math.min(...xs) + Math.max(...xs)) / 2, cy = (Math.min(...ys) + Math.max(...ys)) / 2;
   const canvas = m.get('canvas'), box = canvas.viewbox();
-  canvas.viewbox({ x: task.x + task.width / 2 - box.width / 2, y: task.y + task.height / 2 - box.height / 2,
-                   width: box.width, height: box.height });
+  canvas.viewbox({ x: cx - box.width / 2, y: cy - box.height / 2, width: box.width, height: box.height });
 }"""
 
 
@@ -75,6 +78,12 @@ def test_the_administrator_adds_a_step_in_the_designer_and_only_new_hazards_take
     click_element(admin, task_id)
     admin.fill('#hl-panel-body [data-prop="name"]', "负责人确认分级")
     admin.press('#hl-panel-body [data-prop="name"]', "Tab")
+    name_of = f"() => window.hlDesigner.modeler.get('elementRegistry').get('{task_id}').businessObject.name || ''"
+    assert admin.evaluate(name_of) == "负责人确认分级"
+    admin.click("#hl-undo")  # every panel edit is on the modeler's command stack
+    assert admin.evaluate(name_of) == ""
+    admin.click("#hl-redo")
+    assert admin.evaluate(name_of) == "负责人确认分级"
     admin.select_option('#hl-panel-body [data-prop="lane"]', "Lane_principal")
 
     # Checking before a form is chosen: refused, and the problem is marked on the task itself.
@@ -96,6 +105,9 @@ def test_the_administrator_adds_a_step_in_the_designer_and_only_new_hazards_take
     admin.click("#hl-validate")
     admin.wait_for_selector('#hl-designer[data-checked="valid"]')
     assert admin.locator(".djs-element.hl-error").count() == 0
+    admin.click("#hl-save")
+    admin.wait_for_selector("#hl-drafts tr[data-draft]")
+    assert "draft=" in admin.url
 
     admin.click("#hl-deploy")
     admin.fill("#hl-deploy-note", "分级后由负责人确认")
@@ -105,6 +117,7 @@ def test_the_administrator_adds_a_step_in_the_designer_and_only_new_hazards_take
     browser.shot(admin, "designer-02-deployed")
     admin.click("#hl-nav-processes")
     assert admin.locator('tr[data-version="2"] .hl-active-badge').count() == 1
+    assert admin.locator(".hl-drafts tr[data-draft]").count() == 0  # the deployed draft is used up
 
     # A hazard reported now passes through the new step; the old one carries on on version 1.
     new = report_and_assess(officer, "新流程上的隐患")

@@ -32,6 +32,27 @@
         name: "PostScript",
         superClass: ["Element"],
         properties: [{ name: "value", type: "String", isBody: true }]
+      },
+      // Not used by HazardLoop, but declared so that a diagram imported from SpiffArena keeps them.
+      {
+        name: "InstructionsForEndUser",
+        superClass: ["Element"],
+        properties: [{ name: "value", type: "String", isBody: true }]
+      },
+      {
+        name: "CalledDecisionId",
+        superClass: ["Element"],
+        properties: [{ name: "value", type: "String", isBody: true }]
+      },
+      {
+        name: "MessagePayload",
+        superClass: ["Element"],
+        properties: [{ name: "value", type: "String", isBody: true }]
+      },
+      {
+        name: "MessageVariable",
+        superClass: ["Element"],
+        properties: [{ name: "value", type: "String", isBody: true }]
       }
     ]
   };

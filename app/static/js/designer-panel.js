@@ -315,7 +315,7 @@
       });
     }
     body.appendChild(this.field("timer_kind", kindSelect));
-    body.appendChild(this.field("timer", exprInput, this.label("timer_help")));
+    body.appendChild(this.field("timer_expression", exprInput, this.label("timer_help")));
     if (element.type === "bpmn:BoundaryEvent") {
       var box = el("input", { type: "checkbox", className: "form-check-input", id: "hl-p-interrupting" });
       box.checked = bo.cancelActivity !== false;

@@ -247,7 +247,9 @@
       fit(modeler.get("canvas"));
       clearProblems();
       root.setAttribute("data-state", "ready");
-      root.setAttribute("data-warnings", String((result.warnings || []).length));
+      var warnings = (result.warnings || []).length;
+      root.setAttribute("data-warnings", String(warnings));
+      if (warnings) status("warning", format(t.import_warnings, { n: warnings }));
       return result;
     });
   }
