@@ -46,12 +46,12 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", 10))
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     SCHEDULER_IN_PROCESS = _bool("SCHEDULER_IN_PROCESS", False)
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", 30))
     # A timer fired more than this long after it was due is recorded as late (the scheduler was down).
-    SCHEDULER_LATE_SECONDS = float(os.environ.get("SCHEDULER_LATE_SECONDS", 300))
+    SCHEDULER_LATE_SECONDS = float(os.environ.get("SCHEDULER_LATE_SECONDS", "300"))
 
 
 class TestConfig(Config):

@@ -21,7 +21,7 @@ def user(name: str) -> User:
 
 
 def deploy(app, xml: str) -> int:
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         return designer.deploy(user("admin"), KEY, xml).number
 
 
@@ -49,7 +49,7 @@ def test_hazards_waiting_on_steps_that_still_exist_move_and_the_others_stay_inta
     blocked_before = instance_of(app, at_review["id"])
     number = deploy(app, renamed_review(dd.shipped()))
 
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         preview = migration.preview(user("admin"), KEY, number)
         by_hazard = {m.hazard_id: m for m in preview.instances}
         assert by_hazard[at_assess["id"]].movable and by_hazard[at_rectify["id"]].movable
@@ -82,7 +82,7 @@ def test_hazards_waiting_on_steps_that_still_exist_move_and_the_others_stay_inta
 def test_a_move_is_recorded_in_the_hazards_audit_trail_and_the_trail_stays_intact(app, api):
     h = report(api.as_("officer_a"))
     number = deploy(app, renamed_review(dd.shipped()))
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         instance_id = instance_of(app, h["id"])[0]
         migration.migrate(user("admin"), KEY, number, [instance_id])
         moved = db.session.scalar(select(AuditEvent).where(AuditEvent.hazard_id == h["id"],
@@ -99,7 +99,7 @@ def test_a_waiting_task_keeps_its_row_and_claim_and_takes_the_new_name(app, api)
     task_id = current_task(officer, h["id"], "assess")
     assert officer.post(f"/tasks/{task_id}/claim").status_code == 200
     number = deploy(app, dd.set_name(renamed_review(dd.shipped()), "assess", "评估定级"))
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         migration.migrate(user("admin"), KEY, number, [instance_of(app, h["id"])[0]])
         row = db.session.get(HumanTask, task_id)
         assert row.status == TaskStatus.open and row.assignee_id == user("officer_a").id
@@ -110,7 +110,7 @@ def test_a_waiting_task_keeps_its_row_and_claim_and_takes_the_new_name(app, api)
 def test_a_boundary_event_added_to_the_waiting_step_blocks_the_move(app, api):
     h = report(api.as_("officer_a"))
     number = deploy(app, dd.add_boundary_timer(dd.shipped(), "assess", "designer_assess_reminder"))
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         move = migration.preview(user("admin"), KEY, number).instances[0]
         assert move.hazard_id == h["id"] and not move.movable
         assert move.problems[0]["element_id"] == "assess" and "way into" in move.problems[0]["message"]
@@ -127,7 +127,7 @@ def test_a_waiting_timer_keeps_its_fire_time_when_its_hazard_moves(app, api):
     clock.advance(days=1)
     number = deploy(app, dd.set_name(dd.add_boundary_timer(dd.shipped(), "assess", "designer_assess_reminder",
                                                            '"P3D"'), "assess", "评估定级"))
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         outcome = migration.migrate(user("admin"), KEY, number, [instance_id])
         assert outcome.moved == [instance_id]
         timers = db.session.scalars(select(Timer).where(Timer.instance_id == instance_id,
@@ -138,7 +138,7 @@ def test_a_waiting_timer_keeps_its_fire_time_when_its_hazard_moves(app, api):
 def test_only_administrators_may_preview_or_move(app, api):
     report(api.as_("officer_a"))
     number = deploy(app, renamed_review(dd.shipped()))
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         for name in ("officer_a", "inspector"):
             with pytest.raises(Forbidden):
                 migration.preview(user(name), KEY, number)

@@ -77,7 +77,7 @@ def test_json_writes_without_the_csrf_header_are_refused_and_change_nothing(app,
     xml = dd.add_user_task_after(dd.shipped(), "assess", "double_check", "复核")
     for path in (f"/admin/processes/{KEY}/deploy", f"/admin/processes/{KEY}/drafts"):
         resp = admin.post_json(path, {"xml": xml}, csrf=False)
-        assert resp.status_code == 400 and resp.is_json and "token" in resp.get_json()["error"]
+        assert resp.status_code == 400 and resp.is_json and resp.get_json()["error"]
     resp = admin.post_json("/admin/forms/assess", {"definition": {}}, csrf=False)
     assert resp.status_code == 400
     assert counts(app) == before

@@ -50,3 +50,19 @@ def _check_name(database: str) -> None:
     if "test" in database or not database.replace("_", "").isalnum():
         raise click.BadParameter("use a dedicated benchmark database name (letters, digits, _; not a test one)",
                                  param_hint="--database")
+
+
+@bench.command("report")
+@_preset
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+def report_command(preset: str, out: Path) -> None:
+    """Re-evaluate the targets and rewrite <out>/<preset>.md from <out>/<preset>.json."""
+    import json
+
+    from app.bench import report
+
+    results = json.loads((out / f"{preset}.json").read_text(encoding="utf-8"))
+    report.evaluate(results, out)
+    report.write(results, out)
+    click.echo(out / f"{preset}.md")

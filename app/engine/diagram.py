@@ -89,6 +89,7 @@ class Diagram:
 
     elements: dict[str, Element] = field(default_factory=dict)
     process_ids: list[str] = field(default_factory=list)
+    process_names: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> list[Element]:
@@ -131,7 +132,10 @@ def parse_xml(xml: bytes) -> etree._Element:
     """The document's root, parsed without entities, DTDs or network (after the size/entity check)."""
     check_xml_is_safe(xml)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    return etree.fromstring(xml, parser)
+    try:
+        return etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:  # e.g. nesting deeper than lxml allows without huge_tree
+        raise DiagramError([(None, f"the file is not well-formed XML: {exc}")]) from None
 
 
 def read_diagram(xml: str | bytes) -> Diagram:
@@ -142,6 +146,8 @@ def read_diagram(xml: str | bytes) -> Diagram:
     for process in root.iter(f"{{{BPMN}}}process"):
         if process.get("id"):
             diagram.process_ids.append(process.get("id"))
+            if process.get("name"):
+                diagram.process_names[process.get("id")] = process.get("name")
             _read_container(process, process.get("id"), diagram, _lanes_of(process))
     return diagram
 
@@ -346,18 +352,25 @@ def _walk(roots: list[str], edges: dict[str, set[str]]) -> set[str]:
 
 
 def _element_at_line(root: etree._Element, line: int | None) -> str | None:
-    """The innermost element with an id that starts at or before `line` (XSD errors only give a line)."""
+    """The element an XSD error on `line` belongs to: the nearest enclosing element with an id.
+
+    Diagram-interchange shapes (BPMNShape/BPMNEdge) name the model element they draw, which is
+    the one the designer can mark.
+    """
     if not line:
         return None
-    best = None
+    at = None
     for node in root.iter():
-        if not isinstance(node.tag, str):
+        if not isinstance(node.tag, str) or not node.sourceline:
             continue
-        if node.sourceline and node.sourceline <= line and node.get("id"):
-            best = node.get("id")
-        elif node.sourceline and node.sourceline > line:
+        if node.sourceline > line:
             break
-    return best
+        at = node
+    while at is not None and not at.get("id"):
+        at = at.getparent()
+    if at is None:
+        return None
+    return at.get("bpmnElement") or at.get("id")
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """SQLAlchemy 2.0 typed models: tables and nothing else."""
 from app.models.base import Base
-from app.models.designer import FormVersion, ProcessDraft
 from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckStatus, CheckTask
+from app.models.designer import FormVersion, ProcessDraft
 from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import Attachment, AuditEvent, AuditHead, Hazard
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
@@ -18,10 +18,9 @@ from app.models.process import (
 )
 
 __all__ = [
-    "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "FormVersion", "Hazard", "HumanTask",
-    "InstanceStatus", "Jurisdiction", "OrgKind", "Organisation", "ProcessDraft", "ProcessInstance",
-    "ProcessVersion", "Region", "RegionKind", "Role", "TaskStatus", "Timer", "TimerStatus", "User",
-    # deadlines, notifications, extensions, scheduled checks
-    "CheckResult", "CheckStatus", "CheckTask", "Checklist", "ChecklistItem", "ExtensionRequest", "ExtensionStatus",
-    "Notification", "OutboxEmail", "OutboxStatus", "TimerKind",
+    "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "CheckResult", "CheckStatus", "CheckTask",
+    "Checklist", "ChecklistItem", "ExtensionRequest", "ExtensionStatus", "FormVersion", "Hazard",
+    "HumanTask", "InstanceStatus", "Jurisdiction", "Notification", "OrgKind", "Organisation", "OutboxEmail",
+    "OutboxStatus", "ProcessDraft", "ProcessInstance", "ProcessVersion", "Region", "RegionKind", "Role",
+    "TaskStatus", "Timer", "TimerKind", "TimerStatus", "User",
 ]

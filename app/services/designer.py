@@ -60,17 +60,10 @@ def _shipped_keys() -> list[str]:
 
 def _process_name(xml: str, process_key: str) -> str:
     try:
-        from lxml import etree
-
-        from app.engine.diagram import BPMN, parse_xml
-
-        root = parse_xml(xml.encode("utf-8"))
-        for process in root.iter(f"{{{BPMN}}}process"):
-            if process.get("id") == process_key:
-                return process.get("name") or process_key
-    except (DiagramError, etree.LxmlError):
-        pass
-    return process_key
+        diagram = read_diagram(xml)
+    except DiagramError:
+        return process_key
+    return diagram.process_names.get(process_key) or process_key
 
 
 def library(user: User) -> list[ProcessSummary]:
