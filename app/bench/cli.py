@@ -66,3 +66,17 @@ def report_command(preset: str, out: Path) -> None:
     report.evaluate(results, out)
     report.write(results, out)
     click.echo(out / f"{preset}.md")
+
+
+@bench.command("summary")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+def summary_command(out: Path) -> None:
+    """Print the headline figures of every preset in <out> side by side (Markdown, for the README)."""
+    import json
+
+    from app.bench import report
+
+    runs = {p: json.loads((out / f"{p}.json").read_text(encoding="utf-8"))
+            for p in ("small", "city") if (out / f"{p}.json").exists()}
+    click.echo(report.summary(runs), nl=False)

@@ -230,3 +230,49 @@ def write(results: dict, out_dir: Path) -> None:
     (out_dir / f"{results['preset']}.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
     (out_dir / f"{results['preset']}.md").write_text(markdown(results, small), encoding="utf-8")
+
+
+def summary(runs: dict[str, dict]) -> str:
+    """One table with the headline figures of several presets side by side (for the README)."""
+    names = list(runs)
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(label: str, fn) -> None:
+        values = []
+        for name in names:
+            try:
+                values.append(fn(runs[name]))
+            except (KeyError, TypeError, ZeroDivisionError):
+                values.append("–")
+        rows.append((label, values))
+
+    row("hazards / enterprises / open hazards",
+        lambda r: f"{r['sizes']['hazards']:,} / {r['sizes']['enterprises']:,} / {r['sizes']['open_hazards']:,}")
+    row("human tasks / timers / audit events", lambda r: (f"{r['sizes']['human_task']:,} / {r['sizes']['timer']:,} / "
+                                                         f"{r['sizes']['audit_event']:,}"))
+    row("bulk load (COPY), database size", lambda r: f"{r['load']['seconds']['total']} s, {r['load']['size']['database']}")
+    row("engine ceiling, one core (app path / naive)", lambda r: (f"{r['engine']['app']['per_second']:,.0f} / "
+                                                                 f"{r['engine']['naive']['per_second']:,.0f} tasks/s"))
+    row("HTTP task completions (2 workers)", lambda r: (f"{r['throughput']['per_second']:,.0f}/s = "
+                                                       f"{r['throughput']['per_second'] / r['machine']['cores'] / r['engine']['app']['per_second']:.2f}"
+                                                       " × ceiling per core"))
+    row("CPU per completion, web / PostgreSQL", lambda r: (f"{r['throughput']['cpu_ms_per_completion']['web']} / "
+                                                          f"{r['throughput']['cpu_ms_per_completion']['postgresql']} ms"))
+    for scenario in list(next(iter(runs.values()))["latency"]["scenarios"]):
+        row(f"p95 {scenario}", lambda r, s=scenario: f"{r['latency']['scenarios'][s]['p95']} ms")
+    row("scheduler tick, nothing due (p95)", lambda r: f"{r['scheduler']['idle_tick_ms']['p95']} ms")
+    row("10,000 due timers fired", lambda r: f"{r['scheduler']['fire']['seconds_for_10000']} s")
+    row("peak RSS, web worker / scheduler", lambda r: (f"{max(r['web_worker_peak_rss_mb'])} / "
+                                                      f"{r['scheduler']['peak_rss_mb']} MB"))
+    row("machine load average (1 min) before → after", lambda r: (f"{r['machine']['load_before'][0]:.1f} → "
+                                                                 f"{r['machine']['load_after'][0]:.1f}"))
+    out = ["| measure | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---:|" * len(names)]
+    out += [f"| {label} | " + " | ".join(values) + " |" for label, values in rows]
+    targets = []
+    for name in names:
+        for item in runs[name]["targets"].values():
+            if item.get("applies", True):
+                verdict = "met" if item["met"] else "**missed**"
+                targets.append(f"| `{name}` | {item['target']} | {item['measured']} | {verdict} |")
+    out += ["", "| run | target | measured | |", "|---|---|---|---|", *targets]
+    return "\n".join(out) + "\n"
