@@ -184,7 +184,7 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
         lifecycle.apply_snapshot(instance, hazard, snapshot, completed_task_uuid=task.task_uuid, actor_id=user.id)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
         audit.record("task_completed", actor_id=user.id, hazard_id=hazard.id, task_spec=task.spec_name,
-                     data={"task": task.title, "form": task.form_key, "data": cleaned})
+                     data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id, "data": cleaned})
         db.session.commit()
     except TaskNotReady:
         db.session.rollback()

@@ -1,7 +1,6 @@
 """The hazard register, reporting a hazard, one hazard's record, its diagram and its files."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
@@ -9,8 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import access, attachments, forms, hazards
-from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services import access, attachments, extensions, forms, hazards
+from app.services.errors import Forbidden, ValidationFailed
+from app.web.pages import timeline
 from app.web.pages.formview import field_views, read_submission
 from app.web.pages.view import STATUSES, status_label, task_title
 
@@ -82,63 +82,25 @@ def report():
     return redirect(url_for("hazards.detail", hazard_id=hazard.id))
 
 
-def _summary(action: str, data: dict[str, Any], step: str | None) -> str:
-    """What the actor did, as a phrase in the user's language (the actor's name goes before it)."""
-    step = step or ""
-    phrases = {
-        "hazard_reported": lambda: _("reported the hazard"),
-        "task_completed": lambda: _("completed “%(step)s”", step=step),
-        "task_claimed": lambda: _("claimed “%(step)s”", step=step),
-        "task_released": lambda: _("released “%(step)s”", step=step),
-        "task_delegated": lambda: _("handed “%(step)s” to %(name)s", step=step, name=data.get("to", "")),
-        "timer_fired": lambda: _("a deadline was reached"),
-        "timer_failed": lambda: _("a deadline timer failed"),
-        "extension_requested": lambda: _("asked to extend the deadline to %(date)s", date=data.get("requested", "")),
-        "extension_approved": lambda: _("extended the deadline to %(date)s", date=data.get("to", "")),
-        "extension_refused": lambda: _("refused to extend the deadline"),
-        "instance_migrated": lambda: _("moved the hazard to process version %(n)s", n=data.get("to_version", "")),
-    }
-    phrase = phrases.get(action)
-    return phrase() if phrase else action.replace("_", " ")
-
-
-def _event_view(event, titles: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """One timeline entry: who did what, when, and the submitted values with their labels."""
-    data = json.loads(event.data)
-    form_key, values, step = None, {}, None
-    if event.action == "hazard_reported":
-        form_key, values = hazards.REPORT_FORM, data
-    elif event.action == "task_completed":
-        form_key, values = data.get("form"), data.get("data") or {}
-        step = task_title(title=data.get("task"), form_key=form_key)
-    elif event.task_spec in titles:
-        title, key = titles[event.task_spec]
-        step = task_title(title=title, form_key=key)
-    rows: list[tuple[dict[str, Any], Any]] = []
-    if form_key:
-        try:
-            specs = forms.get_form(form_key).fields
-        except NotFound:  # a form removed since: show the raw values
-            specs = [{"name": k, "label": {}} for k in values]
-        rows = [(spec, values[spec["name"]]) for spec in specs if spec["name"] in values]
-    elif event.action == "extension_requested" and data.get("reason"):
-        rows = [({"name": "reason", "label": {"en": "Reason", "zh": "理由"}}, data["reason"])]
-    return {"event": event, "summary": _summary(event.action, data, step), "rows": rows, "form_key": form_key}
-
-
 @bp.get("/hazards/<int:hazard_id>")
 @login_required
 def detail(hazard_id: int):
     hazard = hazards.get_hazard(current_user, hazard_id)
     open_tasks = hazards.open_tasks(hazard.id)
-    titles = {t.spec_name: (t.title, t.form_key) for t in hazards.tasks_of(hazard.id)}
-    events = [_event_view(e, titles) for e in hazards.timeline(hazard.id)]
+    all_tasks = hazards.tasks_of(hazard.id)
+    titles = {t.spec_name: (t.title, t.form_key) for t in all_tasks}
+    audit_events = hazards.timeline(hazard.id)
+    used = timeline.versions_used(audit_events, all_tasks)
+    events = [timeline.event_view(e, titles, used.get(e.id)) for e in audit_events]
     evidence = hazards.evidence(hazard.id)
     files = {f.id: f for f in evidence.before + evidence.after + evidence.documents}
+    pending = extensions.pending_request(hazard.id)
     return render_template(
         "hazards/detail.html", hazard=hazard, open_tasks=open_tasks, events=list(reversed(events)),
         evidence=evidence, files=files, done_steps=hazards.completed_steps(hazard.id),
-        current_steps=[t.spec_name for t in open_tasks])
+        current_steps=[t.spec_name for t in open_tasks],
+        can_request_extension=extensions.can_request(current_user, hazard), pending_extension=pending,
+        can_decide_extension=pending is not None and extensions.can_decide(current_user, pending))
 
 
 @bp.get("/hazards/<int:hazard_id>/diagram.bpmn")

@@ -67,6 +67,11 @@ def choice_label(form_key: str, field: str, value: Any) -> str:
         spec = forms.get_form(form_key).field(field)
     except NotFound:
         spec = None
+    return spec_choice_label(spec, value)
+
+
+def spec_choice_label(spec: dict[str, Any] | None, value: Any) -> str:
+    """The label of a choice in one field definition (of whichever form version), or the raw value."""
     for choice in (spec or {}).get("choices", []):
         if choice["value"] == value:
             return text_in(choice["label"], str(value))
@@ -158,8 +163,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
         grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
-        text_in=text_in, choice_label=choice_label, task_title=task_title, can_act=can_act,
-        urgency=urgency, STATUSES=STATUSES, GRADES=GRADES, SORTS=SORTS)
+        text_in=text_in, choice_label=choice_label, spec_choice_label=spec_choice_label, task_title=task_title,
+        can_act=can_act, urgency=urgency, STATUSES=STATUSES, GRADES=GRADES, SORTS=SORTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
