@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -17,20 +18,20 @@ def _bool(name: str, default: bool) -> bool:
 class Config:
     # A random key per process is safe but logs everyone out on restart; production sets SECRET_KEY.
     SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
-    INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR", BASE_DIR / "instance"))
+    INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR") or BASE_DIR / "instance")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hazardloop.db'}"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     BPMN_DIR = BASE_DIR / "bpmn"
     FORMS_DIR = BASE_DIR / "forms"
-    UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
-    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads")
+    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # Whole-request cap: a few files per request at most.
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 40 * 1024 * 1024))
-    API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", 12))
-    LOCK_TIMEOUT_MS = int(os.environ.get("LOCK_TIMEOUT_MS", 5000))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(40 * 1024 * 1024)))
+    API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", str(12)))
+    LOCK_TIMEOUT_MS = int(os.environ.get("LOCK_TIMEOUT_MS", str(5000)))
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
-    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", str(5)))
+    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", str(15)))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh")
@@ -41,7 +42,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     MAIL_ENABLED = _bool("MAIL_ENABLED", False)
     MAIL_HOST = os.environ.get("MAIL_HOST", "127.0.0.1")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", str(25)))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "hazardloop@localhost")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
@@ -49,7 +50,7 @@ class Config:
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     SCHEDULER_IN_PROCESS = _bool("SCHEDULER_IN_PROCESS", False)
-    SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", 30))
+    SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
     # A timer fired more than this long after it was due is recorded as late (the scheduler was down).
     SCHEDULER_LATE_SECONDS = float(os.environ.get("SCHEDULER_LATE_SECONDS", "300"))
 

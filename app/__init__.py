@@ -8,9 +8,8 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from config import BASE_DIR, Config
-
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from config import BASE_DIR, Config
 
 
 @event.listens_for(Engine, "connect")

@@ -1,7 +1,7 @@
 """The one clock that services, the engine and the scheduler read, so tests can move time."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -11,7 +11,7 @@ class Clock:
         self.offset = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def advance(self, **kwargs: float) -> None:
         self.offset += timedelta(**kwargs)

@@ -40,7 +40,7 @@ def _pg_available() -> bool:
             pass
         engine.dispose()
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 — any failure means: no PostgreSQL here
         return False
 
 
@@ -137,7 +137,7 @@ class Api:
             self.tokens[username] = resp.get_json()["token"]
         return self.tokens[username]
 
-    def as_(self, username: str) -> "Api":
+    def as_(self, username: str) -> Api:
         other = Api(self.client)
         other.tokens = self.tokens
         other.user = username

@@ -120,10 +120,10 @@ def test_hazard_list_filters_and_paginates(api):
 
 
 def test_claimed_task_is_hidden_from_colleagues_and_can_be_released(api, app):
+    from app.clock import clock
     from app.extensions import db
     from app.models import Organisation, Role, User
     from app.services.auth import hash_password
-    from app.clock import clock
 
     with app.app_context():
         ent = db.session.get(User, 2).organisation_id  # officer_a's enterprise

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.helpers import current_task, in_days, report, complete
+from tests.helpers import complete, current_task, in_days, report
 
 
 def make_history(api) -> int:

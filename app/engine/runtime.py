@@ -6,9 +6,10 @@ cached, and only the instance's own state (tasks, data) is stored.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -17,7 +18,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -116,7 +117,7 @@ def _parse_due(value: Any) -> datetime | None:
             due = datetime.fromisoformat(str(value))
         except ValueError:
             return None
-    return due.astimezone(timezone.utc) if due.tzinfo else due.replace(tzinfo=timezone.utc)
+    return due.astimezone(UTC) if due.tzinfo else due.replace(tzinfo=UTC)
 
 
 def _attached_task(task) -> str | None:
@@ -162,7 +163,7 @@ class ProcessRuntime:
         self._steps(wf)
         try:
             task = wf.get_task_from_id(UUID(task_uuid))
-        except Exception:
+        except (ValueError, TaskNotFoundException):
             raise TaskNotReady(f"task {task_uuid} is not part of this instance") from None
         if task.state != TaskState.READY or not getattr(task.task_spec, "manual", False):
             raise TaskNotReady(f"task {task.task_spec.name} is {TaskState.get_name(task.state)}, not waiting")

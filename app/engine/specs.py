@@ -91,7 +91,7 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
     except ValidationException as exc:
         element = getattr(exc, "id", None) or None
         raise DiagramError([(element, str(getattr(exc, "msg", exc)) or str(exc))]) from None
-    except Exception as exc:  # the parser raises many kinds for bad input; each is the user's to fix
+    except Exception as exc:  # noqa: BLE001 — the parser raises many kinds for bad input; each is the user's to fix
         raise DiagramError([(None, f"{type(exc).__name__}: {exc}")]) from None
     parsed = ParsedProcess(process_key, sha256_of(data), spec, subprocess_specs)
     for task_spec in spec.task_specs.values():

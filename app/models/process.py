@@ -72,7 +72,7 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     version: Mapped[ProcessVersion] = relationship()
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 — SQLAlchemy reads it as is
 
 
 class HumanTask(Base):

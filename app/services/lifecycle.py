@@ -1,7 +1,7 @@
 """Persisting engine steps: instance state, human tasks, timers and the hazard read model, in one transaction."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import current_app
@@ -11,6 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from app.clock import clock
 from app.engine import EngineError, Snapshot
+from app.engine.runtime import SERIALIZER_VERSION
+from app.engine.specs import ParsedProcess
 from app.extensions import db
 from app.models import (
     Hazard,
@@ -22,8 +24,6 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.engine.runtime import SERIALIZER_VERSION
-from app.engine.specs import ParsedProcess
 from app.services import deadlines, forms, processes
 from app.services.assignment import organisation_for, role_for_lane
 from app.services.errors import Conflict
@@ -34,7 +34,7 @@ FINAL_STATUSES = {"closed", "written_off"}
 
 def end_of_day(day: date) -> datetime:
     """Deadlines are whole days in China Standard Time."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA).astimezone(timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA).astimezone(UTC)
 
 
 def lock_instance(instance_id: int) -> ProcessInstance:

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.web.api import routes  # noqa: E402,F401  (registers the routes)
+from app.web.api import routes  # noqa: F401  (registers the routes)
