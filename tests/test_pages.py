@@ -342,3 +342,10 @@ def test_an_unexpected_error_shows_the_500_page_in_the_users_language_and_json_u
     assert "Something went wrong" in text(client.get("/broken", headers={"Accept-Language": "en"}))
     resp = client.get("/api/v1/broken")
     assert resp.status_code == 500 and resp.is_json and resp.get_json()["error"]
+
+
+def test_person_fields_offer_the_enterprises_people_to_pick(pages):
+    pages.login("officer_a")
+    page = text(pages.get(f"/tasks/{pages.open_task(pages.report())}"))
+    assert 'list="hl-people"' in page
+    assert '<option value="李厂长（宏达）">' in page and '<option value="王安全（绿源）">' not in page

@@ -100,3 +100,9 @@ def check_task_owner(user: User, task: HumanTask) -> None:
         raise Forbidden(_("This task is for another role or organisation; you cannot act on it."))
     if task.assignee_id is not None and task.assignee_id != user.id:
         raise Forbidden(_("This task has been claimed by someone else."))
+
+
+def people_of(organisation_id: int) -> list[str]:
+    """Names of the active people of an organisation, for the person picker of task forms."""
+    return list(db.session.scalars(select(User.display_name).where(
+        User.organisation_id == organisation_id, User.active.is_(True)).order_by(User.display_name)))

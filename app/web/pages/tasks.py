@@ -49,7 +49,8 @@ def _render_task(task, values=None, errors=None, status=200):
     return render_template(
         "tasks/task.html", task=task, hazard=hazard, form=form, evidence=evidence, actionable=actionable,
         fields=field_views(form, current_user, values, errors) if actionable else [],
-        errors=errors or {}, title=task_title(task)), status
+        errors=errors or {}, title=task_title(task),
+        people=access.people_of(hazard.enterprise_id) if actionable else []), status
 
 
 @bp.get("/tasks/<int:task_id>")
