@@ -103,10 +103,6 @@ def _ts(value: datetime) -> str:
     return value.isoformat()
 
 
-def _bool(value: bool) -> str:
-    return "t" if value else "f"
-
-
 class Chunks:
     """Per-table text buffers for one batch of rows."""
 

@@ -301,6 +301,7 @@ def run(preset: Preset, admin_url: str, db_name: str, out_dir: Path, keep: bool 
             log(f"[bench] latency: {len(lat_plan['requests'])} sequential requests "
                 f"({'pages' if pages else 'API'})")
             results["latency"] = {"meta": lat_meta, "scenarios": _client(lat_plan, tmp, "latency")}
+            results["web_worker_peak_rss_mb_after_latency"] = server.peak_rss_mb()
             warm, measured = jobs[:workers * 10], jobs[workers * 10:]
             _client({"base": server.base, "mode": "load", "concurrency": workers * 2, "seconds": 60,
                      "requests": warm}, tmp, "warmup")
