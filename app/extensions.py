@@ -15,3 +15,17 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def commit_keeping_objects() -> None:
+    """Commit, but keep the loaded objects' values instead of expiring them.
+
+    For a request that has written exactly what it holds (under the instance lock) and only builds its
+    response afterwards: without this every object the response touches would be read again.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

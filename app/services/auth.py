@@ -62,7 +62,8 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.expires_at <= clock.now() or not row.user.active:
+    found = db.session.execute(select(ApiToken.expires_at, User).join(User, User.id == ApiToken.user_id)
+                               .where(ApiToken.token_hash == _digest(token))).first()
+    if found is None or found.expires_at <= clock.now() or not found.User.active:
         return None
-    return row.user
+    return found.User

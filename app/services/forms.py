@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.clock import clock
 from app.extensions import db
 from app.models import FormVersion
-from app.services import audit
+from app.services import audit, immutable
 from app.services.errors import Conflict, NotFound, ValidationFailed
 
 
@@ -98,6 +98,7 @@ def _add_version(key: str, definition: str, digest: str, source: str, user_id: i
                  note: str | None) -> FormVersion | None:
     """Insert the next version as the active one; None when a concurrent request got there first."""
     _request_cache().pop(key, None)
+    immutable.creating_versions()
     db.session.execute(update(FormVersion).where(FormVersion.key == key, FormVersion.active.is_(True))
                        .values(active=False))
     number = (db.session.scalar(select(func.max(FormVersion.number)).where(FormVersion.key == key)) or 0) + 1
@@ -167,10 +168,14 @@ def get_form(key: str) -> FormDefinition:
 
 def form_version(version_id: int) -> FormDefinition:
     """One stored version of a form (the one a task was created with)."""
-    row = db.session.get(FormVersion, version_id)
-    if row is None:
+    def load() -> FormDefinition | None:
+        row = db.session.get(FormVersion, version_id)
+        return _definition(row) if row is not None else None
+
+    form = immutable.lookup("form_version", version_id, load)
+    if form is None:
         raise NotFound(_("This version of the form no longer exists."))
-    return _definition(row)
+    return form
 
 
 def active_version_id(key: str | None) -> int | None:

@@ -85,10 +85,21 @@ def new_instance(version_id: int, snapshot: Snapshot) -> ProcessInstance:
     return instance
 
 
+def open_tasks_of(instance_id: int) -> dict[str, HumanTask]:
+    """The instance's open human tasks by engine task UUID, freshly read (call it holding the instance lock)."""
+    return {t.task_uuid: t for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.open)
+        .execution_options(populate_existing=True))}
+
+
 def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot, *,
                    completed_task_uuid: str | None = None, actor_id: int | None = None,
-                   parsed: ParsedProcess | None = None) -> list[HumanTask]:
-    """Write an engine step back: state, human tasks, timers, read model. Returns the new tasks."""
+                   parsed: ParsedProcess | None = None,
+                   open_rows: dict[str, HumanTask] | None = None) -> list[HumanTask]:
+    """Write an engine step back: state, human tasks, timers, read model. Returns the new tasks.
+
+    `open_rows`: the instance's open tasks if the caller has just read them under the lock.
+    """
     now = clock.now()
     instance.state = snapshot.state
     instance.serializer_version = SERIALIZER_VERSION
@@ -99,8 +110,10 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
     parsed = parsed or processes.runtime_for_version(instance.version_id).parsed
     _update_read_model(hazard, snapshot, now)
     task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-    created, still_open = _sync_human_tasks(instance, hazard, snapshot, completed_task_uuid, actor_id, now,
-                                            task_due)
+    if open_rows is None:
+        open_rows = open_tasks_of(instance.id)
+    created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid, actor_id,
+                                            now, task_due)
     # Overdue = a step still open past its deadline; an approved extension clears it.
     hazard.overdue = hazard.status not in FINAL_STATUSES and any(
         t.due_at is not None and t.due_at <= now for t in still_open)
@@ -145,10 +158,8 @@ def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
 
 
 def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot,
-                      completed_task_uuid: str | None, actor_id: int | None, now: datetime,
-                      task_due: dict[str, datetime]) -> tuple[list[HumanTask], list[HumanTask]]:
-    open_rows = {t.task_uuid: t for t in db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open))}
+                      open_rows: dict[str, HumanTask], completed_task_uuid: str | None, actor_id: int | None,
+                      now: datetime, task_due: dict[str, datetime]) -> tuple[list[HumanTask], list[HumanTask]]:
     ready = {t.uuid: t for t in snapshot.ready_tasks}
     for uuid, row in open_rows.items():
         if uuid not in ready:

@@ -14,7 +14,7 @@ from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
 from app.models import ProcessVersion, Role
-from app.services import audit, deadlines, forms
+from app.services import audit, deadlines, forms, immutable
 from app.services.assignment import LANE_ROLES
 from app.services.errors import NotFound, ValidationFailed
 
@@ -107,6 +107,7 @@ def deploy(process_key: str, xml: str, deployed_by_id: int | None, note: str | N
     problems, _result = check_diagram(process_key, xml)
     if problems:
         raise DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), problems)
+    immutable.creating_versions()
     digest = sha256_of(xml)
     existing = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == process_key, ProcessVersion.sha256 == digest))
@@ -149,5 +150,6 @@ def runtime(version: ProcessVersion) -> ProcessRuntime:
 
 def runtime_for_version(version_id: int) -> ProcessRuntime:
     """The runtime of a version by id, reading its XML only when this process has not parsed it yet."""
-    sha = db.session.scalar(select(ProcessVersion.sha256).where(ProcessVersion.id == version_id))
+    sha = immutable.lookup("process_sha256", version_id, lambda: db.session.scalar(
+        select(ProcessVersion.sha256).where(ProcessVersion.id == version_id)))
     return cached_runtime(sha) or runtime(db.session.get(ProcessVersion, version_id))

@@ -6,17 +6,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import clock
 from app.engine import EngineError, TaskNotReady
-from app.extensions import db
+from app.extensions import commit_keeping_objects, db
 from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.hazards import Page, _escape_like
+from app.services.hazards import Page, _escape_like, paginate
 
 
 @dataclass
@@ -55,10 +57,9 @@ def task_query(user: User, filters: TaskFilters):
 def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, per_page: int = 50) -> Page:
     """Open tasks the user holds or may claim, soonest deadline first."""
     stmt = task_query(user, filters or TaskFilters())
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return Page([(t, h) for t, h in rows], total or 0, page, per_page)
+                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return paginate(stmt, page, per_page, [(t, h) for t, h in rows])
 
 
 # A task this close to its deadline is flagged on the worklist, so it is done before it is late.
@@ -104,9 +105,25 @@ def task_counts(user: User) -> TaskCounts:
     return TaskCounts(total=total, mine=mine, unclaimed=unclaimed, overdue=overdue, due_soon=due_soon)
 
 
+# The header's badge shows "99+" beyond this: it is on every page, so it reads at most this many rows.
+NAV_COUNT_CAP = 99
+
+
+def nav_task_counts(user: User) -> TaskCounts:
+    """The header's badge on every page: open tasks counted up to NAV_COUNT_CAP + 1, and whether any is overdue.
+
+    Only `total` (a lower bound past the cap) and `overdue` (1 or 0) are filled in; the worklist counts exactly.
+    """
+    stmt = task_query(user, TaskFilters())
+    rows = stmt.with_only_columns(literal(1), maintain_column_froms=True).limit(NAV_COUNT_CAP + 1)
+    total = db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    late = total and db.session.scalar(select(stmt.where(_overdue_clause(clock.now())).exists()))
+    return TaskCounts(total=total, overdue=1 if late else 0)
+
+
 def visible_task(user: User, task_id: int) -> HumanTask:
     """The task if its hazard is visible to the user (else NotFound); ownership is checked separately."""
-    task = db.session.get(HumanTask, task_id)
+    task = db.session.get(HumanTask, task_id, options=[joinedload(HumanTask.hazard).joinedload(Hazard.enterprise)])
     if task is None or task.hazard is None or not can_see_hazard(user, task.hazard):
         raise NotFound(_("Task %(id)s was not found.", id=task_id))
     return task
@@ -178,14 +195,18 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
     cleaned = forms.validate(form, data, attachments.attachment_checker(user, hazard))
     try:
         instance = lifecycle.lock_instance(task.instance_id)
-        db.session.refresh(task)
-        _ensure_open(task)
+        open_rows = lifecycle.open_tasks_of(instance.id)  # refreshes `task` too, under the lock
+        if open_rows.get(task.task_uuid) is not task:
+            raise TaskNotReady(task.task_uuid)
+        set_committed_value(task, "hazard", hazard)  # the refresh reset the relationship; same row
+        check_task_owner(user, task)  # it may have been claimed by someone else meanwhile
         snapshot = processes.runtime_for_version(instance.version_id).complete(instance.state, task.task_uuid, cleaned)
-        lifecycle.apply_snapshot(instance, hazard, snapshot, completed_task_uuid=task.task_uuid, actor_id=user.id)
+        lifecycle.apply_snapshot(instance, hazard, snapshot, completed_task_uuid=task.task_uuid, actor_id=user.id,
+                                 open_rows=open_rows)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
         audit.record("task_completed", actor_id=user.id, hazard_id=hazard.id, task_spec=task.spec_name,
                      data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id, "data": cleaned})
-        db.session.commit()
+        commit_keeping_objects()
     except TaskNotReady:
         db.session.rollback()
         raise Conflict(_("This task has already been completed; nothing was changed.")) from None

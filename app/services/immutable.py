@@ -1,0 +1,49 @@
+"""Per-application caches of rows that never change once committed: process and form versions, by id.
+
+A version row is written once and never updated, so the hot path (completing a task, firing a timer)
+need not read it again.  Two rules keep the cache honest:
+- it lives on the application object, so two applications (two databases, as in the tests) never
+  share entries;
+- a transaction that creates versions (deploy, form edit) bypasses it until it ends: an id read
+  there might be rolled back and (on SQLite) reused for another row.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+T = TypeVar("T")
+_CREATING = "hazardloop.creating_versions"
+_MAX_ENTRIES = 4096
+
+
+def lookup(kind: str, key: Any, load: Callable[[], T | None]) -> T | None:
+    """The cached value for (kind, key), loading it with `load` on a miss; None results are not kept."""
+    if db.session().info.get(_CREATING):
+        return load()
+    cache: dict[Any, Any] = current_app.extensions.setdefault("hazardloop.immutable", {}).setdefault(kind, {})
+    hit = cache.get(key)
+    if hit is None:
+        hit = load()
+        if hit is not None:
+            if len(cache) >= _MAX_ENTRIES:
+                cache.clear()
+            cache[key] = hit
+    return hit
+
+
+def creating_versions() -> None:
+    """Mark the current transaction as one that writes version rows (call before inserting them)."""
+    db.session().info[_CREATING] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session) -> None:
+    session.info.pop(_CREATING, None)
