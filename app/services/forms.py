@@ -199,22 +199,24 @@ def list_forms() -> list[FormDefinition]:
     return [get_form(key) for key in form_keys()]
 
 
-def _not_past_keyword(today: date) -> Callable:
-    def check(validator, enabled, instance, schema):
-        if not enabled or not isinstance(instance, str):
-            return
-        try:
-            value = date.fromisoformat(instance)
-        except ValueError:
-            return  # the "format" keyword reports it
-        if value < today:
-            yield ValidationError("x-not-past", validator="x-not-past")
-    return check
+def _not_past(validator, enabled, instance, schema):
+    """The `x-not-past` keyword: a date that must not lie before today (the clock's today)."""
+    if not enabled or not isinstance(instance, str):
+        return
+    try:
+        value = date.fromisoformat(instance)
+    except ValueError:
+        return  # the "format" keyword reports it
+    if value < clock.now().date():
+        yield ValidationError("x-not-past", validator="x-not-past")
 
 
-def _validator(schema: dict[str, Any], today: date) -> Draft202012Validator:
-    cls = validators.extend(Draft202012Validator, {"x-not-past": _not_past_keyword(today)})
-    return cls(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+# Built once: jsonschema's extend() creates a new class (with attrs code generation) on each call.
+_Validator = validators.extend(Draft202012Validator, {"x-not-past": _not_past})
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    return _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _message(error: ValidationError) -> str:
@@ -283,7 +285,7 @@ def validate(form: FormDefinition, data: Any,
         raise ValidationFailed(_("The form data must be an object of field names and values."))
     data = normalize(data)
     errors: dict[str, str] = {}
-    for error in sorted(_validator(form.schema, clock.now().date()).iter_errors(data), key=lambda e: e.path):
+    for error in sorted(_validator(form.schema).iter_errors(data), key=lambda e: e.path):
         name = _field_of(error)
         errors.setdefault(name, _message(error))
     if check_attachments is not None:
