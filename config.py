@@ -53,6 +53,12 @@ class Config:
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
     # A timer fired more than this long after it was due is recorded as late (the scheduler was down).
     SCHEDULER_LATE_SECONDS = float(os.environ.get("SCHEDULER_LATE_SECONDS", "300"))
+    # Lists (register, worklist, API) count at most this many rows and then show "10,000+":
+    # an exact count(*) over a city's million hazards costs seconds and tells a person nothing more.
+    LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", str(10_000)))
+    # Up to this many visible enterprises, filters and the report form offer a plain list;
+    # beyond it, a search field asks the server for the matching names (type-ahead).
+    ENTERPRISE_SELECT_MAX = int(os.environ.get("ENTERPRISE_SELECT_MAX", str(50)))
 
 
 class TestConfig(Config):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, case, false, func, or_, select, true
 
 from app.extensions import db
 from app.models import Hazard, HumanTask, Organisation, OrgKind, Role, User
@@ -84,14 +84,52 @@ def visible_hazard(user: User, hazard_id: int) -> Hazard:
     return hazard
 
 
-def visible_enterprises(user: User) -> list[Organisation]:
-    """The enterprises whose hazards this user may see (an inspector's jurisdiction, or their own company)."""
+def _visible_enterprise_query(user: User):
     stmt = select(Organisation).where(Organisation.kind == OrgKind.enterprise)
     if user.role == Role.inspector:
-        stmt = stmt.where(Organisation.supervising_unit_id.in_(acting_orgs(user)))
-    elif user.role != Role.admin:
-        stmt = stmt.where(Organisation.id.in_(acting_orgs(user)))
+        return stmt.where(Organisation.supervising_unit_id.in_(acting_orgs(user)))
+    if user.role != Role.admin:
+        return stmt.where(Organisation.id.in_(acting_orgs(user)))
+    return stmt
+
+
+def visible_enterprises(user: User, limit: int | None = None) -> list[Organisation]:
+    """The enterprises whose hazards this user may see (an inspector's jurisdiction, or their own company).
+
+    At city scale that is thousands (all 100,000 for the administrator): pages pass `limit` and switch to
+    search_enterprises when `limit` come back. Those are then any `limit` of them, not the first by name,
+    so that telling "a few" from "many" never sorts the whole jurisdiction.
+    """
+    stmt = _visible_enterprise_query(user)
+    if limit is not None:
+        # Two small reads rather than one the planner might answer by scanning every organisation.
+        ids = list(db.session.scalars(stmt.with_only_columns(Organisation.id).limit(limit)))
+        stmt = select(Organisation).where(Organisation.id.in_(ids))
     return list(db.session.scalars(stmt.order_by(Organisation.name, Organisation.id)))
+
+
+def visible_enterprise(user: User, enterprise_id: int) -> Organisation | None:
+    """The enterprise if this user may see it, else None."""
+    return db.session.scalar(_visible_enterprise_query(user).where(Organisation.id == enterprise_id))
+
+
+def search_enterprises(user: User, text: str, limit: int = 20, exact: bool = False) -> list[Organisation]:
+    """Visible enterprises whose name contains `text` (ignoring case), names starting with it first.
+
+    With `exact`, only those whose whole name is `text` (ignoring case and surrounding spaces).
+    """
+    text = (text or "").strip()
+    if not text:
+        return []
+    stmt = _visible_enterprise_query(user)
+    if exact:
+        stmt = stmt.where(func.lower(Organisation.name) == text.lower()).order_by(Organisation.id)
+    else:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        starts = Organisation.name.ilike(f"{escaped}%", escape="\\")
+        stmt = stmt.where(Organisation.name.ilike(f"%{escaped}%", escape="\\")).order_by(
+            case((starts, 0), else_=1), Organisation.name, Organisation.id)
+    return list(db.session.scalars(stmt.limit(limit)))
 
 
 def check_task_owner(user: User, task: HumanTask) -> None:

@@ -181,6 +181,15 @@ def my_checks(user: User) -> list[CheckTask]:
                                    .order_by(CheckTask.due_at, CheckTask.id)))
 
 
+def my_checks_count(user: User) -> int:
+    """How many checks my_checks would list (for the header, without loading them)."""
+    scope = _check_scope(user)
+    if scope is None:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(CheckTask).where(
+        CheckTask.status == CheckStatus.open, scope)) or 0
+
+
 def recent_checks(user: User, *, status: CheckStatus | None = None, limit: int = 100) -> list[CheckTask]:
     """The latest check runs the user may see (missed ones are the accountability record)."""
     stmt = select(CheckTask).order_by(CheckTask.scheduled_for.desc(), CheckTask.id.desc()).limit(limit)

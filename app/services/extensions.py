@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import clock
@@ -162,18 +162,27 @@ def get_request(user: User, request_id: int) -> ExtensionRequest:
     return request
 
 
+def _awaiting_query(user: User):
+    stmt = (select(ExtensionRequest).join(Hazard, Hazard.id == ExtensionRequest.hazard_id)
+            .where(ExtensionRequest.status == ExtensionStatus.pending, ExtensionRequest.approver_role == user.role))
+    if user.role == Role.principal:
+        return stmt.where(Hazard.enterprise_id == user.organisation_id)
+    return stmt.where(Hazard.supervising_unit_id.in_(acting_orgs(user)))
+
+
 def awaiting_decision(user: User) -> list[ExtensionRequest]:
     """Pending requests this user may decide, oldest first."""
     if user.role not in (Role.principal, Role.inspector):
         return []
-    stmt = (select(ExtensionRequest).join(Hazard, Hazard.id == ExtensionRequest.hazard_id)
-            .where(ExtensionRequest.status == ExtensionStatus.pending, ExtensionRequest.approver_role == user.role)
-            .order_by(ExtensionRequest.id))
-    if user.role == Role.principal:
-        stmt = stmt.where(Hazard.enterprise_id == user.organisation_id)
-    else:
-        stmt = stmt.where(Hazard.supervising_unit_id.in_(acting_orgs(user)))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_awaiting_query(user).order_by(ExtensionRequest.id)))
+
+
+def awaiting_decision_count(user: User) -> int:
+    """How many requests awaiting_decision would list (for the header, without loading them)."""
+    if user.role not in (Role.principal, Role.inspector):
+        return 0
+    stmt = _awaiting_query(user).with_only_columns(func.count(), maintain_column_froms=True)
+    return db.session.scalar(stmt) or 0
 
 
 def decide(user: User, request_id: int, approve: bool, note: str | None = None) -> ExtensionRequest:

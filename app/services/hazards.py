@@ -5,8 +5,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.clock import clock
 from app.extensions import db
@@ -107,14 +109,52 @@ class HazardFilters:
 
 @dataclass
 class Page:
+    """One page of a list. With `capped`, `total` is a lower bound: more rows match than were counted."""
     items: list
     total: int
     page: int
     per_page: int
+    capped: bool = False
+    has_next: bool | None = None
+
+    @property
+    def more(self) -> bool:
+        """Whether a next page exists."""
+        return self.has_next if self.has_next is not None else self.page * self.per_page < self.total
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """How many pages there are (when capped: how many are known to exist, at least one past this one)."""
+        known = max(1, -(-self.total // self.per_page))
+        return max(known, self.page + 1 if self.more else self.page) if self.capped else known
+
+
+def count_cap() -> int:
+    """How many rows a list counts at most (LIST_COUNT_CAP; 0 counts everything)."""
+    return max(int(current_app.config.get("LIST_COUNT_CAP", 10_000)), 0)
+
+
+def capped_count(stmt) -> tuple[int, bool]:
+    """(count, capped) of the rows `stmt` selects, reading at most LIST_COUNT_CAP + 1 of them.
+
+    An exact count(*) of a city's register reads every visible row; past the cap the number is shown as
+    "10,000+" and the pagination offers previous/next without a last page.
+    """
+    cap = count_cap()
+    rows = stmt.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
+    if cap:
+        rows = rows.limit(cap + 1)
+    total = db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    return (cap, True) if cap and total > cap else (total, False)
+
+
+def paginate(stmt, page: int, per_page: int, rows) -> Page:
+    """A Page from the (capped) count of `stmt` and `rows`, the page's rows read with one row extra."""
+    rows = list(rows)
+    if len(rows) <= per_page and (rows or page == 1):  # the last page: the total is known without counting
+        return Page(rows, (page - 1) * per_page + len(rows), page, per_page, has_next=False)
+    total, capped = capped_count(stmt)
+    return Page(rows[:per_page], total, page, per_page, capped=capped, has_next=len(rows) > per_page)
 
 
 def _escape_like(text: str) -> str:
@@ -141,11 +181,11 @@ def hazard_query(user: User, filters: HazardFilters):
 def list_hazards(user: User, filters: HazardFilters, page: int = 1, per_page: int = 20) -> Page:
     """The hazards this user may see, filtered, sorted and paginated."""
     stmt = hazard_query(user, filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     order = SORTS.get(filters.sort, SORTS["created"])
-    items = list(db.session.scalars(stmt.order_by(order, Hazard.id.desc())
-                                    .limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, total or 0, page, per_page)
+    # The enterprises' names are shown in the list: one query for the page, not one per row.
+    items = db.session.scalars(stmt.order_by(order, Hazard.id.desc()).options(selectinload(Hazard.enterprise))
+                               .limit(per_page + 1).offset((page - 1) * per_page))
+    return paginate(stmt, page, per_page, items)
 
 
 def get_hazard(user: User, hazard_id: int) -> Hazard:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -58,6 +58,7 @@ def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, pe
     """Open tasks the user holds or may claim, soonest deadline first."""
     stmt = task_query(user, filters or TaskFilters())
     rows = db.session.execute(stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+                              .options(selectinload(Hazard.enterprise))
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
     return paginate(stmt, page, per_page, [(t, h) for t, h in rows])
 

@@ -3,6 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
+# Lists count at most LIST_COUNT_CAP rows (10,000 by default): past it `total` is that cap, a lower bound.
+_COUNTED_PAGE: dict[str, Any] = {
+    "total": {"type": "integer", "description": "Matching rows; a lower bound when total_capped is true"},
+    "total_capped": {"type": "boolean",
+                     "description": "True when more rows match than were counted (show the total as e.g. 10,000+)"},
+    "page": {"type": "integer"}, "per_page": {"type": "integer"},
+    "pages": {"type": "integer", "description": "Pages known to exist (a lower bound when total_capped is true)"},
+    "has_next": {"type": "boolean", "description": "Whether a next page exists"},
+}
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -77,7 +87,9 @@ def openapi_document() -> dict[str, Any]:
                                                 {"200": _json(_ref("HazardDetail"), "The hazard")},
                                                 params=[_path_id("hazard_id")])},
             "/tasks": {"get": _op("The caller's open tasks, including unclaimed tasks of their groups",
-                                  {"200": _json({"type": "object"}, "One page of tasks")}, params=[
+                                  {"200": _json({"type": "object", "properties": {
+                                      "items": {"type": "array", "items": {"type": "object"}}, **_COUNTED_PAGE}},
+                                      "One page of tasks")}, params=[
                                       _q("grade", {"type": "string"}, "Grade"),
                                       _q("status", {"type": "string"}, "Hazard status"),
                                       _q("enterprise", {"type": "integer"}, "Enterprise id"),
@@ -142,8 +154,7 @@ def openapi_document() -> dict[str, Any]:
                     "timeline": {"type": "array", "items": {"type": "object"}},
                     "attachments": {"type": "array", "items": _ref("Attachment")}}}]},
                 "HazardPage": {"type": "object", "properties": {
-                    "items": {"type": "array", "items": _ref("HazardSummary")}, "total": {"type": "integer"},
-                    "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
+                    "items": {"type": "array", "items": _ref("HazardSummary")}, **_COUNTED_PAGE}},
                 "Task": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "hazard_id": {"type": "integer"}, "name": {"type": "string"},
                     "title": {"type": "string"}, "form": {"type": "string"}, "role": {"type": "string"},

@@ -117,7 +117,8 @@ def list_hazards():
         sort=request.args.get("sort") or "created")
     page = hazards.list_hazards(g.api_user, filters, int_arg("page", 1), int_arg("per_page", 20, hi=100))
     return jsonify({"items": [ser.hazard_summary(h) for h in page.items], "total": page.total,
-                    "page": page.page, "per_page": page.per_page, "pages": page.pages})
+                    "total_capped": page.capped, "page": page.page, "per_page": page.per_page,
+                    "pages": page.pages, "has_next": page.more})
 
 
 @bp.get("/hazards/<int:hazard_id>")
@@ -136,7 +137,8 @@ def list_tasks():
                                 text=request.args.get("q") or None)
     page = tasks.list_tasks(g.api_user, filters, int_arg("page", 1), int_arg("per_page", 50, hi=200))
     return jsonify({"items": [dict(ser.task_summary(t), hazard=ser.hazard_summary(h)) for t, h in page.items],
-                    "total": page.total, "page": page.page, "per_page": page.per_page})
+                    "total": page.total, "total_capped": page.capped, "page": page.page,
+                    "per_page": page.per_page, "pages": page.pages, "has_next": page.more})
 
 
 @bp.get("/tasks/<int:task_id>")

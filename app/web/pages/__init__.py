@@ -9,9 +9,9 @@ from app.extensions import login_manager
 
 def register(app: Flask) -> None:
     """Register the page blueprints, the app-wide error pages and the template helpers."""
-    from app.web.pages import auth, designer, errors, hazards, main, tasks, view
+    from app.web.pages import auth, designer, enterprises, errors, hazards, main, tasks, view
 
-    for blueprint in (main.bp, auth.bp, tasks.bp, hazards.bp, designer.bp, errors.bp):
+    for blueprint in (main.bp, auth.bp, tasks.bp, hazards.bp, enterprises.bp, designer.bp, errors.bp):
         app.register_blueprint(blueprint)
     view.init_app(app)
     from app.web.pages import checklists, extensions, notifications  # deadlines (issue 5)

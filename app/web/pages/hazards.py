@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import access, attachments, extensions, forms, hazards
+from app.services import attachments, extensions, forms, hazards
 from app.services.errors import Forbidden, ValidationFailed
-from app.web.pages import timeline
+from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, read_submission
 from app.web.pages.view import STATUSES, status_label, task_title
 
@@ -26,16 +26,17 @@ def _int(name: str) -> int | None:
 @login_required
 def register():
     sort = request.args.get("sort") if request.args.get("sort") in hazards.SORTS else "created"
+    picker, enterprise_id = enterprises.picker(current_user, _int("enterprise"), request.args.get("enterprise_name"))
     filters = hazards.HazardFilters(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
         grade=request.args.get("grade") if request.args.get("grade") in ("general", "major") else None,
-        enterprise_id=_int("enterprise"), overdue=True if request.args.get("overdue") else None,
+        enterprise_id=enterprise_id, overdue=True if request.args.get("overdue") else None,
         text=(request.args.get("q") or "").strip() or None, sort=sort)
     page = hazards.list_hazards(current_user, filters, max(_int("page") or 1, 1), per_page=20)
-    filtered = any([filters.status, filters.grade, filters.enterprise_id, filters.overdue, filters.text])
+    filtered = any([filters.status, filters.grade, filters.enterprise_id, filters.overdue, filters.text,
+                    picker.typed])
     return render_template("hazards/register.html", page=page, filters=filters, filtered=filtered,
-                           enterprises=access.visible_enterprises(current_user),
-                           can_report=hazards.can_report(current_user))
+                           picker=picker, can_report=hazards.can_report(current_user))
 
 
 def _report_defaults() -> dict[str, Any]:
@@ -44,13 +45,15 @@ def _report_defaults() -> dict[str, Any]:
     return {"source": source}
 
 
-def _render_report(values: dict[str, Any], errors: dict[str, str], status: int = 200):
+def _render_report(values: dict[str, Any], errors: dict[str, str], status: int = 200,
+                   picker: enterprises.EnterprisePicker | None = None):
     form = forms.get_form(hazards.REPORT_FORM)
     needs_enterprise = current_user.role == Role.inspector
+    if needs_enterprise and picker is None:
+        picker = enterprises.picker(current_user, values.get("enterprise_id"), None)[0]
     return render_template(
         "hazards/report.html", form=form, fields=field_views(form, current_user, values, errors), errors=errors,
-        enterprises=access.visible_enterprises(current_user) if needs_enterprise else [],
-        needs_enterprise=needs_enterprise, enterprise_id=values.get("enterprise_id")), status
+        picker=picker, needs_enterprise=needs_enterprise, enterprise_id=values.get("enterprise_id")), status
 
 
 @bp.route("/hazards/new", methods=["GET", "POST"])
@@ -62,9 +65,11 @@ def report():
         return _render_report(_report_defaults(), {})
     form = forms.get_form(hazards.REPORT_FORM)
     data, upload_errors = read_submission(form, current_user)
+    picker = None
     if current_user.role == Role.inspector:
         raw = request.form.get("enterprise_id", "")
-        data["enterprise_id"] = int(raw) if raw.isdigit() else None
+        picker, data["enterprise_id"] = enterprises.picker(
+            current_user, int(raw) if raw.isdigit() else None, request.form.get("enterprise_name"))
     try:
         if upload_errors:
             try:
@@ -75,7 +80,10 @@ def report():
             raise ValidationFailed(_("Some fields need your attention."), fields=upload_errors)
         hazard = hazards.report_hazard(current_user, data)
     except ValidationFailed as exc:
-        return _render_report(data, exc.fields or {"_form": exc.message}, 422)
+        errors = exc.fields or {"_form": exc.message}
+        if picker is not None and picker.error and "enterprise_id" in errors:
+            errors["enterprise_id"] = picker.error  # the typed name said which, but matched none or several
+        return _render_report(data, errors, 422, picker)
     flash(_("Hazard %(number)s has been recorded. Next step: %(step)s.", number=hazard.number,
             step=", ".join(task_title(t) for t in hazards.open_tasks(hazard.id)) or status_label(hazard.status)),
           "success")

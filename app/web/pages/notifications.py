@@ -19,8 +19,8 @@ def unread_context() -> dict[str, Any]:
     if request.blueprint in (None, "api", "static") or not current_user.is_authenticated:
         return {"unread_notifications": 0}
     return {"unread_notifications": notifications.unread_count(current_user),
-            "open_checks_count": len(checklists.my_checks(current_user)),
-            "extension_decisions_count": len(extensions.awaiting_decision(current_user))}
+            "open_checks_count": checklists.my_checks_count(current_user),
+            "extension_decisions_count": extensions.awaiting_decision_count(current_user)}
 
 
 @bp.get("/notifications")

@@ -1,13 +1,14 @@
 """My work: the worklist, one task's page with its form, claim, release and complete."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import TaskStatus
 from app.services import access, attachments, forms, hazards, tasks
 from app.services.errors import Conflict, Forbidden, ValidationFailed
+from app.web.pages import enterprises
 from app.web.pages.formview import field_views, read_submission
 from app.web.pages.view import can_act, safe_next, status_label, task_title
 
@@ -21,11 +22,11 @@ def _int(name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _filters() -> tuple[tasks.TaskFilters, str]:
+def _filters(enterprise_id: int | None) -> tuple[tasks.TaskFilters, str]:
     queue = request.args.get("queue") if request.args.get("queue") in QUEUES else "all"
     return tasks.TaskFilters(
         grade=request.args.get("grade") or None, status=request.args.get("status") or None,
-        enterprise_id=_int("enterprise"), overdue=True if request.args.get("overdue") else None,
+        enterprise_id=enterprise_id, overdue=True if request.args.get("overdue") else None,
         text=(request.args.get("q") or "").strip() or None,
         mine_only=queue == "mine", unclaimed_only=queue == "unclaimed"), queue
 
@@ -33,12 +34,14 @@ def _filters() -> tuple[tasks.TaskFilters, str]:
 @bp.get("/tasks")
 @login_required
 def worklist():
-    filters, queue = _filters()
+    picker, enterprise_id = enterprises.picker(current_user, _int("enterprise"), request.args.get("enterprise_name"))
+    filters, queue = _filters(enterprise_id)
     page = tasks.list_tasks(current_user, filters, max(_int("page") or 1, 1), per_page=25)
-    filtered = any([filters.grade, filters.status, filters.enterprise_id, filters.overdue, filters.text])
+    filtered = any([filters.grade, filters.status, filters.enterprise_id, filters.overdue, filters.text,
+                    picker.typed])
+    g.task_counts = counts = tasks.task_counts(current_user)  # the header's badge reuses them
     return render_template("tasks/worklist.html", page=page, filters=filters, queue=queue, filtered=filtered,
-                           counts=tasks.task_counts(current_user),
-                           enterprises=access.visible_enterprises(current_user))
+                           counts=counts, picker=picker)
 
 
 def _render_task(task, values=None, errors=None, status=200):

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -170,5 +170,6 @@ def init_app(app: Flask) -> None:
     def page_context() -> dict[str, Any]:
         context: dict[str, Any] = {"locale": locale()}
         if request.blueprint not in (None, "api") and current_user.is_authenticated:
-            context["nav_counts"] = tasks.task_counts(current_user)
+            # The worklist has counted exactly already; other pages count the badge up to 99+.
+            context["nav_counts"] = g.get("task_counts") or tasks.nav_task_counts(current_user)
         return context
