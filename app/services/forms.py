@@ -98,6 +98,8 @@ def _add_version(key: str, definition: str, digest: str, source: str, user_id: i
                  note: str | None) -> FormVersion | None:
     """Insert the next version as the active one; None when a concurrent request got there first."""
     _request_cache().pop(key, None)
+    if has_request_context():
+        g.pop("_active_form_rows", None)
     immutable.creating_versions()
     db.session.execute(update(FormVersion).where(FormVersion.key == key, FormVersion.active.is_(True))
                        .values(active=False))
@@ -151,6 +153,7 @@ def _forget_request_cache(_session: Session) -> None:
     # A version seeded in a rolled-back transaction no longer exists; look it up again.
     if has_request_context():
         g.pop("_active_forms", None)
+        g.pop("_active_form_rows", None)
 
 
 def _request_cache() -> dict[str, FormDefinition]:
@@ -158,11 +161,33 @@ def _request_cache() -> dict[str, FormDefinition]:
     return g.setdefault("_active_forms", {}) if has_request_context() else {}
 
 
+def _active_rows() -> dict[str, tuple[int, str, str]]:
+    """key -> (id, sha256, source) of every active form version, read once per request (a small table)."""
+    rows = g.get("_active_form_rows") if has_request_context() else None
+    if rows is None:
+        rows = {key: (version_id, sha, source) for key, version_id, sha, source in db.session.execute(
+            select(FormVersion.key, FormVersion.id, FormVersion.sha256, FormVersion.source)
+            .where(FormVersion.active.is_(True)))}
+        if has_request_context():
+            g._active_form_rows = rows
+    return rows
+
+
+def _active_definition(key: str) -> FormDefinition:
+    found = _active_rows().get(key)
+    if found is not None:
+        version_id, sha, source = found
+        shipped = _file_definition(key) if source == "file" else None
+        if shipped is None or shipped[1] == sha:  # else forms/<key>.json changed: seed its new version
+            return form_version(version_id)
+    return _definition(active_form_version(key))
+
+
 def get_form(key: str) -> FormDefinition:
     """The active definition of form `key` (what new tasks are given)."""
     cache = _request_cache()
     if key not in cache:
-        cache[key] = _definition(active_form_version(key))
+        cache[key] = _active_definition(key)
     return cache[key]
 
 
