@@ -181,6 +181,51 @@ def test_a_scheduler_that_was_down_fires_each_missed_timer_once_and_records_it_l
     assert len(told(app, "officer_a", "deadline_overdue")) == 1
 
 
+def test_a_timer_that_fails_neither_stops_nor_repeats_the_others_in_its_batch(api, app):
+    from sqlalchemy import select, update
+
+    from app.extensions import db
+    from app.models import Hazard, ProcessInstance, Timer, TimerKind, TimerStatus
+    from app.services import timers
+
+    day = in_days(2)
+    broken_id, sound_ids = general_hazard_rectifying(api, day), [general_hazard_rectifying(api, day) for _ in range(2)]
+    with app.app_context():  # the broken hazard's instance state can no longer be read by the engine
+        instance_id = db.session.scalar(select(Hazard.instance_id).where(Hazard.id == broken_id))
+        db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                           .values(state='{"serializer_version": "0.0"}'))
+        db.session.commit()
+        db.session.remove()
+    move_to(deadline_of(day) + MINUTE)  # three diagram timers and their overdue notices are due in one batch
+
+    def one_tick() -> timers.TickResult:
+        with app.app_context():
+            result = timers.tick()
+            db.session.remove()
+        return result
+
+    first = one_tick()
+    assert (first.fired, first.alerts, first.failed, len(first.errors)) == (2, 3, 0, 1)
+    for hazard_id in sound_ids:
+        assert len(audit_actions(app, hazard_id, "timer_fired")) == 1
+        assert len(audit_actions(app, hazard_id, "deadline_overdue")) == 1
+    assert audit_actions(app, broken_id, "timer_fired") == []
+    for attempt in range(2, timers.MAX_ATTEMPTS + 1):
+        result = one_tick()
+        assert (result.fired, result.alerts, len(result.errors)) == (0, 0, 1), "nothing fires twice"
+        assert result.failed == (1 if attempt == timers.MAX_ATTEMPTS else 0)
+    assert not one_tick().errors, "a row that gave up is not tried again"
+    with app.app_context():
+        row = db.session.scalar(select(Timer).where(Timer.hazard_id == broken_id, Timer.kind == TimerKind.engine))
+        assert row.status == TimerStatus.failed and row.attempts == timers.MAX_ATTEMPTS
+        assert "serializer" in row.last_error
+        db.session.remove()
+    assert [e["timer"] for e in audit_actions(app, broken_id, "timer_failed")] == [row.id]
+    for hazard_id in sound_ids:
+        assert len(audit_actions(app, hazard_id, "timer_fired")) == 1
+        assert len(audit_actions(app, hazard_id, "deadline_overdue")) == 1
+
+
 # ----------------------------------------------------------------------------------- major hazards
 def test_the_ten_day_verification_limit_escalates_to_the_head_of_the_bureau(api, app):
     hazard_id = major_hazard_rectifying(api, plan_deadline=in_days(30), listed=False)

@@ -114,7 +114,7 @@ class Timer(Base):
     """
 
     __tablename__ = "timer"
-    __table_args__ = (Index("ix_timer_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_timer_due", "status", "due_at", "id"),)  # id: the claim's tie-break
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36))

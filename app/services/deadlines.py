@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.engine.specs import ParsedProcess
 from app.extensions import db
@@ -179,16 +181,37 @@ def deadline_kind(parsed: ParsedProcess, event_name: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- firing an alert
+_LOOKUPS = "hazardloop.deadline_lookups"
+
+
+def _once_per_transaction(key: tuple, load):
+    """The same lookup asked again in one transaction (a scheduler batch tells many hazards' people) is read once."""
+    memo = db.session().info.setdefault(_LOOKUPS, {})
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session) -> None:
+    session.info.pop(_LOOKUPS, None)
+
+
 def _unit_chain(unit_id: int | None) -> list[int]:
-    chain: list[int] = []
-    while unit_id is not None and unit_id not in chain:
-        chain.append(unit_id)
-        unit_id = db.session.scalar(select(Organisation.parent_id).where(Organisation.id == unit_id))
-    return chain
+    def load(unit_id: int | None = unit_id) -> list[int]:
+        chain: list[int] = []
+        while unit_id is not None and unit_id not in chain:
+            chain.append(unit_id)
+            unit_id = db.session.scalar(select(Organisation.parent_id).where(Organisation.id == unit_id))
+        return chain
+    return list(_once_per_transaction(("unit_chain", unit_id), load))
 
 
 def _users(*conditions) -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True), *conditions).order_by(User.id)))
+    key = tuple((c.left.key, c.operator, getattr(c.right, "value", type(c.right).__name__)) for c in conditions)
+    return list(_once_per_transaction(("users", *key), lambda: list(db.session.scalars(
+        select(User).where(User.active.is_(True), *conditions).order_by(User.id)))))
 
 
 def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[User]:
@@ -229,13 +252,18 @@ def _local_date(moment: datetime) -> str:
     return moment.astimezone(CHINA).date().isoformat()
 
 
-def fire_alert(alert: Timer, hazard: Hazard, now: datetime) -> bool:
+def fire_alert(alert: Timer, hazard: Hazard, now: datetime,
+               tasks: dict[tuple[int, str], HumanTask] | None = None) -> bool:
     """Tell the alert's audience, mark the hazard overdue when due; False when it no longer applies.
 
-    The caller holds the instance lock and commits.
+    The caller holds the instance lock and commits.  `tasks`: the instance's human tasks by (instance id,
+    task UUID), when the caller has read them under the lock already (the scheduler, for a batch).
     """
-    task = db.session.scalar(select(HumanTask).where(
-        HumanTask.instance_id == alert.instance_id, HumanTask.task_uuid == alert.watch_task_uuid))
+    if tasks is not None:
+        task = tasks.get((alert.instance_id, alert.watch_task_uuid or ""))
+    else:
+        task = db.session.scalar(select(HumanTask).where(
+            HumanTask.instance_id == alert.instance_id, HumanTask.task_uuid == alert.watch_task_uuid))
     stale_reminder = alert.kind == TimerKind.reminder and (alert.anchor_at or alert.due_at) <= now
     if hazard.status in FINAL_STATUSES or task is None or task.status != TaskStatus.open or stale_reminder:
         alert.status = TimerStatus.cancelled  # done, or (a scheduler that was down) the overdue notice says more

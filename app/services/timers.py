@@ -1,12 +1,21 @@
-"""Firing due timers: claimed from SQL, one transaction each, under the same lock as web requests.
+"""Firing due timers: claimed from SQL in small batches, under the same lock as web requests.
 
-A tick asks the timer table for the most overdue pending row (`status, due_at` index; on PostgreSQL
-`FOR UPDATE SKIP LOCKED`, so any number of scheduler processes share the work), then takes the
-instance lock without waiting (a busy instance is left for the next tick), checks the row is still
-pending and fires it in the same transaction as everything it causes: the engine step (apply_snapshot),
-notifications, the outbox e-mails and the audit event.  Either all of that commits or none of it does,
-so a timer fires exactly once however many schedulers run and wherever one is killed; a scheduler that
-was down finds the missed rows due on restart and fires each once, marked late.
+A tick asks the timer table for the most overdue pending rows (`status, due_at, id` index) and, on
+PostgreSQL, locks each row's instance and then the row with `FOR UPDATE OF process_instance, timer
+SKIP LOCKED`: a row whose hazard a web request or another scheduler process is working on right now
+is left for the next tick, so any number of scheduler processes share the work and none ever waits
+for another.  Each claimed row is checked to be still pending and fired in the same transaction as
+everything it causes: the engine step (apply_snapshot), notifications, the outbox e-mails and the
+audit event.  Up to BATCH rows share one transaction (one claim, one commit); when any of them fails,
+the whole batch is rolled back and its rows are fired again one transaction each, so one broken row
+neither stops nor double-fires the others.  Either everything a row caused commits or none of it does,
+so a timer fires exactly once however many schedulers run and wherever one is killed; a scheduler
+that was down finds the missed rows due on restart and fires each once, marked late.
+
+On PostgreSQL the scheduler's transactions commit with `synchronous_commit = off`: a commit lost to
+a database crash (never to a killed scheduler) takes the whole transaction with it — the timer is
+pending again and fires on restart together with everything it causes — and any later synchronous
+commit (a web request acting on what the timer did) flushes it first.
 """
 from __future__ import annotations
 
@@ -14,17 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import clock
 from app.engine import EngineError
 from app.extensions import db
-from app.models import Hazard, ProcessInstance, Timer, TimerKind, TimerStatus
+from app.models import Hazard, HumanTask, ProcessInstance, Timer, TimerKind, TimerStatus
 from app.services import audit, deadlines, lifecycle, processes
 
 MAX_ATTEMPTS = 5
+BATCH = 25  # due rows claimed, fired and committed together
 
 
 @dataclass
@@ -46,27 +57,81 @@ class TickResult:
                     or self.checks_missed or self.emails_sent)
 
 
-def _claim(now: datetime, skip: set[int]) -> Timer | None:
-    stmt = (select(Timer).where(Timer.status == TimerStatus.pending, Timer.due_at <= now)
-            .order_by(Timer.due_at, Timer.id).limit(1))
+def _claim(now: datetime, skip: set[int], n: int, postgres: bool, timer_id: int | None = None) -> list[Timer]:
+    """Up to `n` due pending rows, most overdue first, each with its instance locked (PostgreSQL).
+
+    The instance is locked before the row (the order of `OF`), so this never holds a row whose instance
+    someone else holds; rows of busy instances are skipped.  SQLite has one writer; the instance's
+    version column turns a concurrent change into a StaleDataError at flush.
+    """
+    stmt = (select(Timer).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+            .where(Timer.status == TimerStatus.pending, Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id).limit(n))
+    if timer_id is not None:
+        stmt = stmt.where(Timer.id == timer_id)
     if skip:
         stmt = stmt.where(Timer.id.not_in(skip))
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return db.session.scalars(stmt.execution_options(populate_existing=True)).first()
+    if postgres:
+        stmt = stmt.with_for_update(skip_locked=True, of=[ProcessInstance.__table__, Timer.__table__])
+    return list(db.session.scalars(stmt.execution_options(populate_existing=True)))
 
 
-def fire_timer(timer: Timer, instance: ProcessInstance, now: datetime) -> str:
-    """Fire one claimed row of a locked instance; returns "fired", "alert" or "cancelled". Caller commits."""
+def _commit_without_waiting(postgres: bool) -> None:
+    """This transaction's commit need not wait for the disk (see the module docstring); read at commit time."""
+    if postgres:
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
+               tasks: dict[tuple[int, str], HumanTask] | None = None) -> str:
+    """Fire one claimed row of a locked instance; returns "fired", "alert" or "cancelled". Caller commits.
+
+    `instance` (its full row, state included) is needed for engine rows only: a reminder or escalation
+    never runs the engine.  `tasks`: the human tasks of the alert rows' instances, read under the lock.
+    """
     hazard = (db.session.get(Hazard, timer.hazard_id) if timer.hazard_id is not None
-              else db.session.scalar(select(Hazard).where(Hazard.instance_id == instance.id)))
+              else db.session.scalar(select(Hazard).where(Hazard.instance_id == timer.instance_id)))
     if hazard is None:
-        raise EngineError(f"instance {instance.id} has no hazard")
+        raise EngineError(f"instance {timer.instance_id} has no hazard")
     if timer.kind == TimerKind.engine:
+        if instance is None:
+            instance = db.session.get(ProcessInstance, timer.instance_id)
         runtime = processes.runtime_for_version(instance.version_id)
         lifecycle.apply_snapshot(instance, hazard, runtime.refresh(instance.state), parsed=runtime.parsed)
         return "fired" if timer.status == TimerStatus.fired else "cancelled"
-    return "alert" if deadlines.fire_alert(timer, hazard, now) else "cancelled"
+    return "alert" if deadlines.fire_alert(timer, hazard, now, tasks=tasks) else "cancelled"
+
+
+def _fire_claimed(timers: list[Timer], now: datetime, postgres: bool) -> list[tuple[int, str | None]]:
+    """Fire claimed rows in the current transaction: (timer id, outcome, None for a row no longer pending).
+
+    The rows' hazards, the engine rows' instances and the alert rows' human tasks are read in one statement
+    each (their instances are locked already); the caller commits, or rolls back when this raises.
+    """
+    hazard_ids = {t.hazard_id for t in timers if t.hazard_id is not None}
+    # Held here: the session's identity map keeps objects only while someone refers to them.
+    hazards = db.session.scalars(select(Hazard).where(Hazard.id.in_(hazard_ids)).options(joinedload(Hazard.enterprise))
+                                 .execution_options(populate_existing=True)).all() if hazard_ids else []
+    engine_ids = {t.instance_id for t in timers if t.kind == TimerKind.engine}
+    instances = {i.id: i for i in db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id.in_(engine_ids))
+        .execution_options(populate_existing=True))} if engine_ids else {}
+    alert_ids = {t.instance_id for t in timers if t.kind != TimerKind.engine}
+    tasks = {(t.instance_id, t.task_uuid): t for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id.in_(alert_ids))
+        .execution_options(populate_existing=True))} if alert_ids else {}
+    outcomes: list[tuple[int, str | None]] = []
+    for timer in timers:
+        if not postgres:  # PostgreSQL: the claim's row lock kept it as it was; SQLite: read it again
+            db.session.flush()  # (keeping what the rows fired before it changed, e.g. a cancelled alert)
+            db.session.refresh(timer)
+        if timer.status != TimerStatus.pending or timer.due_at > now:
+            # fired or cancelled with its instance a moment ago, or that step moved it later
+            outcomes.append((timer.id, None))
+            continue
+        outcomes.append((timer.id, fire_timer(timer, instances.get(timer.instance_id), now, tasks)))
+    del hazards
+    return outcomes
 
 
 def _record_failure(timer_id: int, message: str) -> bool:
@@ -86,53 +151,74 @@ def _record_failure(timer_id: int, message: str) -> bool:
     return gave_up
 
 
+def _count(result: TickResult, outcome: str | None) -> None:
+    if outcome == "fired":
+        result.fired += 1
+    elif outcome == "alert":
+        result.alerts += 1
+    elif outcome == "cancelled":
+        result.cancelled += 1
+
+
+def _fire_one(timer_id: int, now: datetime, postgres: bool, skip: set[int], result: TickResult) -> None:
+    """Claim and fire one row in its own transaction; a failure is rolled back, logged and counted."""
+    try:
+        claimed = _claim(now, skip, 1, postgres, timer_id=timer_id)
+        if not claimed:  # fired meanwhile, or its instance is busy: left for the next tick
+            db.session.rollback()
+            skip.add(timer_id)
+            result.busy += 1
+            return
+        _commit_without_waiting(postgres)
+        [(_id, outcome)] = _fire_claimed(claimed, now, postgres)
+        db.session.commit()
+    except (StaleDataError, IntegrityError, OperationalError):
+        db.session.rollback()  # someone else changed the instance meanwhile: try again next tick
+        skip.add(timer_id)
+        result.busy += 1
+        return
+    except Exception as exc:  # one broken instance must not stop the others (logged, counted)
+        db.session.rollback()
+        message = f"{type(exc).__name__}: {exc}"
+        current_app.logger.exception("timer %s failed", timer_id)
+        skip.add(timer_id)
+        result.errors.append(f"timer {timer_id}: {message}")
+        if _record_failure(timer_id, message):
+            result.failed += 1
+        return
+    if outcome is None:
+        skip.add(timer_id)
+    _count(result, outcome)
+
+
 def fire_due(limit: int | None = None) -> TickResult:
-    """Fire every timer row that is due by the clock (at most `limit`), one transaction each."""
+    """Fire every timer row that is due by the clock (at most `limit`), BATCH rows per transaction."""
     result = TickResult()
     skip: set[int] = set()
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    while limit is None or result.fired + result.alerts + result.cancelled + result.failed < limit:
+    while limit is None or (done := result.fired + result.alerts + result.cancelled + result.failed) < limit:
         now = clock.now()
-        timer = _claim(now, skip)
-        if timer is None:
+        n = BATCH if limit is None else min(BATCH, limit - done)
+        timers = _claim(now, skip, n, postgres)
+        if not timers:
             db.session.rollback()
             break
-        timer_id, instance_id = timer.id, timer.instance_id
+        _commit_without_waiting(postgres)
+        ids = [t.id for t in timers]
         try:
-            instance = lifecycle.try_lock_instance(instance_id)
-            if instance is None:  # a web request or another scheduler is on this hazard right now
-                db.session.rollback()
-                skip.add(timer_id)
-                result.busy += 1
-                continue
-            if not postgres:  # PostgreSQL: the claim's row lock kept it as it was; SQLite: read it again
-                db.session.refresh(timer)
-            if timer.status != TimerStatus.pending:  # fired with its instance a moment ago
-                db.session.rollback()
-                skip.add(timer_id)
-                continue
-            outcome = fire_timer(timer, instance, now)
+            outcomes = _fire_claimed(timers, now, postgres)
             db.session.commit()
-        except (StaleDataError, IntegrityError, OperationalError):
-            db.session.rollback()  # someone else changed the instance meanwhile: try again next tick
-            skip.add(timer_id)
-            result.busy += 1
-            continue
-        except Exception as exc:  # one broken instance must not stop the others (logged, counted)
+        except Exception as exc:  # noqa: BLE001 — isolated below: the batch again, one row per transaction
             db.session.rollback()
-            message = f"{type(exc).__name__}: {exc}"
-            current_app.logger.exception("timer %s failed", timer_id)
-            skip.add(timer_id)
-            result.errors.append(f"timer {timer_id}: {message}")
-            if _record_failure(timer_id, message):
-                result.failed += 1
+            current_app.logger.info("a batch of %s timers failed (%s); firing them one by one",
+                                    len(ids), type(exc).__name__)
+            for timer_id in ids:
+                _fire_one(timer_id, now, postgres, skip, result)
             continue
-        if outcome == "fired":
-            result.fired += 1
-        elif outcome == "alert":
-            result.alerts += 1
-        else:
-            result.cancelled += 1
+        for timer_id, outcome in outcomes:
+            if outcome is None:
+                skip.add(timer_id)
+            _count(result, outcome)
     return result
 
 
