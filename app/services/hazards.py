@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import Text, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 
 from app.clock import clock
@@ -161,6 +162,34 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def search_keys(user: User) -> list[str] | None:
+    """The scope keys of migration 0006 that cover what this user may see; None for everything."""
+    if user.role == Role.admin:
+        return None
+    prefix = "u" if user.role == Role.inspector else "e"
+    return [f"{prefix}:{org}" for org in sorted(acting_orgs(user))]
+
+
+def text_match(text: str, *columns, scope: list[str] | None = None):
+    """Rows whose columns contain `text` (case-insensitive).
+
+    On PostgreSQL the index of migration 0006 narrows the rows first: every substring of two or more
+    characters contains all of its character bigrams, and `scope` (see search_keys) limits them to the
+    user's jurisdiction inside the index. The ILIKE keeps the exact matches; the caller's scope clause
+    still decides what is visible.
+    """
+    text = text.strip()
+    pattern = f"%{_escape_like(text)}%"
+    clause = or_(*(column.ilike(pattern, escape="\\") for column in columns))
+    if len(text) >= 2 and db.session.get_bind().dialect.name == "postgresql":
+        keys = func.hl_hazard_keys(Hazard.title, Hazard.number, Hazard.location, Hazard.supervising_unit_id,
+                                   Hazard.enterprise_id)
+        clause = keys.op("@>")(func.hl_grams(text)) & clause
+        if scope:
+            clause = keys.op("&&")(cast(scope, ARRAY(Text))) & clause
+    return clause
+
+
 def hazard_query(user: User, filters: HazardFilters):
     stmt = select(Hazard).where(hazard_scope(user))
     if filters.status:
@@ -172,9 +201,8 @@ def hazard_query(user: User, filters: HazardFilters):
     if filters.overdue is not None:
         stmt = stmt.where(Hazard.overdue.is_(filters.overdue))
     if filters.text:
-        pattern = f"%{_escape_like(filters.text.strip())}%"
-        stmt = stmt.where(or_(Hazard.title.ilike(pattern, escape="\\"), Hazard.number.ilike(pattern, escape="\\"),
-                              Hazard.location.ilike(pattern, escape="\\")))
+        stmt = stmt.where(text_match(filters.text, Hazard.title, Hazard.number, Hazard.location,
+                                     scope=search_keys(user)))
     return stmt
 
 

@@ -18,7 +18,7 @@ from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.hazards import Page, _escape_like, paginate
+from app.services.hazards import Page, paginate, text_match
 
 
 @dataclass
@@ -49,8 +49,7 @@ def task_query(user: User, filters: TaskFilters):
         late = _overdue_clause(clock.now())
         stmt = stmt.where(late if filters.overdue else ~late)
     if filters.text:
-        pattern = f"%{_escape_like(filters.text.strip())}%"
-        stmt = stmt.where(Hazard.title.ilike(pattern, escape="\\") | Hazard.number.ilike(pattern, escape="\\"))
+        stmt = stmt.where(text_match(filters.text, Hazard.title, Hazard.number))
     return stmt
 
 
