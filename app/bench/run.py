@@ -130,7 +130,7 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
             [(f"/hazards?q={_q(rng.choice(words))}", page(district[0])) for _ in range(n)])
         scenarios["hazard detail (district)"] = (
             "GET /hazards/<id>", [(f"/hazards/{hid}", page(district[0])) for hid in detail_ids])
-        # Few samples: at city this page lists every enterprise in its filter (slow; reported, not a target).
+        # Few samples: the whole city, for the administrator (reported, not a target).
         scenarios["register, whole city (admin)"] = ("GET /hazards", [("/hazards", page(admin))] * max(5, n // 10))
     else:
         scenarios["worklist (officer)"] = ("GET /api/v1/tasks", [("/api/v1/tasks", api(officer[0]))] * n)

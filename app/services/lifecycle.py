@@ -54,19 +54,6 @@ def lock_instance(instance_id: int) -> ProcessInstance:
             from None
 
 
-def try_lock_instance(instance_id: int) -> ProcessInstance | None:
-    """The same lock as lock_instance, but never waits: None when someone else holds it (the scheduler).
-
-    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`.  SQLite has one writer; the version column still
-    turns a concurrent change into a StaleDataError at flush.
-    """
-    stmt = (select(ProcessInstance).where(ProcessInstance.id == instance_id)
-            .execution_options(populate_existing=True))
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return db.session.scalars(stmt).first()
-
-
 def _parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
