@@ -51,3 +51,22 @@ def test_the_search_expression_is_the_indexed_one(api, app, backend):
             assert "ix_hazard_search_keys" in plan, plan
             if role != Role.admin:  # the jurisdiction is applied inside the index too
                 assert "&&" in plan, plan
+
+
+def test_search_pages_and_counts_under_and_over_the_cap(api, app, backend):
+    officer = api.as_("officer_a")
+    made = [report(officer, title=f"叉车超速 {i}")["number"] for i in range(5)]
+
+    def page(n: int, per_page: int = 2) -> dict:
+        resp = officer.get("/hazards", query_string={"q": "叉车", "page": n, "per_page": per_page, "sort": "-created"})
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    first, second, last = page(1), page(2), page(3)
+    assert [h["number"] for h in first["items"] + second["items"] + last["items"]] == made  # oldest first
+    assert first["total"] == 5 and not first["total_capped"] and first["has_next"] and not last["has_next"]
+    app.config["LIST_COUNT_CAP"] = 3
+    capped = page(1)
+    assert capped["total"] == 3 and capped["total_capped"] and capped["has_next"]
+    assert [h["number"] for h in capped["items"]] == made[:2]  # the order is still the whole result's
+    assert [h["number"] for h in page(3)["items"]] == made[4:]
