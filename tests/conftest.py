@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.clock import clock
 from app.extensions import db
+from app.services import immutable
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ def make_app(db_url: str, tmp: Path):
 
 
 def _truncate() -> None:
+    immutable.clear()  # the ids of version rows start again from 1
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

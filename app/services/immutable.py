@@ -38,6 +38,12 @@ def lookup(kind: str, key: Any, load: Callable[[], T | None]) -> T | None:
     return hit
 
 
+def clear() -> None:
+    """Forget every cached row of this application: for whoever breaks the rule that ids are never reused
+    (tests that truncate the tables and restart their sequences, a database restored under a running app)."""
+    current_app.extensions.pop("hazardloop.immutable", None)
+
+
 def creating_versions() -> None:
     """Mark the current transaction as one that writes version rows (call before inserting them)."""
     db.session().info[_CREATING] = True
