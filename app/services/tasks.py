@@ -53,13 +53,21 @@ def task_query(user: User, filters: TaskFilters):
     return stmt
 
 
-def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, per_page: int = 50) -> Page:
-    """Open tasks the user holds or may claim, soonest deadline first."""
+def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, per_page: int = 50,
+               total: int | None = None) -> Page:
+    """Open tasks the user holds or may claim, soonest deadline first.
+
+    `total`: the number of matching tasks when the caller knows it already (the worklist's tiles count
+    the unfiltered queues), so that it is not counted twice.
+    """
     stmt = task_query(user, filters or TaskFilters())
     rows = db.session.execute(stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
                               .options(selectinload(Hazard.enterprise))
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
-    return paginate(stmt, page, per_page, [(t, h) for t, h in rows])
+    items = [(t, h) for t, h in rows]
+    if total is not None:
+        return Page(items[:per_page], total, page, per_page, has_next=len(items) > per_page)
+    return paginate(stmt, page, per_page, items)
 
 
 # A task this close to its deadline is flagged on the worklist, so it is done before it is late.

@@ -36,10 +36,12 @@ def _filters(enterprise_id: int | None) -> tuple[tasks.TaskFilters, str]:
 def worklist():
     picker, enterprise_id = enterprises.picker(current_user, _int("enterprise"), request.args.get("enterprise_name"))
     filters, queue = _filters(enterprise_id)
-    page = tasks.list_tasks(current_user, filters, max(_int("page") or 1, 1), per_page=25)
     filtered = any([filters.grade, filters.status, filters.enterprise_id, filters.overdue, filters.text,
                     picker.typed])
     g.task_counts = counts = tasks.task_counts(current_user)  # the header's badge reuses them
+    # Unfiltered, the queue's size is one of the tiles' counts: no second count.
+    known = None if filtered else {"all": counts.total, "mine": counts.mine, "unclaimed": counts.unclaimed}[queue]
+    page = tasks.list_tasks(current_user, filters, max(_int("page") or 1, 1), per_page=25, total=known)
     return render_template("tasks/worklist.html", page=page, filters=filters, queue=queue, filtered=filtered,
                            counts=counts, picker=picker)
 
