@@ -280,7 +280,7 @@ def test_an_unlisted_major_hazard_has_no_supervision_deadline(api, app):
 
 
 # ---------------------------------------------------------------------------------- configuration
-@pytest.mark.parametrize("value,problem", [("3,tomorrow", "whole numbers"), ("officer,mayor", "unknown people")])
+@pytest.mark.parametrize("value,problem", [("3,tomorrow", "整数天数"), ("officer,mayor", "未知的人员")])
 def test_a_diagram_with_bad_reminder_settings_cannot_be_deployed(app, value, problem):
     from pathlib import Path
 
@@ -294,7 +294,8 @@ def test_a_diagram_with_bad_reminder_settings_cannot_be_deployed(app, value, pro
                       f'<spiffworkflow:property name="{key}" value="{value}" />', 1)
     with app.app_context(), pytest.raises(ValidationFailed) as refused:
         processes.deploy("hazard_lifecycle", xml, None)
-    assert problem in refused.value.fields["rectify_deadline"]
+    message = refused.value.fields["rectify_deadline"]
+    assert problem in message and key in message  # in the default language, Chinese
 
 
 def test_an_administrator_changes_the_ladder_in_the_diagram(api, app):

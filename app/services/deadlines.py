@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,7 +74,8 @@ def _days(value: str, name: str) -> list[int]:
         if not part:
             continue
         if not part.isdigit():
-            raise ValueError(f"{name} must be whole numbers of days separated by commas, not {value!r}")
+            raise ValueError(_("%(name)s must be whole numbers of days separated by commas (e.g. 3,1), not “%(value)s”.",
+                               name=name, value=value))
         days.append(int(part))
     return days
 
@@ -82,7 +84,8 @@ def _audience(value: str, name: str) -> tuple[str, ...]:
     names = tuple(p.strip() for p in (value or "").replace("，", ",").split(",") if p.strip())
     unknown = [n for n in names if n not in AUDIENCES]
     if unknown:
-        raise ValueError(f"{name} names unknown people {', '.join(unknown)}; use {', '.join(AUDIENCES)}")
+        raise ValueError(_("%(name)s names unknown people (%(unknown)s); use %(known)s.", name=name,
+                           unknown=", ".join(unknown), known=", ".join(AUDIENCES)))
     return names
 
 
@@ -109,12 +112,12 @@ def diagram_problems(parsed: ParsedProcess) -> list[tuple[str | None, str]]:
     for meta in parsed.timer_events.values():
         if not meta.properties.get("deadline"):
             continue
-        try:
-            ladder(parsed.properties, meta.properties)
+        try:  # the timer's own settings; the process's are checked once, below, on the process
+            ladder({}, meta.properties)
         except ValueError as exc:
             problems.append((meta.name, str(exc)))
         if meta.attached_to is None:
-            problems.append((meta.name, "a deadline timer must be attached to the task it watches"))
+            problems.append((meta.name, _("A deadline timer must be attached to the task it watches.")))
     try:
         ladder(parsed.properties, {"deadline": "any"})
     except ValueError as exc:

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.engine.specs import parse_process
+from app.extensions import db
+from app.models import ProcessVersion
+from app.services.deadlines import ladder
 from tests.browser.steps import do_step, fill, hazard_id, in_days, png, status
 
 pytestmark = pytest.mark.browser
@@ -132,3 +136,49 @@ def test_the_administrator_adds_a_step_in_the_designer_and_only_new_hazards_take
     assert status(principal) == "closed"
     steps = principal.locator("#timeline .hl-event").evaluate_all("els => els.map(e => e.textContent)")
     assert not any("负责人确认分级" in s for s in steps)
+
+
+def test_the_administrator_sets_the_process_reminder_ladder_on_the_pool(browser, live_app):
+
+    admin = browser.login("admin")
+    admin.goto("/admin/processes")
+    admin.click("#open-designer-hazard_lifecycle")
+    admin.wait_for_selector('#hl-designer[data-state="ready"]')
+    # Select the pool (its name strip is under the palette at this zoom; its middle belongs to the lanes).
+    admin.evaluate("""id => {
+      const m = window.hlDesigner.modeler;
+      m.get('selection').select(m.get('elementRegistry').get(id));
+    }""", "Participant_hazard_lifecycle")
+    admin.wait_for_selector('#hl-panel-body[data-element="Participant_hazard_lifecycle"]')
+    settings = admin.locator("#hl-process-settings")
+    assert settings.locator('[data-prop="remindDaysBefore"]').input_value() == "3,1"
+
+    # A value the scheduler could not use is refused at validation, on the pool, naming the setting.
+    settings.locator('[data-prop="escalateBureauHeadAfterDays"]').fill("一周")
+    settings.locator('[data-prop="escalateBureauHeadAfterDays"]').press("Tab")
+    admin.click("#hl-validate")
+    admin.wait_for_selector('#hl-designer[data-checked="problems"]')
+    problem = admin.locator('#hl-problems li[data-element="hazard_lifecycle"]')
+    assert "escalateBureauHeadAfterDays" in problem.inner_text()
+    assert admin.locator('.djs-element.hl-error[data-element-id="Participant_hazard_lifecycle"]').count() == 1
+    browser.shot(admin, "designer-03-process-settings-refused")
+
+    settings.locator('[data-prop="escalateBureauHeadAfterDays"]').fill("10")
+    settings.locator('[data-prop="escalateBureauHeadAfterDays"]').press("Tab")
+    settings.locator('[data-prop="remindDaysBefore"]').fill("5,2")
+    settings.locator('[data-prop="remindDaysBefore"]').press("Tab")
+    admin.click("#hl-validate")
+    admin.wait_for_selector('#hl-designer[data-checked="valid"]')
+    admin.click("#hl-deploy")
+    admin.fill("#hl-deploy-note", "提前五天提醒")
+    admin.click("#hl-deploy-confirm")
+    admin.wait_for_selector('#hl-designer[data-deployed="2"]')
+
+    with live_app.app_context():
+        version = db.session.query(ProcessVersion).filter_by(number=2).one()
+        parsed = parse_process(version.bpmn_xml, version.process_key)
+        db.session.remove()
+    assert parsed.properties["remindDaysBefore"] == "5,2"
+    steps = ladder(parsed.properties, {"deadline": "rectification"})
+    assert [s.offset_days for s in steps if s.kind.value == "reminder"] == [-5, -2]
+    assert [s.offset_days for s in steps if s.kind.value == "escalation"] == [3, 10]

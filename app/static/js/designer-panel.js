@@ -106,10 +106,11 @@
     return out;
   };
 
-  /* Replace the element's spiffworkflow properties with `props` (an ordered list of [name, value]). */
-  HLPanel.prototype.setProperties = function (element, props) {
+  /* Replace the spiffworkflow properties of `target` (the element's own business object unless given, e.g.
+     the process a pool stands for) with `props` (an ordered list of [name, value]). */
+  HLPanel.prototype.setProperties = function (element, props, target) {
     var moddle = this.service("moddle");
-    var bo = element.businessObject;
+    var bo = target || element.businessObject;
     var old = bo.extensionElements;
     var others = (old && old.values || []).filter(function (v) { return v.$type !== SPIFF_PROPERTIES; });
     var values = others.slice();
@@ -120,15 +121,47 @@
       }));
     }
     var ext = values.length ? moddle.create("bpmn:ExtensionElements", { values: values }) : undefined;
-    this.service("modeling").updateProperties(element, { extensionElements: ext });
+    if (bo === element.businessObject) {
+      this.service("modeling").updateProperties(element, { extensionElements: ext });
+    } else {
+      this.service("modeling").updateModdleProperties(element, bo, { extensionElements: ext });
+    }
   };
 
-  HLPanel.prototype.setProperty = function (element, name, value) {
-    var current = this.properties(element.businessObject);
+  HLPanel.prototype.setProperty = function (element, name, value, target) {
+    var current = this.properties(target || element.businessObject);
     var list = Object.keys(current).map(function (k) { return [k, current[k]]; });
     var found = list.some(function (p) { if (p[0] === name) { p[1] = value; return true; } return false; });
     if (!found) list.push([name, value]);
-    this.setProperties(element, list);
+    this.setProperties(element, list, target);
+  };
+
+  /* The process whose settings a pool (or the diagram's root, without pools) stands for. */
+  function processOf(bo) {
+    if (is(bo, "bpmn:Participant")) return bo.processRef || null;
+    if (is(bo, "bpmn:Process")) return bo;
+    return null;
+  }
+
+  // The reminder/escalation ladder of every deadline timer of the process, with the server's defaults
+  // (app/services/deadlines.py LADDER_DEFAULTS); a timer event can override each with its own property.
+  var LADDER = [["remindDaysBefore", "3,1"], ["remindNotify", "officer"], ["overdueNotify", "officer,principal"],
+                ["escalateInspectorAfterDays", "3"], ["escalateBureauHeadAfterDays", "7"]];
+
+  HLPanel.prototype.renderProcess = function (element, body, process) {
+    var self = this;
+    var props = this.properties(process);
+    var section = el("section", { className: "mt-3", id: "hl-process-settings" });
+    section.appendChild(el("h3", { className: "h6", text: this.label("deadline_settings") }));
+    section.appendChild(el("p", { className: "form-text mt-0", text: this.label("deadline_settings_help") }));
+    LADDER.forEach(function (pair) {
+      var input = self.textInput(props[pair[0]], function (v) {
+        self.apply(function () { self.setProperty(element, pair[0], v.trim(), process); });
+      }, { name: pair[0] });
+      input.placeholder = pair[1];
+      section.appendChild(self.field(pair[0], input));
+    });
+    body.appendChild(section);
   };
 
   // ----------------------------------------------------------------------------------------------- lanes
@@ -199,6 +232,8 @@
       }, { multiline: true, rows: 3, name: "documentation" })));
     }
     if (is(bo, "bpmn:FlowNode")) this.renderOtherProperties(element, body);
+    var process = processOf(bo);
+    if (process) this.renderProcess(element, body, process);
   };
 
   HLPanel.prototype.renderUserTask = function (element, body) {

@@ -84,6 +84,12 @@
     var perElement = {};
     problems.forEach(function (problem, index) {
       var element = problem.element_id ? registry.get(problem.element_id) : null;
+      if (!element && problem.element_id) {  // a process's settings: mark the pool that stands for it
+        element = registry.filter(function (e) {
+          var ref = e.type === "bpmn:Participant" && e.businessObject.processRef;
+          return ref && ref.id === problem.element_id;
+        })[0] || null;
+      }
       var item = document.createElement("li");
       item.setAttribute("data-element", problem.element_id || "");
       var where = document.createElement("span");
