@@ -328,6 +328,26 @@ def test_the_language_switch_changes_the_pages_and_stays_on_the_same_page(pages)
     assert "隐患台账" in text(pages.get("/hazards"))
 
 
+def test_a_users_language_choice_is_kept_for_their_next_sign_in(pages, app):
+    from app.extensions import db
+    from app.models import User
+
+    pages.login("officer_a")
+    pages.get("/language/en")
+    with app.app_context():
+        assert db.session.query(User).filter_by(username="officer_a").one().locale == "en"
+        db.session.remove()
+    pages.logout()
+    elsewhere = Pages(app.test_client())  # another device: a fresh session, a Chinese browser
+    resp = elsewhere.login("officer_a", headers={"Accept-Language": "zh-CN"})
+    assert "Welcome" in text(elsewhere.get("/tasks"))  # the welcome message, and the page, in English
+    assert "Hazard register" in text(elsewhere.get("/hazards"))
+    assert resp.status_code == 302
+    other = Pages(app.test_client())  # someone who never chose keeps the default
+    other.login("officer_b")
+    assert "隐患台账" in text(other.get("/hazards"))
+
+
 def test_an_unexpected_error_shows_the_500_page_in_the_users_language_and_json_under_the_api(app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 

@@ -1,8 +1,9 @@
 """Logging in and out (Flask-Login session), with the lockout and messages of services/auth."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -40,6 +41,9 @@ def login():
             error, status = exc.message, 401
         else:
             login_user(user, remember=form.remember.data)
+            if user.locale in current_app.config["LANGUAGES"]:
+                session["lang"] = user.locale  # the language they chose last time, on any device
+                refresh()  # this request's messages too
             flash(_("Welcome, %(name)s.", name=user.display_name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("tasks.worklist")))
     elif form.errors:
