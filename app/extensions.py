@@ -1,4 +1,4 @@
-"""Flask extensions, created once and bound in the application factory."""
+"""Flask extensions, created once and bound in the application factory, and small helpers for the session."""
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -6,6 +6,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.models.base import Base
 
@@ -29,3 +31,22 @@ def commit_keeping_objects() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+_MEMO = "hazardloop.transaction_memo"
+
+
+def transaction_memo() -> dict:
+    """A dict that lives as long as the current transaction: forgotten at its commit or rollback."""
+    return db.session().info.setdefault(_MEMO, {})
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def escape_like(text: str) -> str:
+    """`text` with LIKE's wildcards escaped (use with `escape="\\"`), so that it matches only itself."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

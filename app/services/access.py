@@ -5,7 +5,7 @@ from flask import g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, false, func, or_, select, true
 
-from app.extensions import db
+from app.extensions import db, escape_like
 from app.models import Hazard, HumanTask, Organisation, OrgKind, Role, User
 from app.services.errors import Forbidden, NotFound
 
@@ -46,18 +46,27 @@ def acting_orgs(user: User) -> frozenset[int]:
     return frozenset({user.organisation_id})
 
 
+def hazard_scope_orgs(user: User):
+    """(hazard column, organisations) of what this user may see: the supervising unit for inspectors, the
+    enterprise for enterprise staff; None for the administrator, who sees everything."""
+    if user.role == Role.admin:
+        return None
+    column = Hazard.supervising_unit_id if user.role == Role.inspector else Hazard.enterprise_id
+    return column, acting_orgs(user)
+
+
 def hazard_scope(user: User, *, via_index: bool = True):
     """A WHERE clause selecting the hazards this user may see.
 
     `via_index=False`: the same condition, written so that the planner does not read the jurisdiction's
     index for it, for a query whose other index applies the jurisdiction already (the text search's keys).
     """
-    if user.role == Role.admin:
+    scope = hazard_scope_orgs(user)
+    if scope is None:
         return true()
-    orgs = acting_orgs(user)
+    column, orgs = scope
     if not orgs:
         return false()
-    column = Hazard.supervising_unit_id if user.role == Role.inspector else Hazard.enterprise_id
     return (column if via_index else func.coalesce(column, 0)).in_(orgs)
 
 
@@ -128,7 +137,7 @@ def search_enterprises(user: User, text: str, limit: int = 20, exact: bool = Fal
     if exact:
         stmt = stmt.where(func.lower(Organisation.name) == text.lower()).order_by(Organisation.id)
     else:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = escape_like(text)
         starts = Organisation.name.ilike(f"{escaped}%", escape="\\")
         stmt = stmt.where(Organisation.name.ilike(f"%{escaped}%", escape="\\")).order_by(
             case((starts, 0), else_=1), Organisation.name, Organisation.id)

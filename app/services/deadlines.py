@@ -24,12 +24,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.engine.specs import ParsedProcess
-from app.extensions import db
+from app.extensions import db, transaction_memo
 from app.models import (
     Hazard,
     HumanTask,
@@ -184,21 +182,12 @@ def deadline_kind(parsed: ParsedProcess, event_name: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- firing an alert
-_LOOKUPS = "hazardloop.deadline_lookups"
-
-
 def _once_per_transaction(key: tuple, load):
     """The same lookup asked again in one transaction (a scheduler batch tells many hazards' people) is read once."""
-    memo = db.session().info.setdefault(_LOOKUPS, {})
+    memo = transaction_memo().setdefault("deadline_lookups", {})
     if key not in memo:
         memo[key] = load()
     return memo[key]
-
-
-@sa_event.listens_for(Session, "after_commit")
-@sa_event.listens_for(Session, "after_rollback")
-def _transaction_over(session: Session) -> None:
-    session.info.pop(_LOOKUPS, None)
 
 
 def _unit_chain(unit_id: int | None) -> list[int]:
@@ -211,10 +200,16 @@ def _unit_chain(unit_id: int | None) -> list[int]:
     return list(_once_per_transaction(("unit_chain", unit_id), load))
 
 
-def _users(*conditions) -> list[User]:
-    key = tuple((c.left.key, c.operator, getattr(c.right, "value", type(c.right).__name__)) for c in conditions)
-    return list(_once_per_transaction(("users", *key), lambda: list(db.session.scalars(
-        select(User).where(User.active.is_(True), *conditions).order_by(User.id)))))
+def _people(organisation_id: int | None, *, role: Role | None = None, bureau_head: bool | None = None) -> list[User]:
+    """The active users of an organisation, with this role and/or bureau-head flag when given."""
+    def load() -> list[User]:
+        stmt = select(User).where(User.active.is_(True), User.organisation_id == organisation_id)
+        if role is not None:
+            stmt = stmt.where(User.role == role)
+        if bureau_head is not None:
+            stmt = stmt.where(User.bureau_head.is_(bureau_head))
+        return list(db.session.scalars(stmt.order_by(User.id)))
+    return list(_once_per_transaction(("people", organisation_id, role, bureau_head), load))
 
 
 def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[User]:
@@ -226,20 +221,19 @@ def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[Us
             if task is not None and task.role == role and task.assignee is not None:
                 found.append(task.assignee)  # the person who took the task is the one responsible
             else:
-                found += _users(User.role == role, User.organisation_id == hazard.enterprise_id)
+                found += _people(hazard.enterprise_id, role=role)
         elif who == "inspector":
             if task is not None and task.role == Role.inspector and task.assignee is not None:
                 found.append(task.assignee)
                 continue
             for unit in _unit_chain(hazard.supervising_unit_id):  # the nearest unit that has inspectors
-                people = _users(User.role == Role.inspector, User.organisation_id == unit,
-                                User.bureau_head.is_(False))
+                people = _people(unit, role=Role.inspector, bureau_head=False)
                 if people:
                     found += people
                     break
         elif who == "bureau_head":
             for unit in _unit_chain(hazard.supervising_unit_id):
-                people = _users(User.bureau_head.is_(True), User.organisation_id == unit)
+                people = _people(unit, bureau_head=True)
                 if people:
                     found += people
                     break
@@ -255,18 +249,13 @@ def _local_date(moment: datetime) -> str:
     return moment.astimezone(CHINA).date().isoformat()
 
 
-def fire_alert(alert: Timer, hazard: Hazard, now: datetime,
-               tasks: dict[tuple[int, str], HumanTask] | None = None) -> bool:
+def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[int, str], HumanTask]) -> bool:
     """Tell the alert's audience, mark the hazard overdue when due; False when it no longer applies.
 
     The caller holds the instance lock and commits.  `tasks`: the instance's human tasks by (instance id,
-    task UUID), when the caller has read them under the lock already (the scheduler, for a batch).
+    task UUID), read under the lock (the scheduler reads them once for a batch).
     """
-    if tasks is not None:
-        task = tasks.get((alert.instance_id, alert.watch_task_uuid or ""))
-    else:
-        task = db.session.scalar(select(HumanTask).where(
-            HumanTask.instance_id == alert.instance_id, HumanTask.task_uuid == alert.watch_task_uuid))
+    task = tasks.get((alert.instance_id, alert.watch_task_uuid or ""))
     stale_reminder = alert.kind == TimerKind.reminder and (alert.anchor_at or alert.due_at) <= now
     if hazard.status in FINAL_STATUSES or task is None or task.status != TaskStatus.open or stale_reminder:
         alert.status = TimerStatus.cancelled  # done, or (a scheduler that was down) the overdue notice says more

@@ -97,7 +97,6 @@ def _active_row(key: str) -> FormVersion | None:
 def _add_version(key: str, definition: str, digest: str, source: str, user_id: int | None,
                  note: str | None) -> FormVersion | None:
     """Insert the next version as the active one; None when a concurrent request got there first."""
-    _request_cache().pop(key, None)
     if has_request_context():
         g.pop("_active_form_rows", None)
     immutable.creating_versions()
@@ -152,13 +151,7 @@ def _definition(row: FormVersion) -> FormDefinition:
 def _forget_request_cache(_session: Session) -> None:
     # A version seeded in a rolled-back transaction no longer exists; look it up again.
     if has_request_context():
-        g.pop("_active_forms", None)
         g.pop("_active_form_rows", None)
-
-
-def _request_cache() -> dict[str, FormDefinition]:
-    """Active forms already looked up in this request (list pages ask for the same form per row)."""
-    return g.setdefault("_active_forms", {}) if has_request_context() else {}
 
 
 def _active_rows() -> dict[str, tuple[int, str, str]]:
@@ -173,7 +166,12 @@ def _active_rows() -> dict[str, tuple[int, str, str]]:
     return rows
 
 
-def _active_definition(key: str) -> FormDefinition:
+def get_form(key: str) -> FormDefinition:
+    """The active definition of form `key` (what new tasks are given).
+
+    The active versions are read once per request (list pages ask for the same form per row), their
+    definitions come from the per-application cache of versions.
+    """
     found = _active_rows().get(key)
     if found is not None:
         version_id, sha, source = found
@@ -181,14 +179,6 @@ def _active_definition(key: str) -> FormDefinition:
         if shipped is None or shipped[1] == sha:  # else forms/<key>.json changed: seed its new version
             return form_version(version_id)
     return _definition(active_form_version(key))
-
-
-def get_form(key: str) -> FormDefinition:
-    """The active definition of form `key` (what new tasks are given)."""
-    cache = _request_cache()
-    if key not in cache:
-        cache[key] = _active_definition(key)
-    return cache[key]
 
 
 def form_version(version_id: int) -> FormDefinition:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased, selectinload
 
 from app.clock import clock
-from app.extensions import db
+from app.extensions import db, escape_like
 from app.models import (
     Attachment,
     AuditEvent,
@@ -26,15 +26,16 @@ from app.models import (
     User,
 )
 from app.services import attachments, audit, forms, lifecycle, processes
-from app.services.access import acting_orgs, hazard_scope, visible_hazard
+from app.services.access import acting_orgs, hazard_scope, hazard_scope_orgs, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 
 REPORT_FORM = "report"
+# Sort keys of the register, each as the ORDER BY of a hazard entity (Hazard, or an alias of a subquery).
 SORTS = {
-    "created": Hazard.created_at.desc(),
-    "-created": Hazard.created_at.asc(),
-    "deadline": Hazard.rectification_deadline.asc().nulls_last(),
-    "number": Hazard.number.asc(),
+    "created": lambda h: h.created_at.desc(),
+    "-created": lambda h: h.created_at.asc(),
+    "deadline": lambda h: h.rectification_deadline.asc().nulls_last(),
+    "number": lambda h: h.number.asc(),
 }
 
 
@@ -142,11 +143,16 @@ def capped_count(stmt) -> tuple[int, bool]:
     "10,000+" and the pagination offers previous/next without a last page.
     """
     cap = count_cap()
-    rows = stmt.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
-    if cap:
-        rows = rows.limit(cap + 1)
-    total = db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    total = count_upto(stmt, cap + 1 if cap else None)
     return (cap, True) if cap and total > cap else (total, False)
+
+
+def count_upto(stmt, most: int | None) -> int:
+    """How many rows `stmt` selects, reading at most `most` of them (None: all)."""
+    rows = stmt.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
+    if most is not None:
+        rows = rows.limit(most)
+    return db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
 
 
 def paginate(stmt, page: int, per_page: int, rows) -> Page:
@@ -158,16 +164,14 @@ def paginate(stmt, page: int, per_page: int, rows) -> Page:
     return Page(rows[:per_page], total, page, per_page, capped=capped, has_next=len(rows) > per_page)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_keys(user: User) -> list[str] | None:
     """The scope keys of migration 0006 that cover what this user may see; None for everything."""
-    if user.role == Role.admin:
+    scope = hazard_scope_orgs(user)
+    if scope is None:
         return None
-    prefix = "u" if user.role == Role.inspector else "e"
-    return [f"{prefix}:{org}" for org in sorted(acting_orgs(user))]
+    column, orgs = scope
+    prefix = "u" if column is Hazard.supervising_unit_id else "e"
+    return [f"{prefix}:{org}" for org in sorted(orgs)]
 
 
 def text_match(text: str, *columns, scope: list[str] | None = None):
@@ -179,7 +183,7 @@ def text_match(text: str, *columns, scope: list[str] | None = None):
     still decides what is visible.
     """
     text = text.strip()
-    pattern = f"%{_escape_like(text)}%"
+    pattern = f"%{escape_like(text)}%"
     clause = or_(*(column.ilike(pattern, escape="\\") for column in columns))
     if _keys_search(text):
         keys = func.hl_hazard_keys(Hazard.title, Hazard.number, Hazard.location, Hazard.supervising_unit_id,
@@ -214,9 +218,7 @@ def hazard_query(user: User, filters: HazardFilters):
 
 
 def _order(entity, sort: str) -> tuple:
-    key = {"created": entity.created_at.desc(), "-created": entity.created_at.asc(),
-           "deadline": entity.rectification_deadline.asc().nulls_last(), "number": entity.number.asc()}
-    return key.get(sort, key["created"]), entity.id.desc()
+    return SORTS.get(sort, SORTS["created"])(entity), entity.id.desc()
 
 
 def list_hazards(user: User, filters: HazardFilters, page: int = 1, per_page: int = 20) -> Page:

@@ -13,19 +13,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from app.extensions import db
+from app.extensions import transaction_memo
 
 T = TypeVar("T")
-_CREATING = "hazardloop.creating_versions"
+_CREATING = "creating_versions"
 _MAX_ENTRIES = 4096
 
 
 def lookup(kind: str, key: Any, load: Callable[[], T | None]) -> T | None:
     """The cached value for (kind, key), loading it with `load` on a miss; None results are not kept."""
-    if db.session().info.get(_CREATING):
+    if transaction_memo().get(_CREATING):
         return load()
     cache: dict[Any, Any] = current_app.extensions.setdefault("hazardloop.immutable", {}).setdefault(kind, {})
     hit = cache.get(key)
@@ -46,10 +44,4 @@ def clear() -> None:
 
 def creating_versions() -> None:
     """Mark the current transaction as one that writes version rows (call before inserting them)."""
-    db.session().info[_CREATING] = True
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _transaction_over(session: Session) -> None:
-    session.info.pop(_CREATING, None)
+    transaction_memo()[_CREATING] = True

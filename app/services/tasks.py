@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,7 +18,7 @@ from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.hazards import Page, paginate, text_match
+from app.services.hazards import Page, count_upto, paginate, text_match
 
 
 @dataclass
@@ -123,8 +123,7 @@ def nav_task_counts(user: User) -> TaskCounts:
     Only `total` (a lower bound past the cap) and `overdue` (1 or 0) are filled in; the worklist counts exactly.
     """
     stmt = task_query(user, TaskFilters())
-    rows = stmt.with_only_columns(literal(1), maintain_column_froms=True).limit(NAV_COUNT_CAP + 1)
-    total = db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    total = count_upto(stmt, NAV_COUNT_CAP + 1)
     late = total and db.session.scalar(select(stmt.where(_overdue_clause(clock.now())).exists()))
     return TaskCounts(total=total, overdue=1 if late else 0)
 

@@ -83,7 +83,7 @@ def _commit_without_waiting(postgres: bool) -> None:
 
 
 def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
-               tasks: dict[tuple[int, str], HumanTask] | None = None) -> str:
+               tasks: dict[tuple[int, str], HumanTask]) -> str:
     """Fire one claimed row of a locked instance; returns "fired", "alert" or "cancelled". Caller commits.
 
     `instance` (its full row, state included) is needed for engine rows only: a reminder or escalation
@@ -94,8 +94,7 @@ def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
     if hazard is None:
         raise EngineError(f"instance {timer.instance_id} has no hazard")
     if timer.kind == TimerKind.engine:
-        if instance is None:
-            instance = db.session.get(ProcessInstance, timer.instance_id)
+        assert instance is not None, "an engine row's instance is read with the claim"
         runtime = processes.runtime_for_version(instance.version_id)
         lifecycle.apply_snapshot(instance, hazard, runtime.refresh(instance.state), parsed=runtime.parsed)
         return "fired" if timer.status == TimerStatus.fired else "cancelled"
