@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test deps assets translations browser migrate seed lint bench clean scheduler
+.PHONY: run test deps assets translations browser migrate install-shipped seed lint bench clean scheduler
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,11 @@ browser:
 migrate: deps
 	$(BIN)/flask db upgrade
 
-seed: migrate
+# Reads never write: the shipped diagrams and forms are installed by this explicit step, after the migrations.
+install-shipped: migrate
+	$(BIN)/flask shipped install
+
+seed: install-shipped
 	$(BIN)/flask seed-demo --if-empty
 
 run: deps assets translations seed

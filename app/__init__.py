@@ -42,12 +42,26 @@ def select_locale() -> str:
     return header or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _bound_lock_waits(app: Flask) -> None:
+    """PostgreSQL: every connection waits at most LOCK_TIMEOUT_MS for a lock (the instance lock of a step that
+    someone else is running), then the step answers "busy, try again" (services/unit_of_work.py)."""
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    timeout = f"-c lock_timeout={int(app.config['LOCK_TIMEOUT_MS'])}"
+    connect_args["options"] = f"{connect_args['options']} {timeout}" if connect_args.get("options") else timeout
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
     config = config_object or Config
     app = Flask(__name__, instance_path=str(Path(overrides.get("INSTANCE_DIR", config.INSTANCE_DIR)).resolve()))
     app.config.from_object(config)
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _bound_lock_waits(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

@@ -40,6 +40,17 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1)
         click.echo(f"Audit trail intact: {checked} events verified.")
 
+    shipped = AppGroup("shipped", help="The diagrams and forms that ship with HazardLoop.")
+    app.cli.add_command(shipped)
+
+    @shipped.command("install")
+    def shipped_install() -> None:
+        """Install (or, after an upgrade, update) the shipped forms and diagrams; run after `flask db upgrade`."""
+        from app.services.shipped import install
+
+        for line in install():
+            click.echo(line)
+
     process = AppGroup("process", help="Process definitions.")
     app.cli.add_command(process)
 
@@ -53,9 +64,7 @@ def register_cli(app: Flask) -> None:
 
         try:
             version = deploy(key or path.stem, path.read_text(encoding="utf-8"), None, note=f"CLI: {path.name}")
-            db.session.commit()
         except ServiceError as exc:
-            db.session.rollback()
             for element, message in exc.fields.items():
                 click.echo(f"{element}: {message}", err=True)
             raise SystemExit(1) from None

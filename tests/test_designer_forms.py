@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import FormVersion, HumanTask, User
-from app.services import designer, forms
+from app.services import designer, forms, shipped
 from app.services.errors import Forbidden, ValidationFailed
 from tests.helpers import complete, current_task, in_days, report
 
@@ -102,7 +102,8 @@ def test_only_administrators_may_edit_forms(app):
                 designer.save_form(user(name), "assess", definition)
 
 
-def test_a_shipped_file_that_changes_becomes_a_new_version_unless_an_administrator_edited_the_form(app, tmp_path):
+def test_a_shipped_file_that_changes_becomes_a_new_version_at_install_unless_an_administrator_edited_the_form(
+        app, tmp_path):
     shutil.copytree(app.config["FORMS_DIR"], tmp_path / "forms")
     app.config["FORMS_DIR"] = tmp_path / "forms"
     path = tmp_path / "forms" / "review.json"
@@ -115,14 +116,20 @@ def test_a_shipped_file_that_changes_becomes_a_new_version_unless_an_administrat
 
     def active():  # each lookup in its own request, as in the running application
         with app.test_request_context():
-            form = forms.get_form("review")
-            db.session.commit()
-            return form
+            return forms.get_form("review")
+
+    def install() -> list[str]:
+        with app.app_context():
+            return shipped.install()
 
     assert active().number == 1
     ship("Check the rectification", 5)
+    assert active().number == 1  # reading never installs anything
+    assert "form review: installed version 2" in install()
     assert active().number == 2 and active().title["en"] == "Check the rectification"
+    assert "form review: version 2 is up to date" in install()  # installing again changes nothing
     with app.test_request_context():
         designer.save_form(user("admin"), "review", with_required_risk_level(active().as_dict()))
     ship("Another release", 10)
+    assert "form review: kept version 3, saved in the form editor" in install()
     assert active().number == 3 and active().title["en"] != "Another release"  # the administrator's edit wins

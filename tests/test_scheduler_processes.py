@@ -86,7 +86,8 @@ def due_hazards(app, n: int) -> list[int]:
         instance_ids = db.session.scalars(insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True), [
             {"version_id": instance.version_id, "state": instance.state, "serializer_version": instance.serializer_version,
              "status": instance.status, "lock_version": 0, "created_at": now, "updated_at": now}] * copies).all()
-        columns = {c.key for c in Hazard.__table__.columns} - {"id", "number", "instance_id"}
+        # Each copy starts its own audit chain (its head is on its row).
+        columns = {c.key for c in Hazard.__table__.columns} - {"id", "number", "instance_id", "audit_seq", "audit_hash"}
         base = {c: getattr(template, c) for c in columns}
         hazard_ids = db.session.scalars(insert(Hazard).returning(Hazard.id, sort_by_parameter_order=True), [
             dict(base, number=f"YHTEST{i:06d}", instance_id=iid) for i, iid in enumerate(instance_ids)]).all()

@@ -8,10 +8,7 @@
    per core; real processes, each with its own application and connection pool, as `flask scheduler run`)
    take to fire them together (`fire_parallel`).  Their claims use SKIP LOCKED, so they share the work.
 
-When the scheduler service of issue #5 exists (app.services.timers with a `tick` function), it is what
-runs; otherwise the benchmark runs the documented claim query itself — `SELECT … FROM timer WHERE
-status='pending' AND due_at <= now ORDER BY due_at LIMIT n FOR UPDATE SKIP LOCKED` — plus the per-timer
-engine refresh through the real services (lock_instance, ProcessRuntime.refresh, apply_snapshot).
+What runs is the scheduler service itself (app.services.timers.tick).
 """
 from __future__ import annotations
 
@@ -30,31 +27,9 @@ CLAIM = text("""SELECT id, instance_id FROM timer WHERE status = 'pending' AND d
 
 
 def _service():
-    try:
-        from app.services import timers
-    except ImportError:
-        return None
-    return timers if callable(getattr(timers, "tick", None)) else None
+    from app.services import timers
 
-
-def _fire_one(db, now) -> bool:
-    """Claim the most overdue timer, run its instance on and persist it; False when nothing is due."""
-    from app.models import Hazard
-    from app.services import lifecycle, processes
-
-    row = db.session.execute(CLAIM, {"now": now, "n": 1}).first()
-    if row is None:
-        db.session.rollback()
-        return False
-    instance = lifecycle.lock_instance(row.instance_id)
-    hazard = db.session.scalar(select(Hazard).where(Hazard.instance_id == instance.id))
-    snapshot = processes.runtime(instance.version).refresh(instance.state)
-    lifecycle.apply_snapshot(instance, hazard, snapshot)
-    # A timer the engine does not know (a synthetic one) is closed here, so it is handled once.
-    db.session.execute(text("UPDATE timer SET status = 'fired', fired_at = :now WHERE id = :id "
-                            "AND status = 'pending'"), {"now": now, "id": row.id})
-    db.session.commit()
-    return True
+    return timers
 
 
 def _idle_tick(db, now, service) -> float:
@@ -238,9 +213,6 @@ def _fire_all(db, service, clock) -> int:
             db.session.rollback()
             if not left or not result:
                 break
-    else:
-        while _fire_one(db, clock.now()):
-            pass
     after = db.session.scalar(sql("SELECT count(*) FROM timer WHERE status <> 'pending'"))
     db.session.rollback()
     return after - before

@@ -46,8 +46,14 @@ class Hazard(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The head of the hazard's audit chain (services/audit.py), written under the instance lock.
+    audit_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    audit_hash: Mapped[str | None] = mapped_column(String(64))
     enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
     reporter = relationship("User", foreign_keys=[reporter_id])
+    # Also orders the writes of a step: the instance's row (its version check) before the hazard's, and the
+    # hazard's before its tasks' and audit events' (relationships decide the order of a flush).
+    instance = relationship("ProcessInstance", foreign_keys=[instance_id])
 
 
 class Attachment(Base):
@@ -88,10 +94,12 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     actor = relationship("User")
+    hazard = relationship("Hazard")
 
 
 class AuditHead(Base):
-    """The head of every chain, so that a deleted tail is detected too."""
+    """The head of the system chain (a hazard's chain keeps its head on the hazard row), so that a deleted
+    tail is detected too."""
 
     __tablename__ = "audit_head"
     chain: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -110,7 +110,7 @@ class Timer(Base):
 
     An ``engine`` row is a timer event the instance waits on.  A deadline timer (one with a
     ``deadline`` property) also gets reminder/overdue/escalation rows, computed from its fire time
-    and the ladder configured on the diagram; they point to it through ``parent_id``.
+    and the ladder configured on the diagram; they name it by its ``task_uuid`` within the instance.
     """
 
     __tablename__ = "timer"
@@ -125,7 +125,6 @@ class Timer(Base):
     fired_at: Mapped[datetime | None]
     kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind, "timer_kind"), default=TimerKind.engine)
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("timer.id"), index=True)
     watch_task_uuid: Mapped[str | None] = mapped_column(String(36))  # the user task a deadline is for
     deadline: Mapped[str | None] = mapped_column(String(30))         # rectification | supervision | ...
     anchor_at: Mapped[datetime | None]    # the deadline an alert was computed from
@@ -134,3 +133,4 @@ class Timer(Base):
     late: Mapped[bool] = mapped_column(default=False)                # fired noticeably after due_at
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    instance = relationship("ProcessInstance", foreign_keys=[instance_id])  # written after its instance

@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
 from app.clock import clock
 from app.extensions import db
-from app.models import AuditEvent, AuditHead
+from app.models import AuditEvent, AuditHead, Hazard
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -33,28 +33,39 @@ def event_hash(chain: str, seq: int, prev_hash: str, action: str, actor_id: int 
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def record(action: str, *, actor_id: int | None, hazard_id: int | None = None,
+def record(action: str, *, actor_id: int | None, hazard: Hazard | None = None,
            task_spec: str | None = None, data: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event to the hazard's chain (or the system chain), inside the caller's transaction.
 
-    A hazard's chain is serialized by its instance lock; the head row is locked too, which is what
-    serializes the system chain.
+    A hazard's chain keeps its head on the hazard row, which the caller read under the instance lock (the
+    unit of work, services/unit_of_work.py, is the way to get one): no other writer can append meanwhile.
+    The system chain's head row is locked here, which serializes it.
     """
-    chain = hazard_chain(hazard_id) if hazard_id is not None else SYSTEM_CHAIN
-    head = db.session.get(AuditHead, chain, with_for_update=True)
-    seq = head.seq + 1 if head else 1
-    prev = head.hash if head else GENESIS
     created = clock.now()
     payload = canonical(data or {})
-    digest = event_hash(chain, seq, prev, action, actor_id, hazard_id, task_spec, payload, created)
-    event = AuditEvent(chain=chain, seq=seq, hazard_id=hazard_id, actor_id=actor_id, action=action,
-                       task_spec=task_spec, data=payload, created_at=created, prev_hash=prev, hash=digest)
-    db.session.add(event)
-    if head is None:
-        db.session.add(AuditHead(chain=chain, seq=seq, hash=digest))
+    if hazard is not None:
+        chain, seq, prev = hazard_chain(hazard.id), hazard.audit_seq + 1, hazard.audit_hash or GENESIS
+        digest = event_hash(chain, seq, prev, action, actor_id, hazard.id, task_spec, payload, created)
+        hazard.audit_seq, hazard.audit_hash = seq, digest
     else:
-        head.seq, head.hash = seq, digest
+        chain = SYSTEM_CHAIN
+        head = db.session.get(AuditHead, chain, with_for_update=True)
+        seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
+        digest = event_hash(chain, seq, prev, action, actor_id, None, task_spec, payload, created)
+        if head is None:
+            db.session.add(AuditHead(chain=chain, seq=seq, hash=digest))
+        else:
+            head.seq, head.hash = seq, digest
+    event = AuditEvent(chain=chain, seq=seq, hazard_id=hazard.id if hazard is not None else None,
+                       actor_id=actor_id, action=action, task_spec=task_spec, data=payload, created_at=created,
+                       prev_hash=prev, hash=digest)
+    db.session.add(event)
     return event
+
+
+class Head(NamedTuple):
+    seq: int
+    hash: str | None
 
 
 @dataclass
@@ -68,7 +79,9 @@ class Problem:
 def verify() -> tuple[int, list[Problem]]:
     """Walk every chain; return how many events were checked and every inconsistency found."""
     problems: list[Problem] = []
-    heads = {h.chain: h for h in db.session.scalars(select(AuditHead))}
+    heads: dict[str, Head] = {h.chain: Head(h.seq, h.hash) for h in db.session.scalars(select(AuditHead))}
+    heads.update((hazard_chain(hazard_id), Head(seq, digest)) for hazard_id, seq, digest in db.session.execute(
+        select(Hazard.id, Hazard.audit_seq, Hazard.audit_hash).where(Hazard.audit_seq > 0)))
     checked = 0
     chain = None
     expected_seq, prev = 1, GENESIS

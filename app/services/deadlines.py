@@ -132,7 +132,7 @@ def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess,
     `fired` the engine rows that fired in this step, `ready_task_timers` the snapshot's task_timers.
     """
     for row in fired:
-        audit.record("timer_fired", actor_id=None, hazard_id=hazard.id, task_spec=row.spec_name, data={
+        audit.record("timer_fired", actor_id=None, hazard=hazard, task_spec=row.spec_name, data={
             "timer": row.id, "deadline": row.deadline, "due_at": row.due_at.isoformat(),
             "fired_at": now.isoformat(), "late": row.late})
 
@@ -155,12 +155,11 @@ def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess,
             alert.status = TimerStatus.cancelled  # the step is done, or its deadline moved
         else:
             planned.add((alert.task_uuid, alert.anchor_at))
-    engine_rows = {r.task_uuid: r for r in rows if r.kind == TimerKind.engine}
+    engine_rows = {r.task_uuid for r in rows if r.kind == TimerKind.engine}
     sent = {(a.deadline, a.anchor_at, a.kind, a.offset_days, a.audience) for a in alerts
             if a.status == TimerStatus.fired}
     for uuid, (anchor, watched, event) in current.items():
-        parent = engine_rows.get(uuid)
-        if parent is None or (uuid, anchor) in planned:
+        if uuid not in engine_rows or (uuid, anchor) in planned:
             continue
         meta = parsed.timer_events[event]
         for step in ladder(parsed.properties, meta.properties):
@@ -171,7 +170,7 @@ def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess,
                 continue  # told already, or too late to remind
             db.session.add(Timer(
                 instance_id=instance.id, task_uuid=uuid, spec_name=event, due_at=due, status=TimerStatus.pending,
-                created_at=now, kind=step.kind, hazard_id=hazard.id, parent_id=parent.id, watch_task_uuid=watched,
+                created_at=now, kind=step.kind, hazard_id=hazard.id, watch_task_uuid=watched,
                 deadline=meta.properties["deadline"], anchor_at=anchor, offset_days=step.offset_days,
                 audience=audience))
 
@@ -277,7 +276,7 @@ def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[in
                          link=f"/hazards/{hazard.id}", link_for=links)
     if alert.kind != TimerKind.reminder:
         hazard.overdue = True
-    audit.record(ALERT_ACTIONS[alert.kind], actor_id=None, hazard_id=hazard.id, task_spec=alert.spec_name, data={
+    audit.record(ALERT_ACTIONS[alert.kind], actor_id=None, hazard=hazard, task_spec=alert.spec_name, data={
         "timer": alert.id, "deadline": alert.deadline, "deadline_at": (alert.anchor_at or alert.due_at).isoformat(),
         "days": alert.offset_days, "audience": alert.audience, "notified": [u.id for u in people],
         "due_at": alert.due_at.isoformat(), "late": alert.late})

@@ -14,10 +14,9 @@ from sqlalchemy import select
 from app.clock import clock
 from app.extensions import db
 from app.models import Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
-from app.services import attachments, checklists, hazards, tasks
+from app.services import attachments, checklists, hazards, shipped, tasks
 from app.services.assignment import resolve_supervising_unit
 from app.services.auth import hash_password
-from app.services.processes import active_version
 
 DEMO_PASSWORD = "hazardloop"
 
@@ -123,8 +122,8 @@ def seed_world() -> None:
     _user("inspector_west", "吴检查（西山镇站）", Role.inspector, west_station)
     # The head of the district bureau (局领导): the last tier of deadline escalation.
     _user("bureau_head", "郑局长（区应急局）", Role.inspector, bureau).bureau_head = True
-    active_version()
     db.session.commit()
+    shipped.install()
 
 
 def _users(*names: str) -> list[User]:

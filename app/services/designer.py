@@ -5,9 +5,7 @@ Administrators only: every function takes the acting user and checks the role fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
@@ -54,10 +52,6 @@ class ProcessSummary:
         return next((v for v in self.versions if v.version.active), None)
 
 
-def _shipped_keys() -> list[str]:
-    return sorted(p.stem for p in Path(current_app.config["BPMN_DIR"]).glob("*.bpmn"))
-
-
 def _process_name(xml: str, process_key: str) -> str:
     try:
         diagram = read_diagram(xml)
@@ -69,10 +63,6 @@ def _process_name(xml: str, process_key: str) -> str:
 def library(user: User) -> list[ProcessSummary]:
     """Every process with its versions (who deployed, when, running and finished instances) and drafts."""
     require_admin(user)
-    for key in _shipped_keys():  # the shipped diagram is version 1 of its process
-        if db.session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_key == key).limit(1)) is None:
-            processes.active_version(key)
-            db.session.commit()
     counts = {row.version_id: (row.running, row.finished) for row in db.session.execute(
         select(ProcessInstance.version_id,
                func.count(case((ProcessInstance.status == InstanceStatus.running, 1))).label("running"),
@@ -200,7 +190,7 @@ def deploy(user: User, process_key: str, xml: str, note: str | None = None,
             "element_id": None, "message": _("The diagram is larger than %(n)d KB.", n=MAX_BPMN_BYTES // 1024)}])
     draft = get_draft(user, process_key, draft_id) if draft_id is not None else None
     try:
-        version = processes.deploy(process_key, xml, user.id, note=(note or "").strip()[:500] or None)
+        version = processes.new_version(process_key, xml, user.id, note=(note or "").strip()[:500] or None)
         if draft is not None:
             db.session.delete(draft)
         db.session.commit()

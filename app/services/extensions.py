@@ -12,10 +12,8 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import clock
-from app.engine import EngineError
 from app.extensions import db
 from app.models import (
     ExtensionRequest,
@@ -28,9 +26,10 @@ from app.models import (
     TimerKind,
     User,
 )
-from app.services import audit, lifecycle, notifications, processes
+from app.services import lifecycle, notifications
 from app.services.access import acting_orgs, can_see_hazard, visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.services.unit_of_work import instance_step
 
 # Deadline kinds an extension can move, and the task data each one is kept in.
 EXTENDABLE = {"rectification": "rectification_deadline", "supervision": "supervision_deadline"}
@@ -133,24 +132,20 @@ def request_extension(user: User, hazard_id: int, data: dict) -> ExtensionReques
                                              "and than today.", current=(current or today).isoformat())
     if errors:
         raise ValidationFailed(_("Some fields need your attention."), fields=errors)
-    now = clock.now()
     request = ExtensionRequest(hazard_id=hazard.id, deadlines=",".join(kinds), current_deadline=current or requested,
                                requested_deadline=requested, reason=reason, approver_role=approver_role(hazard),
-                               status=ExtensionStatus.pending, requested_by_id=user.id, created_at=now)
-    request.hazard, request.requested_by = hazard, user
-    db.session.add(request)
-    try:
-        lifecycle.lock_instance(hazard.instance_id)  # the hazard's audit chain is serialized by this lock
+                               status=ExtensionStatus.pending, requested_by_id=user.id, created_at=clock.now())
+    with instance_step(hazard.instance_id) as step:
+        if pending_request(hazard.id) is not None:  # asked by a colleague a moment ago
+            raise Conflict(_("An extension request for this hazard is already waiting for a decision."))
+        request.hazard, request.requested_by = step.hazard, user
+        db.session.add(request)
         db.session.flush()
-        audit.record("extension_requested", actor_id=user.id, hazard_id=hazard.id, data={
+        step.audit("extension_requested", actor_id=user.id, data={
             "request": request.id, "deadlines": kinds, "current": request.current_deadline.isoformat(),
             "requested": requested.isoformat(), "reason": reason, "approver_role": request.approver_role.value})
-        notifications.notify(_approvers(hazard, request.approver_role), "extension_requested", _params(request),
-                             hazard_id=hazard.id, link=f"/extensions/{request.id}")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        notifications.notify(_approvers(step.hazard, request.approver_role), "extension_requested",
+                             _params(request), hazard_id=hazard.id, link=f"/extensions/{request.id}")
     return request
 
 
@@ -198,36 +193,21 @@ def decide(user: User, request_id: int, approve: bool, note: str | None = None) 
     if not approve and not note:
         raise ValidationFailed(_("Some fields need your attention."),
                                fields={"note": _("Say why the request is refused.")})
-    hazard = request.hazard
-    try:
-        instance = lifecycle.lock_instance(hazard.instance_id)
+    with instance_step(request.hazard.instance_id) as step:
         db.session.refresh(request)
         if request.status != ExtensionStatus.pending:
             raise Conflict(_("This request has already been decided; nothing was changed."))
-        now = clock.now()
         request.status = ExtensionStatus.approved if approve else ExtensionStatus.refused
-        request.decided_by_id, request.decided_at, request.decision_note = user.id, now, note
+        request.decided_by_id, request.decided_at, request.decision_note = user.id, clock.now(), note
         if approve:
             kinds = [k for k in request.deadlines.split(",") if k in EXTENDABLE]
             updates = {EXTENDABLE[k]: request.requested_deadline.isoformat() for k in kinds}
-            snapshot = processes.runtime_for_version(instance.version_id).update_data(instance.state, updates)
-            lifecycle.apply_snapshot(instance, hazard, snapshot, actor_id=user.id)
-        audit.record("extension_approved" if approve else "extension_refused", actor_id=user.id,
-                     hazard_id=hazard.id, data={"request": request.id, "deadlines": request.deadlines,
-                                                "from": request.current_deadline.isoformat(),
-                                                "to": request.requested_deadline.isoformat(), "note": note})
+            step.run(lambda runtime, state: runtime.update_data(state, updates), actor_id=user.id)
+        step.audit("extension_approved" if approve else "extension_refused", actor_id=user.id,
+                   data={"request": request.id, "deadlines": request.deadlines,
+                         "from": request.current_deadline.isoformat(),
+                         "to": request.requested_deadline.isoformat(), "note": note})
         notifications.notify([request.requested_by], "extension_approved" if approve else "extension_refused",
-                             _params(request, decider=user.display_name, note=note or ""), hazard_id=hazard.id,
-                             link=f"/hazards/{hazard.id}")
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_("Someone else changed this hazard at the same moment; nothing was changed.")) from None
-    except EngineError as exc:
-        db.session.rollback()
-        raise Conflict(_("The process could not continue (%(reason)s); nothing was changed. "
-                         "Ask an administrator to check the process diagram.", reason=str(exc))) from None
-    except Exception:
-        db.session.rollback()
-        raise
+                             _params(request, decider=user.display_name, note=note or ""),
+                             hazard_id=step.hazard.id, link=f"/hazards/{step.hazard.id}")
     return request

@@ -1,6 +1,7 @@
 """Form definitions (data in forms/) and validation of what people submit against them."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -14,10 +15,9 @@ from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from app.clock import clock
 from app.extensions import db
@@ -44,13 +44,15 @@ class FormDefinition:
         return spec["label"].get(locale) or spec["label"].get("en") or name if spec else name
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "description": self.description,
-                "schema": self.schema, "fields": self.fields}
+        """A copy the caller may change (the definition itself is shared by every request: it is cached)."""
+        return copy.deepcopy({"key": self.key, "title": self.title, "description": self.description,
+                              "schema": self.schema, "fields": self.fields})
 
 
-# Form definitions are versioned in the form_version table, seeded lazily from forms/<key>.json.
-# A shipped file that changes (a new release) becomes a new version, unless an administrator has
-# edited the form since: their edit wins. Rows never change, so parsed definitions are cached.
+# Form definitions are versioned in the form_version table, installed from forms/<key>.json by
+# `flask shipped install` (install_shipped). A shipped file that changes (a new release) becomes a new
+# version at the next install, unless an administrator has edited the form since: their edit wins.
+# Rows never change, so parsed definitions are cached.
 _file_cache: dict[Path, tuple[float, str, str]] = {}
 _parsed_cache: dict[tuple[int, str], FormDefinition] = {}
 _cache_lock = threading.Lock()
@@ -99,7 +101,6 @@ def _add_version(key: str, definition: str, digest: str, source: str, user_id: i
     """Insert the next version as the active one; None when a concurrent request got there first."""
     if has_request_context():
         g.pop("_active_form_rows", None)
-    immutable.creating_versions()
     db.session.execute(update(FormVersion).where(FormVersion.key == key, FormVersion.active.is_(True))
                        .values(active=False))
     number = (db.session.scalar(select(func.max(FormVersion.number)).where(FormVersion.key == key)) or 0) + 1
@@ -107,7 +108,7 @@ def _add_version(key: str, definition: str, digest: str, source: str, user_id: i
               "active": True, "created_by_id": user_id, "created_at": clock.now(), "note": note}
     dialect = db.session.get_bind().dialect.name
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    # ON CONFLICT DO NOTHING instead of a savepoint: two first readers of a form may seed it at once.
+    # ON CONFLICT DO NOTHING instead of a savepoint: two editors may save the same form at once.
     result = db.session.execute(insert_(FormVersion).values(**values).on_conflict_do_nothing()
                                 .returning(FormVersion.id))
     new_id = result.scalar()
@@ -115,21 +116,34 @@ def _add_version(key: str, definition: str, digest: str, source: str, user_id: i
 
 
 def active_form_version(key: str) -> FormVersion:
-    """The active version of form `key`, seeding it (or a newly shipped file) from forms/<key>.json."""
-    if not valid_key(key):
+    """The active version of form `key` (a read: shipped forms are installed by `flask shipped install`)."""
+    row = _active_row(key) if valid_key(key) else None
+    if row is None:
+        raise NotFound(_("There is no form named %(key)s.", key=key))
+    return row
+
+
+def install_shipped(key: str) -> str:
+    """Install forms/<key>.json in the caller's transaction; says what it did.
+
+    The first install adds it as version 1; a changed file (an upgrade of HazardLoop) becomes a new version
+    while the active one came from the file; a version saved in the form editor is never replaced.
+    """
+    shipped = _file_definition(key)
+    if shipped is None:
         raise NotFound(_("There is no form named %(key)s.", key=key))
     row = _active_row(key)
+    if row is not None and row.sha256 == shipped[1]:
+        return f"form {key}: version {row.number} is up to date"
     if row is not None and row.source != "file":
-        return row
-    shipped = _file_definition(key)
-    if row is None and shipped is None:
-        raise NotFound(_("There is no form named %(key)s.", key=key))
-    if shipped is not None and (row is None or row.sha256 != shipped[1]):
-        seeded = _add_version(key, shipped[0], shipped[1], "file", None, f"forms/{key}.json")
-        row = seeded or _active_row(key)
-        if row is None:
-            raise NotFound(_("There is no form named %(key)s.", key=key))
-    return row
+        return f"form {key}: kept version {row.number}, saved in the form editor"
+    added = _add_version(key, shipped[0], shipped[1], "file", None, f"forms/{key}.json")
+    return f"form {key}: installed version {added.number}" if added else f"form {key}: installed meanwhile"
+
+
+def shipped_keys() -> list[str]:
+    """The forms that ship in forms/."""
+    return sorted(p.stem for p in forms_dir().glob("*.json") if valid_key(p.stem))
 
 
 def _definition(row: FormVersion) -> FormDefinition:
@@ -147,20 +161,12 @@ def _definition(row: FormVersion) -> FormDefinition:
     return form
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_request_cache(_session: Session) -> None:
-    # A version seeded in a rolled-back transaction no longer exists; look it up again.
-    if has_request_context():
-        g.pop("_active_form_rows", None)
-
-
-def _active_rows() -> dict[str, tuple[int, str, str]]:
-    """key -> (id, sha256, source) of every active form version, read once per request (a small table)."""
+def _active_rows() -> dict[str, int]:
+    """key -> id of every active form version, read once per request (a small table)."""
     rows = g.get("_active_form_rows") if has_request_context() else None
     if rows is None:
-        rows = {key: (version_id, sha, source) for key, version_id, sha, source in db.session.execute(
-            select(FormVersion.key, FormVersion.id, FormVersion.sha256, FormVersion.source)
-            .where(FormVersion.active.is_(True)))}
+        rows = {key: version_id for key, version_id in db.session.execute(
+            select(FormVersion.key, FormVersion.id).where(FormVersion.active.is_(True)))}
         if has_request_context():
             g._active_form_rows = rows
     return rows
@@ -172,13 +178,10 @@ def get_form(key: str) -> FormDefinition:
     The active versions are read once per request (list pages ask for the same form per row), their
     definitions come from the per-application cache of versions.
     """
-    found = _active_rows().get(key)
-    if found is not None:
-        version_id, sha, source = found
-        shipped = _file_definition(key) if source == "file" else None
-        if shipped is None or shipped[1] == sha:  # else forms/<key>.json changed: seed its new version
-            return form_version(version_id)
-    return _definition(active_form_version(key))
+    version_id = _active_rows().get(key)
+    if version_id is None:
+        raise NotFound(_("There is no form named %(key)s.", key=key))
+    return form_version(version_id)
 
 
 def form_version(version_id: int) -> FormDefinition:
@@ -203,11 +206,16 @@ def active_version_id(key: str | None) -> int | None:
         return None
 
 
+def active_version_id_clause(key: str | None):
+    """The id of the active version of form `key` as a SQL expression, for a row inserted in the same statement
+    (a new task is given the form version that is active when it is written; NULL when there is no such form)."""
+    return select(FormVersion.id).where(FormVersion.key == (key or ""), FormVersion.active.is_(True)) \
+        .scalar_subquery()
+
+
 def form_keys() -> list[str]:
-    """Every form name: shipped files and forms created in the editor."""
-    names = {p.stem for p in forms_dir().glob("*.json") if valid_key(p.stem)}
-    names.update(db.session.scalars(select(FormVersion.key).distinct()))
-    return sorted(names)
+    """Every form name: shipped forms once installed, and forms created in the editor."""
+    return sorted(db.session.scalars(select(FormVersion.key).distinct()))
 
 
 def list_forms() -> list[FormDefinition]:

@@ -25,9 +25,10 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import attachments, audit, forms, lifecycle, processes
+from app.services import attachments, audit, forms, processes
 from app.services.access import acting_orgs, hazard_scope, hazard_scope_orgs, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services.unit_of_work import instance_step
 
 REPORT_FORM = "report"
 # Sort keys of the register, each as the ORDER BY of a hazard entity (Hazard, or an alias of a subquery).
@@ -71,31 +72,21 @@ def report_hazard(user: User, data: Any) -> Hazard:
     form = forms.get_form(REPORT_FORM)
     cleaned = forms.validate(form, data, attachments.attachment_checker(user, None))
     enterprise = db.session.get(Organisation, enterprise_id)
+    version = processes.active_version()
     now = clock.now()
-    try:
-        hazard = Hazard(number=f"TMP-{now.timestamp()}-{user.id}", title=cleaned["title"],
-                        description=cleaned["description"], location=cleaned["location"],
-                        hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise_id,
-                        supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
-                        reporter_id=user.id, status="reported", created_at=now, updated_at=now)
+    hazard = Hazard(number=f"TMP-{now.timestamp()}-{user.id}", title=cleaned["title"],
+                    description=cleaned["description"], location=cleaned["location"],
+                    hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise_id,
+                    supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
+                    reporter_id=user.id, status="reported", created_at=now, updated_at=now, audit_seq=0)
+    with instance_step(hazard=hazard) as step:
         db.session.add(hazard)
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"
-        audit.record("hazard_reported", actor_id=user.id, hazard_id=hazard.id,
-                     data={"number": hazard.number, **cleaned})
-        version = processes.active_version()
-        snapshot = processes.runtime(version).start({
-            "hazard_id": hazard.id, "hazard_number": hazard.number, "title": hazard.title,
-            "hazard_type": hazard.hazard_type, "source": hazard.source,
-        })
-        instance = lifecycle.new_instance(version.id, snapshot)
-        hazard.instance_id = instance.id
-        lifecycle.apply_snapshot(instance, hazard, snapshot, actor_id=user.id)
+        step.audit("hazard_reported", actor_id=user.id, data={"number": hazard.number, **cleaned})
+        step.start(version, {"hazard_id": hazard.id, "hazard_number": hazard.number, "title": hazard.title,
+                             "hazard_type": hazard.hazard_type, "source": hazard.source}, actor_id=user.id)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return hazard
 
 

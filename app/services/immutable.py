@@ -1,11 +1,10 @@
 """Per-application caches of rows that never change once committed: process and form versions, by id.
 
 A version row is written once and never updated, so the hot path (completing a task, firing a timer)
-need not read it again.  Two rules keep the cache honest:
-- it lives on the application object, so two applications (two databases, as in the tests) never
-  share entries;
-- a transaction that creates versions (deploy, form edit) bypasses it until it ends: an id read
-  there might be rolled back and (on SQLite) reused for another row.
+need not read it again.  The cache lives on the application object, so two applications (two databases,
+as in the tests) never share entries.  Only committed rows are looked up by id: the services that create
+versions (deploy, form edit, `flask shipped install`) never read their new rows through it, and reads
+never create versions.
 """
 from __future__ import annotations
 
@@ -14,17 +13,12 @@ from typing import Any, TypeVar
 
 from flask import current_app
 
-from app.extensions import transaction_memo
-
 T = TypeVar("T")
-_CREATING = "creating_versions"
 _MAX_ENTRIES = 4096
 
 
 def lookup(kind: str, key: Any, load: Callable[[], T | None]) -> T | None:
     """The cached value for (kind, key), loading it with `load` on a miss; None results are not kept."""
-    if transaction_memo().get(_CREATING):
-        return load()
     cache: dict[Any, Any] = current_app.extensions.setdefault("hazardloop.immutable", {}).setdefault(kind, {})
     hit = cache.get(key)
     if hit is None:
@@ -40,8 +34,3 @@ def clear() -> None:
     """Forget every cached row of this application: for whoever breaks the rule that ids are never reused
     (tests that truncate the tables and restart their sequences, a database restored under a running app)."""
     current_app.extensions.pop("hazardloop.immutable", None)
-
-
-def creating_versions() -> None:
-    """Mark the current transaction as one that writes version rows (call before inserting them)."""
-    transaction_memo()[_CREATING] = True

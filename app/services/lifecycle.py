@@ -5,9 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
-from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 
 from app.clock import clock
 from app.engine import EngineError, Snapshot
@@ -24,9 +22,8 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.services import deadlines, forms, processes
+from app.services import deadlines, forms
 from app.services.assignment import organisation_for, role_for_lane
-from app.services.errors import Conflict
 
 CHINA = timezone(timedelta(hours=8))
 FINAL_STATUSES = {"closed", "written_off"}
@@ -35,23 +32,6 @@ FINAL_STATUSES = {"closed", "written_off"}
 def end_of_day(day: date) -> datetime:
     """Deadlines are whole days in China Standard Time."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA).astimezone(UTC)
-
-
-def lock_instance(instance_id: int) -> ProcessInstance:
-    """Take the instance's row lock (PostgreSQL) — the one lock discipline for web and scheduler.
-
-    On SQLite the database's single writer plus the instance's version column give the same
-    guarantee: a stale writer matches no row and gets a Conflict.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{int(current_app.config['LOCK_TIMEOUT_MS'])}ms'"))
-    try:
-        return db.session.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                  .with_for_update().execution_options(populate_existing=True)).one()
-    except OperationalError:
-        db.session.rollback()
-        raise Conflict(_("This hazard is being updated by someone else right now; try again in a moment.")) \
-            from None
 
 
 def _parse_date(value: Any) -> date | None:
@@ -72,40 +52,37 @@ def new_instance(version_id: int, snapshot: Snapshot) -> ProcessInstance:
     return instance
 
 
-def open_tasks_of(instance_id: int) -> dict[str, HumanTask]:
-    """The instance's open human tasks by engine task UUID, freshly read (call it holding the instance lock)."""
-    return {t.task_uuid: t for t in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.open)
-        .execution_options(populate_existing=True))}
-
-
-def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot, *,
-                   completed_task_uuid: str | None = None, actor_id: int | None = None,
-                   parsed: ParsedProcess | None = None,
-                   open_rows: dict[str, HumanTask] | None = None) -> list[HumanTask]:
+def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot, *, parsed: ParsedProcess,
+                   open_rows: dict[str, HumanTask] | None, completed_task_uuid: str | None = None,
+                   actor_id: int | None = None) -> list[HumanTask]:
     """Write an engine step back: state, human tasks, timers, read model. Returns the new tasks.
 
-    `open_rows`: the instance's open tasks if the caller has just read them under the lock.
+    Called by the unit of work (services/unit_of_work.py) under the instance's lock. `open_rows`: the
+    instance's open tasks by engine UUID as read under the lock (None: read them here). Nothing is
+    flushed before the commit unless a fired timer needs its row's id for the audit trail: every row
+    this writes goes out in one flush, one statement per table.
     """
     now = clock.now()
-    instance.state = snapshot.state
-    instance.serializer_version = SERIALIZER_VERSION
-    instance.updated_at = now
-    if snapshot.completed:
-        instance.status, instance.completed_at = InstanceStatus.completed, now
+    with db.session.no_autoflush:
+        instance.state = snapshot.state
+        instance.serializer_version = SERIALIZER_VERSION
+        instance.updated_at = now
+        if snapshot.completed:
+            instance.status, instance.completed_at = InstanceStatus.completed, now
 
-    parsed = parsed or processes.runtime_for_version(instance.version_id).parsed
-    _update_read_model(hazard, snapshot, now)
-    task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-    if open_rows is None:
-        open_rows = open_tasks_of(instance.id)
-    created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid, actor_id,
-                                            now, task_due)
-    # Overdue = a step still open past its deadline; an approved extension clears it.
-    hazard.overdue = hazard.status not in FINAL_STATUSES and any(
-        t.due_at is not None and t.due_at <= now for t in still_open)
-    rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
-    deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
+        _update_read_model(hazard, snapshot, now)
+        task_due = _deadlines_of_ready_tasks(parsed, snapshot)
+        if open_rows is None:
+            open_rows = {t.task_uuid: t for t in db.session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
+                .execution_options(populate_existing=True))}
+        created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid,
+                                                actor_id, now, task_due)
+        # Overdue = a step still open past its deadline; an approved extension clears it.
+        hazard.overdue = hazard.status not in FINAL_STATUSES and any(
+            t.due_at is not None and t.due_at <= now for t in still_open)
+        rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
+        deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
     return created
 
 
@@ -170,7 +147,7 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
             raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}")
         row = HumanTask(instance_id=instance.id, hazard_id=hazard.id, task_uuid=uuid, spec_name=info.name,
                         title=info.title, form_key=info.form_key or "", role=role, organisation_id=org,
-                        form_version_id=forms.active_version_id(info.form_key),
+                        form_version_id=forms.active_version_id_clause(info.form_key),
                         status=TaskStatus.open, created_at=now,
                         due_at=task_due.get(uuid) or _task_due(hazard, info.status))
         db.session.add(row)
@@ -211,5 +188,6 @@ def _sync_timers(instance: ProcessInstance, hazard: Hazard, parsed, snapshot: Sn
         engine[info.uuid] = row
         if done:
             fired.append(row)
-    db.session.flush()  # ids for the audit trail and for the alerts that point to these rows
+    if fired:
+        db.session.flush()  # the audit trail names the fired rows by id
     return rows, fired

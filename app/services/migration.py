@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine import EngineError
 from app.engine.diagram import Finding
 from app.engine.migration import MigrationResult, check_and_migrate
 from app.extensions import db
 from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
-from app.services import audit, designer, forms, lifecycle, processes
+from app.services import audit, designer, forms, processes
 from app.services.assignment import organisation_for, role_for_lane
-from app.services.errors import Conflict, ServiceError, ValidationFailed
+from app.services.errors import ServiceError, ValidationFailed
+from app.services.unit_of_work import instance_step
 
 PREVIEW_LIMIT = 500
 
@@ -83,7 +83,7 @@ def _target(user: User, process_key: str, number: int) -> ProcessVersion:
 
 
 def _check(instance: ProcessInstance, target: ProcessVersion) -> MigrationResult:
-    source = processes.runtime(instance.version)
+    source = processes.runtime_for_version(instance.version_id)
     return check_and_migrate(instance.state, source, processes.runtime(target))
 
 
@@ -140,45 +140,46 @@ def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard, result: Migra
             row.organisation_id = organisation_for(role, hazard) or row.organisation_id
 
 
+class _Refused(Exception):
+    """An instance that cannot move: the step is rolled back and these problems reported."""
+
+    def __init__(self, problems: list[dict[str, str | None]]):
+        super().__init__("refused")
+        self.problems = problems
+
+
+def _refusal(message: str) -> _Refused:
+    return _Refused([{"element_id": None, "message": message}])
+
+
 def _move_one(user: User, instance_id: int, target: ProcessVersion) -> list[dict[str, str | None]]:
     """Move one instance under its lock and commit; returns the problems when it cannot move."""
     try:
-        instance = lifecycle.lock_instance(instance_id)
-    except Conflict as exc:
-        return [{"element_id": None, "message": exc.message}]
-    if instance.status != InstanceStatus.running or instance.version.process_key != target.process_key:
-        db.session.rollback()
-        return [{"element_id": None, "message": _("It is not a running instance of this process.")}]
-    if instance.version_id == target.id:
-        db.session.rollback()
-        return [{"element_id": None, "message": _("It already runs on this version.")}]
-    hazard = db.session.scalar(select(Hazard).where(Hazard.instance_id == instance.id))
-    from_number = instance.version.number
-    try:
-        result = _check(instance, target)
-    except EngineError as exc:
-        db.session.rollback()
-        return [{"element_id": None, "message": _("The engine could not map its state: %(reason)s",
-                                                  reason=str(exc))}]
-    if not result.movable or hazard is None:
-        db.session.rollback()
-        return _problems(result) or [{"element_id": None, "message": _("It belongs to no hazard.")}]
-    try:
-        instance.version_id = target.id
-        lifecycle.apply_snapshot(instance, hazard, result.snapshot, actor_id=user.id)
-        _refresh_open_tasks(instance, hazard, result)
-        audit.record("instance_migrated", actor_id=user.id, hazard_id=hazard.id, data={
-            "process_key": target.process_key, "from_version": from_number, "to_version": target.number,
-            "waiting_at": result.waiting_at})
-        db.session.commit()
-    except (StaleDataError, EngineError, ServiceError) as exc:
-        db.session.rollback()
-        reason = exc.message if isinstance(exc, ServiceError) else str(exc)
+        with instance_step(instance_id) as step:
+            instance = step.instance
+            if instance.status != InstanceStatus.running or instance.version.process_key != target.process_key:
+                raise _refusal(_("It is not a running instance of this process."))
+            if instance.version_id == target.id:
+                raise _refusal(_("It already runs on this version."))
+            from_number = instance.version.number
+            target_runtime = processes.runtime(target)
+            try:
+                result = check_and_migrate(instance.state, step.runtime, target_runtime)
+            except EngineError as exc:
+                raise _refusal(_("The engine could not map its state: %(reason)s", reason=str(exc))) from None
+            if not result.movable:
+                raise _Refused(_problems(result))
+            instance.version_id = target.id
+            step.apply(result.snapshot, runtime=target_runtime, actor_id=user.id)
+            _refresh_open_tasks(instance, step.hazard, result)
+            step.audit("instance_migrated", actor_id=user.id, data={
+                "process_key": target.process_key, "from_version": from_number, "to_version": target.number,
+                "waiting_at": result.waiting_at})
+    except _Refused as refused:
+        return refused.problems
+    except ServiceError as exc:
         return [{"element_id": None, "message": _("It changed while it was being moved (%(reason)s); "
-                                                  "nothing was changed. Try again.", reason=reason)}]
-    except Exception:
-        db.session.rollback()
-        raise
+                                                  "nothing was changed. Try again.", reason=exc.message)}]
     return []
 
 

@@ -1,9 +1,6 @@
 """Process versions: deploying diagrams and finding the version new hazards start on."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -19,10 +16,6 @@ from app.services.assignment import LANE_ROLES
 from app.services.errors import NotFound, ValidationFailed
 
 LIFECYCLE = "hazard_lifecycle"
-
-
-def shipped_path(process_key: str) -> Path:
-    return Path(current_app.config["BPMN_DIR"]) / f"{process_key}.bpmn"
 
 
 class DiagramInvalid(ValidationFailed):
@@ -99,15 +92,15 @@ def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, st
     return problems, result
 
 
-def deploy(process_key: str, xml: str, deployed_by_id: int | None, note: str | None = None) -> ProcessVersion:
-    """Validate fully and store a new active version; an identical diagram re-activates its existing version.
+def new_version(process_key: str, xml: str, deployed_by_id: int | None, note: str | None = None) -> ProcessVersion:
+    """Validate fully and add a new active version in the caller's transaction (flushed, not committed); an
+    identical diagram re-activates its existing version.
 
     Refused diagrams raise DiagramInvalid and change nothing (no version row, no audit event).
     """
     problems, _result = check_diagram(process_key, xml)
     if problems:
         raise DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), problems)
-    immutable.creating_versions()
     digest = sha256_of(xml)
     existing = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == process_key, ProcessVersion.sha256 == digest))
@@ -132,16 +125,46 @@ def deploy(process_key: str, xml: str, deployed_by_id: int | None, note: str | N
     return version
 
 
+def deploy(process_key: str, xml: str, deployed_by_id: int | None, note: str | None = None) -> ProcessVersion:
+    """Deploy a diagram as the new active version of its process, in a transaction of its own."""
+    try:
+        version = new_version(process_key, xml, deployed_by_id, note)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return version
+
+
+SHIPPED_NOTE = "shipped diagram"
+
+
+def install_shipped(process_key: str, xml: str) -> str:
+    """Install bpmn/<process_key>.bpmn in the caller's transaction; says what it did.
+
+    The first install deploys it as version 1; a changed file (an upgrade of HazardLoop) is deployed as a new
+    version while the active one is still a shipped one; an administrator's version is never replaced.
+    """
+    active = db.session.scalar(select(ProcessVersion).where(
+        ProcessVersion.process_key == process_key, ProcessVersion.active.is_(True)))
+    if active is not None and active.sha256 == sha256_of(xml):
+        return f"process {process_key}: version {active.number} is up to date"
+    if active is not None and active.note != SHIPPED_NOTE:
+        return (f"process {process_key}: kept version {active.number}, deployed by an administrator "
+                "(open the shipped diagram in the designer to adopt it)")
+    version = new_version(process_key, xml, None, note=SHIPPED_NOTE)
+    return f"process {process_key}: installed version {version.number}"
+
+
 def active_version(process_key: str = LIFECYCLE) -> ProcessVersion:
-    """The version new instances start on; the shipped diagram is deployed on first use."""
+    """The version new instances start on (a read: shipped diagrams are installed by `flask shipped install`)."""
     version = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == process_key, ProcessVersion.active.is_(True)))
-    if version is not None:
-        return version
-    path = shipped_path(process_key)
-    if not path.exists():
-        raise NotFound(_("No process named %(key)s is deployed.", key=process_key))
-    return deploy(process_key, path.read_text(encoding="utf-8"), None, note="shipped diagram")
+    if version is None:
+        raise NotFound(_("No version of the process %(key)s is deployed; an administrator deploys one in the "
+                         "designer (or installs the shipped diagrams with `flask shipped install`).",
+                         key=process_key))
+    return version
 
 
 def runtime(version: ProcessVersion) -> ProcessRuntime:

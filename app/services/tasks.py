@@ -6,19 +6,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import clock
-from app.engine import EngineError, TaskNotReady
-from app.extensions import commit_keeping_objects, db
+from app.extensions import db
 from app.models import Hazard, HumanTask, TaskStatus, User
-from app.services import attachments, audit, forms, lifecycle, processes
+from app.services import attachments, forms
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.hazards import Page, count_upto, paginate, text_match
+from app.services.unit_of_work import InstanceStep, instance_step
 
 
 @dataclass
@@ -141,92 +139,81 @@ def _ensure_open(task: HumanTask) -> None:
         raise Conflict(_("This task has already been completed; nothing was changed."))
 
 
-def claim(user: User, task_id: int) -> HumanTask:
-    """Take a group task so that only this user works on it."""
+def _why_not(user: User, task_id: int) -> None:
+    """Raise the error that says why the user cannot act on a task (NotFound, Forbidden or Conflict)."""
     task = visible_task(user, task_id)
     check_task_owner(user, task)
-    _ensure_open(task)
-    result = db.session.execute(update(HumanTask).where(
-        HumanTask.id == task.id, HumanTask.status == TaskStatus.open,
-        (HumanTask.assignee_id.is_(None)) | (HumanTask.assignee_id == user.id)).values(assignee_id=user.id))
-    if result.rowcount != 1:
-        db.session.rollback()
+    raise Conflict(_("Someone else claimed or completed this task first."))
+
+
+def _task_step(user: User, task_id: int, **options):
+    """The unit of work for an action on one task: its instance locked only if the task is in the user's scope."""
+    return instance_step(task_id=task_id, task_scope=task_scope(user), missing=lambda: _why_not(user, task_id),
+                         **options)
+
+
+def _open_task(user: User, step: InstanceStep) -> HumanTask:
+    """The step's task, still open and still the user's to act on (as read under the lock)."""
+    task = step.task
+    if task is None:
         raise Conflict(_("Someone else claimed or completed this task first."))
-    audit.record("task_claimed", actor_id=user.id, hazard_id=task.hazard_id, task_spec=task.spec_name)
-    db.session.commit()
-    db.session.refresh(task)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    return task
+
+
+def claim(user: User, task_id: int) -> HumanTask:
+    """Take a group task so that only this user works on it."""
+    with _task_step(user, task_id) as step:
+        task = _open_task(user, step)
+        task.assignee_id = user.id
+        step.audit("task_claimed", actor_id=user.id, task_spec=task.spec_name)
     return task
 
 
 def release(user: User, task_id: int) -> HumanTask:
     """Give a claimed task back to the group."""
-    task = visible_task(user, task_id)
-    check_task_owner(user, task)
-    _ensure_open(task)
-    if task.assignee_id != user.id:
-        raise Conflict(_("You have not claimed this task, so there is nothing to release."))
-    task.assignee_id = None
-    audit.record("task_released", actor_id=user.id, hazard_id=task.hazard_id, task_spec=task.spec_name)
-    db.session.commit()
+    with _task_step(user, task_id) as step:
+        task = _open_task(user, step)
+        if task.assignee_id != user.id:
+            raise Conflict(_("You have not claimed this task, so there is nothing to release."))
+        task.assignee_id = None
+        step.audit("task_released", actor_id=user.id, task_spec=task.spec_name)
     return task
 
 
 def delegate(user: User, task_id: int, to_user_id: Any) -> HumanTask:
     """Hand a task to a colleague who holds the same role for the same organisation."""
-    task = visible_task(user, task_id)
-    check_task_owner(user, task)
-    _ensure_open(task)
-    target = db.session.get(User, to_user_id) if isinstance(to_user_id, int) else None
-    if target is None or not target.active:
-        raise ValidationFailed(_("Choose a colleague to hand the task to."),
-                               fields={"user_id": _("There is no such active user.")})
-    try:
-        check_task_owner(target, task)
-    except Forbidden:
-        raise ValidationFailed(_("Choose a colleague to hand the task to."),
-                               fields={"user_id": _("This person cannot work on this task.")}) from None
-    task.assignee_id = target.id
-    audit.record("task_delegated", actor_id=user.id, hazard_id=task.hazard_id, task_spec=task.spec_name,
-                 data={"to_user_id": target.id, "to": target.display_name})
-    db.session.commit()
+    with _task_step(user, task_id) as step:
+        task = _open_task(user, step)
+        target = db.session.get(User, to_user_id) if isinstance(to_user_id, int) else None
+        if target is None or not target.active:
+            raise ValidationFailed(_("Choose a colleague to hand the task to."),
+                                   fields={"user_id": _("There is no such active user.")})
+        try:
+            check_task_owner(target, task)
+        except Forbidden:
+            raise ValidationFailed(_("Choose a colleague to hand the task to."),
+                                   fields={"user_id": _("This person cannot work on this task.")}) from None
+        task.assignee_id = target.id
+        step.audit("task_delegated", actor_id=user.id, task_spec=task.spec_name,
+                   data={"to_user_id": target.id, "to": target.display_name})
     return task
 
 
 def complete(user: User, task_id: int, data: Any) -> HumanTask:
     """Validate the submission, run the task in the engine and persist everything in one transaction."""
-    task = visible_task(user, task_id)
-    check_task_owner(user, task)
-    _ensure_open(task)
-    hazard = task.hazard
-    form = task_form(task)
-    cleaned = forms.validate(form, data, attachments.attachment_checker(user, hazard))
-    try:
-        instance = lifecycle.lock_instance(task.instance_id)
-        open_rows = lifecycle.open_tasks_of(instance.id)  # refreshes `task` too, under the lock
-        if open_rows.get(task.task_uuid) is not task:
-            raise TaskNotReady(task.task_uuid)
-        set_committed_value(task, "hazard", hazard)  # the refresh reset the relationship; same row
-        check_task_owner(user, task)  # it may have been claimed by someone else meanwhile
-        snapshot = processes.runtime_for_version(instance.version_id).complete(instance.state, task.task_uuid, cleaned)
-        lifecycle.apply_snapshot(instance, hazard, snapshot, completed_task_uuid=task.task_uuid, actor_id=user.id,
-                                 open_rows=open_rows)
+    with _task_step(user, task_id, keep_objects=True) as step:
+        task = _open_task(user, step)
+        hazard = step.hazard
+        form = task_form(task)
+        cleaned = forms.validate(form, data, attachments.attachment_checker(user, hazard))
+        step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, cleaned), actor_id=user.id,
+                 completed_task_uuid=task.task_uuid)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
-        audit.record("task_completed", actor_id=user.id, hazard_id=hazard.id, task_spec=task.spec_name,
-                     data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id, "data": cleaned})
-        commit_keeping_objects()
-    except TaskNotReady:
-        db.session.rollback()
-        raise Conflict(_("This task has already been completed; nothing was changed.")) from None
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_("Someone else completed this step at the same moment; nothing was changed.")) from None
-    except EngineError as exc:
-        db.session.rollback()
-        raise Conflict(_("The process could not continue (%(reason)s); nothing was changed. "
-                         "Ask an administrator to check the process diagram.", reason=str(exc))) from None
-    except Exception:
-        db.session.rollback()
-        raise
+        step.audit("task_completed", actor_id=user.id, task_spec=task.spec_name,
+                   data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
+                         "data": cleaned})
     return task
 
 

@@ -32,7 +32,9 @@ from app.clock import clock
 from app.engine import EngineError
 from app.extensions import db
 from app.models import Hazard, HumanTask, ProcessInstance, Timer, TimerKind, TimerStatus
-from app.services import audit, deadlines, lifecycle, processes
+from app.services import deadlines
+from app.services.errors import Conflict
+from app.services.unit_of_work import InstanceStep, instance_step
 
 MAX_ATTEMPTS = 5
 BATCH = 25  # due rows claimed, fired and committed together
@@ -95,8 +97,7 @@ def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
         raise EngineError(f"instance {timer.instance_id} has no hazard")
     if timer.kind == TimerKind.engine:
         assert instance is not None, "an engine row's instance is read with the claim"
-        runtime = processes.runtime_for_version(instance.version_id)
-        lifecycle.apply_snapshot(instance, hazard, runtime.refresh(instance.state), parsed=runtime.parsed)
+        InstanceStep(instance, hazard).run(lambda runtime, state: runtime.refresh(state), actor_id=None)
         return "fired" if timer.status == TimerStatus.fired else "cancelled"
     return "alert" if deadlines.fire_alert(timer, hazard, now, tasks=tasks) else "cancelled"
 
@@ -134,19 +135,25 @@ def _fire_claimed(timers: list[Timer], now: datetime, postgres: bool) -> list[tu
 
 
 def _record_failure(timer_id: int, message: str) -> bool:
-    """Count a failed attempt in its own transaction; True when the row gave up (status failed)."""
+    """Count a failed attempt in its own unit of work; True when the row gave up (status failed)."""
     timer = db.session.get(Timer, timer_id)
-    if timer is None or timer.status != TimerStatus.pending:
+    if timer is None:
         db.session.rollback()
         return False
-    timer.attempts += 1
-    timer.last_error = message[:2000]
-    gave_up = timer.attempts >= MAX_ATTEMPTS
-    if gave_up:
-        timer.status = TimerStatus.failed
-        audit.record("timer_failed", actor_id=None, hazard_id=timer.hazard_id, task_spec=timer.spec_name,
-                     data={"timer": timer.id, "attempts": timer.attempts, "error": timer.last_error})
-    db.session.commit()
+    try:
+        with instance_step(timer.instance_id) as step:
+            db.session.refresh(timer)
+            if timer.status != TimerStatus.pending:
+                return False
+            timer.attempts += 1
+            timer.last_error = message[:2000]
+            gave_up = timer.attempts >= MAX_ATTEMPTS
+            if gave_up:
+                timer.status = TimerStatus.failed
+                step.audit("timer_failed", actor_id=None, task_spec=timer.spec_name,
+                           data={"timer": timer.id, "attempts": timer.attempts, "error": timer.last_error})
+    except Conflict:  # its instance is busy (or gone): the next tick tries the row again
+        return False
     return gave_up
 
 

@@ -1,0 +1,202 @@
+"""One unit of work for every instance step: lock → run → apply → audit → commit → map errors.
+
+Every change to a process instance and its hazard runs here: reporting a hazard (its instance starts),
+completing, claiming, releasing or delegating a task, asking for and deciding an extension, migrating
+an instance to another version, recording a timer's failure.  `instance_step` takes the instance's
+lock, reads what the step works on *under* that lock (the hazard with its audit-chain head, the open
+human tasks), hands an `InstanceStep` to the caller, commits, and turns every way a step can lose a
+race or be refused by the engine into a `Conflict` (HTTP 409) with nothing written.
+
+The scheduler claims many instances at once (`FOR UPDATE … SKIP LOCKED` in services/timers.py, its
+lock) and fires each through the same `InstanceStep`; the batch is its transaction.
+
+The lock discipline: PostgreSQL row lock on `process_instance` (`SELECT … FOR UPDATE`, bounded by the
+connection's `lock_timeout`), and on every database the instance's version column, so that a writer
+that read a stale state matches no row at commit.  A hazard's audit chain (its head is kept on the
+hazard row) is written only under its instance lock.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.clock import clock
+from app.engine import EngineError, ProcessRuntime, Snapshot, TaskNotReady
+from app.extensions import commit_keeping_objects, db
+from app.models import Hazard, HumanTask, ProcessInstance, ProcessVersion, TaskStatus
+from app.services import audit, lifecycle, processes
+from app.services.errors import Conflict, NotFound
+
+
+class InstanceStep:
+    """One locked instance, its hazard and open tasks as read under the lock, and its runtime (loaded once)."""
+
+    def __init__(self, instance: ProcessInstance, hazard: Hazard, open_tasks: dict[str, HumanTask] | None = None,
+                 task: HumanTask | None = None) -> None:
+        self.instance = instance
+        self.hazard = hazard
+        self.open_tasks = open_tasks  # by engine task UUID; None: read again when applying
+        self.task = task              # the task the step was asked for (instance_step(task_id=...))
+        self._runtime: ProcessRuntime | None = None
+
+    @property
+    def runtime(self) -> ProcessRuntime:
+        """The runtime of the instance's version, looked up once per step."""
+        if self._runtime is None:
+            self._runtime = processes.runtime_for_version(self.instance.version_id)
+        return self._runtime
+
+    def run(self, call: Callable[[ProcessRuntime, str], Snapshot], *, actor_id: int | None,
+            completed_task_uuid: str | None = None) -> list[HumanTask]:
+        """Run the engine on the instance's state (`call(runtime, state)`) and apply what it returns."""
+        return self.apply(call(self.runtime, self.instance.state), actor_id=actor_id,
+                          completed_task_uuid=completed_task_uuid)
+
+    def apply(self, snapshot: Snapshot, *, actor_id: int | None, completed_task_uuid: str | None = None,
+              runtime: ProcessRuntime | None = None) -> list[HumanTask]:
+        """Write an engine snapshot back (state, tasks, timers, read model); returns the tasks it opened.
+
+        `runtime`: the version the snapshot belongs to when it is not the instance's current one (a
+        migration switches the instance to it).
+        """
+        if runtime is not None:
+            self._runtime = runtime
+        created = lifecycle.apply_snapshot(self.instance, self.hazard, snapshot, parsed=self.runtime.parsed,
+                                           completed_task_uuid=completed_task_uuid, actor_id=actor_id,
+                                           open_rows=self.open_tasks)
+        self.open_tasks = None  # changed by the step: read again if the caller applies another snapshot
+        return created
+
+    def start(self, version: ProcessVersion, data: dict[str, Any], *, actor_id: int | None) -> list[HumanTask]:
+        """Start the hazard's instance on `version` (the instance is new: nobody else can hold it)."""
+        self._runtime = processes.runtime(version)
+        snapshot = self._runtime.start(data)
+        self.instance = lifecycle.new_instance(version.id, snapshot)
+        self.hazard.instance_id = self.instance.id
+        self.open_tasks = {}
+        return self.apply(snapshot, actor_id=actor_id)
+
+    def audit(self, action: str, *, actor_id: int | None, task_spec: str | None = None,
+              data: dict[str, Any] | None = None) -> None:
+        """Append an event to the hazard's audit chain (its head was read under the lock)."""
+        audit.record(action, actor_id=actor_id, hazard=self.hazard, task_spec=task_spec, data=data)
+
+
+def _lock(instance_id: int | None, task_id: int | None, task_scope) -> ProcessInstance | None:
+    """The instance's row, locked; found by id, or through one of its tasks (within `task_scope`)."""
+    if instance_id is None:
+        owner = select(HumanTask.instance_id).where(HumanTask.id == task_id)
+        if task_scope is not None:
+            owner = owner.where(task_scope)
+        where = ProcessInstance.id == owner.scalar_subquery()
+    else:
+        where = ProcessInstance.id == instance_id
+    return db.session.scalars(select(ProcessInstance).where(where).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+
+
+def _read_under_lock(instance_id: int, task_id: int | None) -> tuple[Hazard, dict[str, HumanTask], HumanTask | None]:
+    """The instance's hazard (with its enterprise) and open tasks, plus task `task_id` whatever its state."""
+    wanted = HumanTask.status == TaskStatus.open
+    if task_id is not None:
+        wanted = or_(wanted, HumanTask.id == task_id)
+    rows = db.session.execute(
+        select(Hazard, HumanTask).outerjoin(HumanTask, and_(HumanTask.instance_id == Hazard.instance_id, wanted))
+        .where(Hazard.instance_id == instance_id)
+        .options(joinedload(Hazard.enterprise), contains_eager(HumanTask.hazard))
+        .execution_options(populate_existing=True)).all()
+    if not rows:
+        raise EngineError(f"instance {instance_id} belongs to no hazard")
+    hazard = rows[0][0]
+    tasks = [t for _h, t in rows if t is not None]
+    asked = next((t for t in tasks if t.id == task_id), None)
+    return hazard, {t.task_uuid: t for t in tasks if t.status == TaskStatus.open}, asked
+
+
+def _busy() -> Conflict:
+    return Conflict(_("This hazard is being updated by someone else right now; try again in a moment."))
+
+
+# PostgreSQL: lock_not_available (the lock timeout), deadlock_detected, serialization_failure.
+_CONTENTION_STATES = {"55P03", "40P01", "40001"}
+
+
+def contention(exc: OperationalError) -> bool:
+    """Whether a database error means "someone else holds this now" (try again), not a broken database."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state in _CONTENTION_STATES
+    return "database is locked" in str(exc.orig)  # SQLite's busy_timeout ran out
+
+
+@contextmanager
+def instance_step(instance_id: int | None = None, *, task_id: int | None = None, task_scope=None,
+                  missing: Callable[[], None] | None = None, hazard: Hazard | None = None,
+                  keep_objects: bool = False) -> Iterator[InstanceStep]:
+    """Run one step of an instance in one transaction; see the module docstring.
+
+    - `instance_id`: lock that instance;
+    - `task_id` (and `task_scope`, a WHERE clause on HumanTask the task must meet to be locked at all):
+      lock the instance of that task; `step.task` is the task as read under the lock; when nothing is
+      locked, `missing()` raises the error that says why (else NotFound);
+    - neither: a new instance for `hazard` (added and flushed by the caller), started with `step.start`.
+
+    Commits when the block ends (`keep_objects`: without expiring what is loaded, for a response built
+    from it); rolls back and raises Conflict when the step lost a race or the engine refused it, and
+    rolls back and re-raises anything else (a ServiceError the block raised reaches the caller as is).
+    """
+    try:
+        if instance_id is None and task_id is None:
+            if hazard is None:
+                raise ValueError("instance_step needs an instance, a task or a new hazard")
+            step = InstanceStep(ProcessInstance(), hazard, {})
+        else:
+            try:
+                instance = _lock(instance_id, task_id, task_scope)
+            except OperationalError as exc:
+                if contention(exc):
+                    raise _busy() from None
+                raise
+            if instance is None:
+                if missing is not None:
+                    missing()
+                if task_id is not None:
+                    raise NotFound(_("Task %(id)s was not found.", id=task_id))
+                raise NotFound(_("This hazard's process was not found."))
+            found, open_tasks, task = _read_under_lock(instance.id, task_id)
+            step = InstanceStep(instance, found, open_tasks, task)
+        yield step
+        if step.instance.id is not None:
+            # Every step moves the instance's version, and its row is written first (models: relationships
+            # order a flush): a writer that read a stale instance (possible on SQLite, which has no row lock)
+            # is refused before anything else is written.
+            step.instance.updated_at = clock.now()
+        if keep_objects:
+            commit_keeping_objects()
+        else:
+            db.session.commit()
+    except TaskNotReady:
+        db.session.rollback()
+        raise Conflict(_("This task has already been completed; nothing was changed.")) from None
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_("Someone else changed this hazard at the same moment; nothing was changed.")) from None
+    except EngineError as exc:
+        db.session.rollback()
+        raise Conflict(_("The process could not continue (%(reason)s); nothing was changed. "
+                         "Ask an administrator to check the process diagram.", reason=str(exc))) from None
+    except OperationalError as exc:
+        db.session.rollback()
+        if contention(exc):
+            raise _busy() from None
+        raise
+    except BaseException:
+        db.session.rollback()
+        raise
