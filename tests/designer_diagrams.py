@@ -62,8 +62,7 @@ def add_user_task_after(xml: str, after: str, task_id: str, name: str, form: str
                         lane: str | None = "Lane_principal", status: str | None = None) -> str:
     """Insert a user task right after element `after`: after -> new task -> what `after` led to."""
     root = _tree(xml)
-    process = _process(root)
-    task = etree.SubElement(process, q("bpmn", "userTask"), id=task_id, name=name)
+    task = etree.SubElement(_process(root), q("bpmn", "userTask"), id=task_id, name=name)
     if form or status:
         ext = etree.SubElement(task, q("bpmn", "extensionElements"))
         props = etree.SubElement(ext, q("spiffworkflow", "properties"))
@@ -71,17 +70,36 @@ def add_user_task_after(xml: str, after: str, task_id: str, name: str, form: str
             etree.SubElement(props, q("spiffworkflow", "property"), name="formKey", value=form)
         if status:
             etree.SubElement(props, q("spiffworkflow", "property"), name="status", value=status)
+    return _insert_after(root, after, task, lane)
+
+
+def add_script_task_after(xml: str, after: str, task_id: str, name: str, script: str,
+                          lane: str | None = "Lane_safety_officer") -> str:
+    """Insert a script task right after element `after` (its script runs as soon as the flow reaches it)."""
+    root = _tree(xml)
+    task = etree.SubElement(_process(root), q("bpmn", "scriptTask"), id=task_id, name=name)
+    return _insert_after(root, after, task, lane, script=script)
+
+
+def _insert_after(root: etree._Element, after: str, task: etree._Element, lane: str | None,
+                  script: str | None = None) -> str:
+    process, task_id = _process(root), task.get("id")
     new_flow = f"Flow_{after}_{task_id}"
+    outgoing = []
     for flow in process.findall("bpmn:sequenceFlow", NS):
         if flow.get("sourceRef") == after:
             flow.set("sourceRef", task_id)
-            etree.SubElement(task, q("bpmn", "outgoing")).text = flow.get("id")
+            outgoing.append(flow.get("id"))
             for ref in _by_id(root, after).findall("bpmn:outgoing", NS):
                 if ref.text == flow.get("id"):
                     ref.text = new_flow
     incoming = etree.Element(q("bpmn", "incoming"))
     incoming.text = new_flow
     task.insert(1 if len(task) and task[0].tag == q("bpmn", "extensionElements") else 0, incoming)
+    for flow_id in outgoing:
+        etree.SubElement(task, q("bpmn", "outgoing")).text = flow_id
+    if script is not None:  # the schema wants the script after incoming/outgoing
+        etree.SubElement(task, q("bpmn", "script")).text = script
     etree.SubElement(process, q("bpmn", "sequenceFlow"), id=new_flow, sourceRef=after, targetRef=task_id)
     if lane:
         ref = etree.SubElement(_by_id(root, lane), q("bpmn", "flowNodeRef"))

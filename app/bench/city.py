@@ -293,7 +293,7 @@ class HazardWriter:
             last_hash = None
             head = None
             for row in tpl.rows:
-                if row.audit is None and row.table != "audit_head":
+                if row.audit is None and row.table != "hazard":
                     out.add(row.table, row.render(ctx))
                     continue
                 values = [c if isinstance(c, str) else c(ctx) for c in row.cells]
@@ -307,13 +307,13 @@ class HazardWriter:
                     values[a.prev_index], values[a.hash_index] = prev, digest
                     prev = last_hash = digest
                 else:
-                    head = (row, values)  # its hash is the chain's last, known after every event
+                    head = (row, values)  # the hazard row holds its chain's head: known after every event
                     continue
                 out.add(row.table, "\t".join(values) + "\n")
             if head is not None:
                 row, values = head
                 if last_hash is not None:
-                    values[row.columns.index("hash")] = last_hash
+                    values[row.columns.index("audit_hash")] = last_hash
                 out.add(row.table, "\t".join(values) + "\n")
             if not tpl.finished:
                 self.open_hazards += 1

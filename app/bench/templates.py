@@ -381,10 +381,7 @@ def _rows_by_hazard(db, metadata: sa.MetaData, variants: list[dict]) -> dict[int
             for row in db.session.execute(sa.select(table).where(table.c.id.in_(list(instance_of)))):
                 out[instance_of[row.id]].append((table, row))
         elif table.name == "audit_head":
-            for row in db.session.execute(sa.select(table)):
-                hid = int(row.chain.split(":")[1]) if row.chain.startswith("hazard:") else None
-                if hid in out:
-                    out[hid].append((table, row))
+            continue  # the system chain's head only: a hazard's chain keeps its head on the hazard row
         elif (column := _hazard_column(table)) is not None:
             order = [table.c[k] for k in ("chain", "seq") if k in table.c] or list(table.primary_key.columns)
             for row in db.session.execute(sa.select(table).order_by(*order)):
