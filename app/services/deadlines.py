@@ -31,7 +31,6 @@ from app.extensions import db, transaction_memo
 from app.models import (
     Hazard,
     HumanTask,
-    Organisation,
     ProcessInstance,
     Role,
     TaskStatus,
@@ -41,7 +40,7 @@ from app.models import (
     User,
 )
 from app.services import audit, notifications
-from app.services.access import acting_orgs
+from app.services.policy import acting_orgs, people, unit_chain
 
 AUDIENCES = ("officer", "principal", "inspector", "bureau_head")
 LADDER_DEFAULTS = {
@@ -191,25 +190,15 @@ def _once_per_transaction(key: tuple, load):
 
 
 def _unit_chain(unit_id: int | None) -> list[int]:
-    def load(unit_id: int | None = unit_id) -> list[int]:
-        chain: list[int] = []
-        while unit_id is not None and unit_id not in chain:
-            chain.append(unit_id)
-            unit_id = db.session.scalar(select(Organisation.parent_id).where(Organisation.id == unit_id))
-        return chain
-    return list(_once_per_transaction(("unit_chain", unit_id), load))
+    return list(_once_per_transaction(("unit_chain", unit_id), lambda: unit_chain(unit_id)))
 
 
 def _people(organisation_id: int | None, *, role: Role | None = None, bureau_head: bool | None = None) -> list[User]:
-    """The active users of an organisation, with this role and/or bureau-head flag when given."""
-    def load() -> list[User]:
-        stmt = select(User).where(User.active.is_(True), User.organisation_id == organisation_id)
-        if role is not None:
-            stmt = stmt.where(User.role == role)
-        if bureau_head is not None:
-            stmt = stmt.where(User.bureau_head.is_(bureau_head))
-        return list(db.session.scalars(stmt.order_by(User.id)))
-    return list(_once_per_transaction(("people", organisation_id, role, bureau_head), load))
+    """policy.people of one organisation, read once per transaction (None: nobody)."""
+    if organisation_id is None:
+        return []
+    return list(_once_per_transaction(("people", organisation_id, role, bureau_head),
+                                      lambda: people(organisation_id, role, bureau_head=bureau_head)))
 
 
 def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[User]:

@@ -29,8 +29,10 @@ from app.models import (
     User,
 )
 from app.services import audit, lifecycle, notifications, processes
-from app.services.access import acting_orgs, can_see_hazard, visible_hazard
+from app.services.access import can_see_hazard, visible_hazard
+from app.services.deadlines import recipients
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.services.policy import acting_orgs, people
 
 # Deadline kinds an extension can move, and the task data each one is kept in.
 EXTENDABLE = {"rectification": "rectification_deadline", "supervision": "supervision_deadline"}
@@ -89,10 +91,7 @@ def requests_for(hazard_id: int) -> list[ExtensionRequest]:
 
 def _approvers(hazard: Hazard, role: Role) -> list[User]:
     if role == Role.principal:
-        return list(db.session.scalars(select(User).where(
-            User.role == Role.principal, User.organisation_id == hazard.enterprise_id, User.active.is_(True))))
-    from app.services.deadlines import recipients
-
+        return people(hazard.enterprise_id, Role.principal)
     return recipients("inspector", hazard, None)
 
 

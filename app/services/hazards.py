@@ -26,8 +26,9 @@ from app.models import (
     User,
 )
 from app.services import attachments, audit, forms, lifecycle, processes
-from app.services.access import acting_orgs, hazard_scope, hazard_scope_orgs, visible_hazard
+from app.services.access import hazard_scope, hazard_scope_orgs, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services.policy import acting_orgs, is_enterprise_staff
 
 REPORT_FORM = "report"
 # Sort keys of the register, each as the ORDER BY of a hazard entity (Hazard, or an alias of a subquery).
@@ -40,7 +41,7 @@ SORTS = {
 
 
 def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
-    if user.role in (Role.officer, Role.principal) and user.organisation_id:
+    if is_enterprise_staff(user):
         return user.organisation_id
     if user.role == Role.inspector:
         if not isinstance(enterprise_id, int):
@@ -57,9 +58,7 @@ def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
 
 def can_report(user: User) -> bool:
     """Whether this user may report hazards: enterprise staff, and inspectors (for an enterprise they supervise)."""
-    if user.role in (Role.officer, Role.principal):
-        return user.organisation_id is not None
-    return user.role == Role.inspector
+    return is_enterprise_staff(user) or user.role == Role.inspector
 
 
 def report_hazard(user: User, data: Any) -> Hazard:

@@ -25,8 +25,8 @@ from app.models import (
     TimerStatus,
 )
 from app.services import deadlines, forms, processes
-from app.services.assignment import organisation_for, role_for_lane
 from app.services.errors import Conflict
+from app.services.policy import organisation_for, role_for_lane
 
 CHINA = timezone(timedelta(hours=8))
 FINAL_STATUSES = {"closed", "written_off"}

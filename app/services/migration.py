@@ -19,8 +19,8 @@ from app.engine.migration import MigrationResult, check_and_migrate
 from app.extensions import db
 from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
 from app.services import audit, designer, forms, lifecycle, processes
-from app.services.assignment import organisation_for, role_for_lane
 from app.services.errors import Conflict, ServiceError, ValidationFailed
+from app.services.policy import organisation_for, role_for_lane
 
 PREVIEW_LIMIT = 500
 

@@ -13,10 +13,10 @@ from app.engine.diagram import DiagramCheck, Finding, validate_diagram
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import ProcessVersion, Role
+from app.models import ProcessVersion
 from app.services import audit, deadlines, forms, immutable
-from app.services.assignment import LANE_ROLES
 from app.services.errors import NotFound, ValidationFailed
+from app.services.policy import working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
 
@@ -64,11 +64,6 @@ def _finding_message(finding: Finding) -> str:
         "flow_ends": lambda: _("This flow is not connected at both ends."),
     }
     return str(messages.get(finding.code, lambda: detail or finding.code)())
-
-
-def working_lanes() -> dict[str, Role]:
-    """Lane names that assign work: every lane role except administrators, who do not work on hazards."""
-    return {lane: role for lane, role in LANE_ROLES.items() if role != Role.admin}
 
 
 def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, str | None]], DiagramCheck]:

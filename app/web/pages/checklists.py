@@ -5,9 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.models import CheckStatus, Role
+from app.models import CheckStatus
 from app.services import checklists
 from app.services.errors import ValidationFailed
+from app.services.policy import is_enterprise_staff
 
 bp = Blueprint("checklists", __name__)
 
@@ -17,7 +18,7 @@ bp = Blueprint("checklists", __name__)
 def index():
     return render_template("checklists/index.html", summaries=checklists.list_checklists(current_user),
                            missed=checklists.recent_checks(current_user, status=CheckStatus.missed, limit=50),
-                           can_create=current_user.role in (Role.officer, Role.principal))
+                           can_create=is_enterprise_staff(current_user))
 
 
 def _render_new(values=None, errors=None, status=200):
