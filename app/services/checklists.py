@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.chinatime import CHINA, china_time
 from app.clock import clock
 from app.extensions import db
 from app.models import (
@@ -33,7 +34,6 @@ from app.models import (
 )
 from app.services import attachments, audit, forms, hazards, notifications
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.lifecycle import CHINA
 from app.services.policy import ENTERPRISE_ROLES, acting_orgs, is_enterprise_staff, people
 
 # 班组每天、车间每周、厂级每月 — at 08:00 China time unless the enterprise sets its own rule.
@@ -307,8 +307,7 @@ def _principals(organisation_id: int) -> list[User]:
 
 def _params(check: CheckTask) -> dict[str, str]:
     return {"checklist": check.checklist.title, "post": check.checklist.post, "location": check.checklist.location,
-            "scheduled": check.scheduled_for.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-            "due": check.due_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
+            "scheduled": china_time(check.scheduled_for), "due": china_time(check.due_at)}
 
 
 def _missed(check: CheckTask, now: datetime, *, notify: bool = True) -> None:

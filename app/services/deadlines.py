@@ -26,6 +26,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.chinatime import china_date
 from app.engine.specs import ParsedProcess
 from app.extensions import db, transaction_memo
 from app.models import (
@@ -232,12 +233,6 @@ def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[Us
     return list(unique.values())
 
 
-def _local_date(moment: datetime) -> str:
-    from app.services.lifecycle import CHINA  # the zone deadlines are set in
-
-    return moment.astimezone(CHINA).date().isoformat()
-
-
 def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[int, str], HumanTask]) -> bool:
     """Tell the alert's audience, mark the hazard overdue when due; False when it no longer applies.
 
@@ -255,7 +250,7 @@ def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[in
     people = recipients(alert.audience or "", hazard, task)
     params = {"number": hazard.number, "title": hazard.title,
               "enterprise": hazard.enterprise.name if hazard.enterprise else "", "deadline": alert.deadline,
-              "due": _local_date(alert.anchor_at or alert.due_at), "step": task.title,
+              "due": china_date(alert.anchor_at or alert.due_at).isoformat(), "step": task.title,
               "days": abs(alert.offset_days or 0)}
     kind = {TimerKind.reminder: "deadline_reminder", TimerKind.overdue: "deadline_overdue"}.get(
         alert.kind, "deadline_escalated")

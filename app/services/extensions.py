@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.chinatime import parse_date
+from app.chinatime import today as china_today
 from app.clock import clock
 from app.engine import EngineError
 from app.extensions import db
@@ -120,13 +122,11 @@ def request_extension(user: User, hazard_id: int, data: dict) -> ExtensionReques
     elif len(reason) > 2000:
         errors["reason"] = _("At most %(n)s characters.", n=2000)
     current = current_deadline(hazard, kinds)
-    try:
-        requested = date.fromisoformat(str(data.get("requested_deadline") or ""))
-    except ValueError:
-        requested = None
+    requested = parse_date(data.get("requested_deadline"))
+    if requested is None:
         errors["requested_deadline"] = _("Give the new deadline as a date (YYYY-MM-DD).")
     if requested is not None:
-        today = clock.now().astimezone(lifecycle.CHINA).date()
+        today = china_today()
         if requested <= max(current or today, today):
             errors["requested_deadline"] = _("The new deadline must be later than the current one (%(current)s) "
                                              "and than today.", current=(current or today).isoformat())

@@ -1,14 +1,14 @@
 """Persisting engine steps: instance state, human tasks, timers and the hazard read model, in one transaction."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
+from app.chinatime import end_of_day, parse_date
 from app.clock import clock
 from app.engine import EngineError, Snapshot
 from app.engine.runtime import SERIALIZER_VERSION
@@ -28,13 +28,7 @@ from app.services import deadlines, forms, processes
 from app.services.errors import Conflict
 from app.services.policy import organisation_for, role_for_lane
 
-CHINA = timezone(timedelta(hours=8))
 FINAL_STATUSES = {"closed", "written_off"}
-
-
-def end_of_day(day: date) -> datetime:
-    """Deadlines are whole days in China Standard Time."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA).astimezone(UTC)
 
 
 def lock_instance(instance_id: int) -> ProcessInstance:
@@ -52,15 +46,6 @@ def lock_instance(instance_id: int) -> ProcessInstance:
         db.session.rollback()
         raise Conflict(_("This hazard is being updated by someone else right now; try again in a moment.")) \
             from None
-
-
-def _parse_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def new_instance(version_id: int, snapshot: Snapshot) -> ProcessInstance:
@@ -123,10 +108,10 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     data = snapshot.data
     hazard.grade = data.get("grade", hazard.grade)
     hazard.responsible_person = data.get("responsible_person", hazard.responsible_person)
-    hazard.rectification_deadline = _parse_date(data.get("rectification_deadline")) or hazard.rectification_deadline
+    hazard.rectification_deadline = parse_date(data.get("rectification_deadline")) or hazard.rectification_deadline
     hazard.listed = bool(data.get("listed", hazard.listed))
     hazard.notice_number = data.get("notice_number", hazard.notice_number)
-    hazard.supervision_deadline = _parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
+    hazard.supervision_deadline = parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
     if snapshot.completed:
         hazard.status = snapshot.end_status or "closed"
         hazard.current_step = None

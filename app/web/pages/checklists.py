@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.chinatime import china_time
 from app.models import CheckStatus
 from app.services import checklists
 from app.services.errors import ValidationFailed
@@ -43,7 +44,7 @@ def create():
     except ValidationFailed as exc:
         return _render_new(values, exc.fields or {"_form": exc.message}, 422)
     flash(_("Checklist “%(title)s” saved; the first check is due %(when)s.", title=checklist.title,
-            when=checklist.next_due_at.astimezone(checklists.CHINA).strftime("%Y-%m-%d %H:%M")), "success")
+            when=china_time(checklist.next_due_at)), "success")
     return redirect(url_for("checklists.index"))
 
 

@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.chinatime import china_time
 from app.models import HumanTask, Role
 from app.services import forms, tasks
 from app.services.access import check_task_owner
 from app.services.errors import Forbidden, NotFound
-from app.services.lifecycle import CHINA
 
 STATUSES = {
     "reported": _l("Newly reported"),
@@ -107,7 +107,7 @@ def task_title(task: HumanTask | None = None, *, title: str | None = None, form_
 
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Times are stored in UTC and shown in China Standard Time, where the users are."""
-    return value.astimezone(CHINA).strftime(fmt) if value else ""
+    return china_time(value, fmt) if value else ""
 
 
 def local_date(value: date | datetime | None) -> str:
