@@ -4,19 +4,11 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, false, func, or_, select, true
 
-from app.extensions import db, escape_like
+from app.extensions import db
 from app.models import Hazard, HumanTask, Organisation, OrgKind, Role, User
 from app.services.errors import Forbidden, NotFound
-from app.services.policy import acting_orgs, people
-
-
-def hazard_scope_orgs(user: User):
-    """(hazard column, organisations) of what this user may see: the supervising unit for inspectors, the
-    enterprise for enterprise staff; None for the administrator, who sees everything."""
-    if user.role == Role.admin:
-        return None
-    column = Hazard.supervising_unit_id if user.role == Role.inspector else Hazard.enterprise_id
-    return column, acting_orgs(user)
+from app.services.policy import acting_orgs, hazard_scope_orgs, people
+from app.services.search import escape_like
 
 
 def hazard_scope(user: User, *, via_index: bool = True):

@@ -110,6 +110,15 @@ def acting_orgs(user: User) -> frozenset[int]:
     return frozenset({user.organisation_id})
 
 
+def hazard_scope_orgs(user: User):
+    """(hazard column, organisations) of what this user may see: the supervising unit for inspectors, the
+    enterprise for enterprise staff; None for the administrator, who sees everything."""
+    if user.role == Role.admin:
+        return None
+    column = Hazard.supervising_unit_id if user.role == Role.inspector else Hazard.enterprise_id
+    return column, acting_orgs(user)
+
+
 # ---------------------------------------------------------------------------------------- people
 def people(organisations: int | Collection[int], role: Role | Collection[Role] | None = None, *,
            bureau_head: bool | None = None) -> list[User]:
