@@ -30,6 +30,7 @@ from app.chinatime import china_date
 from app.engine.specs import ParsedProcess
 from app.extensions import db, transaction_memo
 from app.models import (
+    FINAL_STATUSES,
     Hazard,
     HumanTask,
     ProcessInstance,
@@ -51,7 +52,6 @@ LADDER_DEFAULTS = {
     "escalateInspectorAfterDays": "3",
     "escalateBureauHeadAfterDays": "7",
 }
-FINAL_STATUSES = {"closed", "written_off"}
 ALERT_ACTIONS = {TimerKind.reminder: "deadline_reminder", TimerKind.overdue: "deadline_overdue",
                  TimerKind.escalation: "deadline_escalated"}
 

@@ -15,6 +15,7 @@ from app.models import (
     Attachment,
     AuditEvent,
     Hazard,
+    HazardStatus,
     HumanTask,
     Organisation,
     OrgKind,
@@ -76,7 +77,7 @@ def report_hazard(user: User, data: Any) -> Hazard:
                         description=cleaned["description"], location=cleaned["location"],
                         hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise_id,
                         supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
-                        reporter_id=user.id, status="reported", created_at=now, updated_at=now)
+                        reporter_id=user.id, status=HazardStatus.reported, created_at=now, updated_at=now)
         db.session.add(hazard)
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"

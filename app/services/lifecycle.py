@@ -15,7 +15,9 @@ from app.engine.runtime import SERIALIZER_VERSION
 from app.engine.specs import ParsedProcess
 from app.extensions import db
 from app.models import (
+    FINAL_STATUSES,
     Hazard,
+    HazardStatus,
     HumanTask,
     InstanceStatus,
     ProcessInstance,
@@ -27,8 +29,6 @@ from app.models import (
 from app.services import deadlines, forms, processes
 from app.services.errors import Conflict
 from app.services.policy import organisation_for, role_for_lane
-
-FINAL_STATUSES = {"closed", "written_off"}
 
 
 def lock_instance(instance_id: int) -> ProcessInstance:
@@ -113,18 +113,26 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     hazard.notice_number = data.get("notice_number", hazard.notice_number)
     hazard.supervision_deadline = parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
     if snapshot.completed:
-        hazard.status = snapshot.end_status or "closed"
+        hazard.status = _status(snapshot.end_status or HazardStatus.closed)
         hazard.current_step = None
         hazard.closed_at = now
     else:
         statuses = [t.status for t in snapshot.ready_tasks if t.status]
-        hazard.status = statuses[0] if statuses else "waiting"
+        hazard.status = _status(statuses[0]) if statuses else HazardStatus.waiting
         hazard.current_step = "、".join(t.title for t in snapshot.ready_tasks)[:200] or None
     hazard.updated_at = now
 
 
+def _status(value: str) -> HazardStatus:
+    """A step's status from the diagram (deploying refuses one that is not a hazard status)."""
+    try:
+        return HazardStatus(value)
+    except ValueError:
+        raise EngineError(f"the status {value!r} of the current step is not a hazard status") from None
+
+
 def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
-    if status == "rectifying" and hazard.rectification_deadline:
+    if status == HazardStatus.rectifying and hazard.rectification_deadline:
         return end_of_day(hazard.rectification_deadline)
     return None
 
