@@ -60,7 +60,7 @@ test: deps assets translations browser
 # `make bench` (PRESET=small, CI-sized) or `make bench PRESET=city`; results in bench-results/.
 PRESET ?= small
 bench: deps translations
-	$(BIN)/flask bench run --preset $(PRESET)
+	$(BIN)/python -m app.bench run --preset $(PRESET)
 
 # The scheduler as its own process (production style); `make run` already runs one inside the server.
 scheduler: deps

@@ -70,9 +70,6 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1) from None
         click.echo(f"{version.process_key} version {version.number} is active ({version.sha256[:12]}).")
 
-    from app.bench.cli import bench
-
-    app.cli.add_command(bench)
     register_scheduler_cli(app)
 
 

@@ -45,8 +45,3 @@ def transaction_memo() -> dict:
 @event.listens_for(Session, "after_rollback")
 def _transaction_over(session: Session) -> None:
     session.info.pop(_MEMO, None)
-
-
-def escape_like(text: str) -> str:
-    """`text` with LIKE's wildcards escaped (use with `escape="\\"`), so that it matches only itself."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

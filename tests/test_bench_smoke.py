@@ -74,3 +74,17 @@ def test_generated_tasks_can_really_be_completed_and_the_audit_trail_verifies(ti
         assert task.hazard.status == "rectifying"
         checked, problems = audit.verify()
         assert checked > 200 and problems == []
+
+
+def test_the_benchmark_has_its_own_command_line_and_is_not_in_the_production_cli(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cli.db'}", INSTANCE_DIR=tmp_path)
+    flask_help = app.test_cli_runner().invoke(args=["--help"]).output
+    assert "scheduler" in flask_help and "bench" not in flask_help
+    bench_help = subprocess.run([sys.executable, "-m", "app.bench", "--help"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout
+    assert all(command in bench_help for command in ("run", "generate", "report", "summary"))

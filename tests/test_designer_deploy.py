@@ -217,3 +217,13 @@ def test_the_diff_between_versions_names_added_removed_and_changed_elements(app)
         assert changed["Flow_review_pass"]["condition"] == ('review_result == "pass"', 'review_result == "ok"')
         assert changed["rectify"]["form_key"] == ("rectify", "review")
         assert changed["Flow_assess_grade"]["source"] == ("assess", "double_check")
+
+
+def test_a_step_or_end_status_outside_the_hazard_vocabulary_is_refused_and_named(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        xml = dd.set_property(dd.shipped(), "rectify", "status", "fixing")
+        xml = dd.set_property(xml, "end_closed", "status", "done")
+        problems = refused(xml)
+        assert sorted(problems) == ["end_closed", "rectify"]
+        assert "fixing" in problems["rectify"][0] and "rectifying" in problems["rectify"][0]
+        assert "done" in problems["end_closed"][0] and "written_off" in problems["end_closed"][0]

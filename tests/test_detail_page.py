@@ -188,3 +188,11 @@ def test_templates_use_no_characters_that_need_an_emoji_font_and_the_bell_is_an_
     page = text(officer.get("/tasks"))
     bell = re.search(r'<button[^>]*id="hl-notifications".*?</button>', page, re.DOTALL).group(0)
     assert "<svg" in bell and 'aria-label="通知"' in bell
+
+
+def test_every_hazard_status_has_a_label_and_a_colour():
+    from app.models import HazardStatus
+    from app.web.pages import view
+
+    assert set(view.STATUSES) == set(HazardStatus) == set(view.STATUS_COLOURS)
+    assert "waiting" not in view.STEP_STATUSES and "closed" not in view.STEP_STATUSES

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.services.hazards import Page
+from app.services.paging import Page
 from tests.helpers import report as api_report
 from tests.test_pages import REPORT, Pages, _enterprise_of, text
 

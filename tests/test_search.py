@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Hazard, Role, User
-from app.services import hazards
+from app.services import search
 from tests.helpers import report
 
 
@@ -43,7 +43,7 @@ def test_the_search_expression_is_the_indexed_one(api, app, backend):
     with app.app_context():
         for role in (Role.admin, Role.inspector, Role.officer):
             user = db.session.query(User).filter(User.role == role).first()
-            stmt = select(Hazard).where(hazards.text_match("配电", Hazard.title, scope=hazards.search_keys(user)))
+            stmt = select(Hazard).where(search.text_match("配电", Hazard.title, scope=search.search_keys(user)))
             sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
             db.session.execute(text("SET LOCAL enable_seqscan = off"))
             plan = "\n".join(db.session.execute(text("EXPLAIN " + sql)).scalars())

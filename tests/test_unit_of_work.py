@@ -29,7 +29,7 @@ from app.models import (
     TimerStatus,
     User,
 )
-from app.services import audit, designer, extensions, hazards, migration, processes, tasks, timers
+from app.services import audit, designer, extension_requests, hazards, migration, processes, tasks, timers
 from app.services.errors import Conflict
 from tests import designer_diagrams as dd
 from tests.helpers import REPORT, complete, current_task, in_days, report
@@ -140,13 +140,13 @@ def test_asking_for_and_deciding_an_extension(app, api, backend):
     hazard_id, instance_id, _task = rectifying(app, api)
     ask = {"requested_deadline": in_days(20), "reason": "备件到货延迟"}
     refused_with_nothing_written(app, backend, instance_id,
-                                 lambda: extensions.request_extension(user("officer_a"), hazard_id, ask))
+                                 lambda: extension_requests.request_extension(user("officer_a"), hazard_id, ask))
     with app.test_request_context():
-        request_id = extensions.request_extension(user("officer_a"), hazard_id, ask).id
+        request_id = extension_requests.request_extension(user("officer_a"), hazard_id, ask).id
     refused_with_nothing_written(app, backend, instance_id,
-                                 lambda: extensions.decide(user("principal_a"), request_id, True))
+                                 lambda: extension_requests.decide(user("principal_a"), request_id, True))
     with app.test_request_context():
-        assert extensions.decide(user("principal_a"), request_id, True).status.value == "approved"
+        assert extension_requests.decide(user("principal_a"), request_id, True).status.value == "approved"
 
 
 def test_migrating_an_instance(app, api, backend):
@@ -220,9 +220,9 @@ def test_the_audit_trail_stays_intact_through_every_kind_of_step(app, api):
     with app.test_request_context():
         tasks.claim(user("officer_a"), task_id)
         tasks.release(user("officer_a"), task_id)
-        request_id = extensions.request_extension(user("officer_a"), hazard_id, {
+        request_id = extension_requests.request_extension(user("officer_a"), hazard_id, {
             "requested_deadline": in_days(20), "reason": "备件到货延迟"}).id
-        extensions.decide(user("principal_a"), request_id, False, "不同意")
+        extension_requests.decide(user("principal_a"), request_id, False, "不同意")
         checked, problems = audit.verify()
         assert problems == [] and checked >= 7
         head = db.session.get(Hazard, hazard_id)

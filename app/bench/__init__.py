@@ -1,4 +1,5 @@
-"""City-scale benchmark (`flask bench`): synthetic city, engine ceiling, HTTP throughput, latency, timers.
+"""City-scale benchmark (`python -m app.bench`): synthetic city, engine ceiling, HTTP throughput, latency, timers.
 
-Tooling, not part of the request path: nothing in app/ imports this package except app/cli.py.
+Tooling, not part of the application: nothing outside app/bench imports it, and the production CLI (`flask`)
+does not offer it; it creates its own application for each database it measures.
 """

@@ -1,4 +1,4 @@
-"""`flask bench run --preset small|city` and `flask bench generate` (the city only, kept for exploring)."""
+"""`python -m app.bench run --preset small|city` and `python -m app.bench generate` (the city only, kept)."""
 from __future__ import annotations
 
 from pathlib import Path

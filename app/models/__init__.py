@@ -3,7 +3,7 @@ from app.models.base import Base
 from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckStatus, CheckTask
 from app.models.designer import FormVersion, ProcessDraft
 from app.models.extension import ExtensionRequest, ExtensionStatus
-from app.models.hazard import Attachment, AuditEvent, AuditHead, Hazard
+from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
 from app.models.org import ApiToken, Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
 from app.models.process import (
@@ -18,9 +18,39 @@ from app.models.process import (
 )
 
 __all__ = [
-    "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "CheckResult", "CheckStatus", "CheckTask",
-    "Checklist", "ChecklistItem", "ExtensionRequest", "ExtensionStatus", "FormVersion", "Hazard",
-    "HumanTask", "InstanceStatus", "Jurisdiction", "Notification", "OrgKind", "Organisation", "OutboxEmail",
-    "OutboxStatus", "ProcessDraft", "ProcessInstance", "ProcessVersion", "Region", "RegionKind", "Role",
-    "TaskStatus", "Timer", "TimerKind", "TimerStatus", "User",
+    "FINAL_STATUSES",
+    "ApiToken",
+    "Attachment",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "CheckResult",
+    "CheckStatus",
+    "CheckTask",
+    "Checklist",
+    "ChecklistItem",
+    "ExtensionRequest",
+    "ExtensionStatus",
+    "FormVersion",
+    "Hazard",
+    "HazardStatus",
+    "HumanTask",
+    "InstanceStatus",
+    "Jurisdiction",
+    "Notification",
+    "OrgKind",
+    "Organisation",
+    "OutboxEmail",
+    "OutboxStatus",
+    "ProcessDraft",
+    "ProcessInstance",
+    "ProcessVersion",
+    "Region",
+    "RegionKind",
+    "Role",
+    "TaskStatus",
+    "Timer",
+    "TimerKind",
+    "TimerStatus",
+    "User",
 ]

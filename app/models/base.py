@@ -1,9 +1,10 @@
 """Declarative base and column types shared by every model."""
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING = {
@@ -35,6 +36,15 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def enum_type(cls: type[enum.Enum], name: str, length: int = 20, *, validate_strings: bool = True) -> Enum:
+    """A column type for an enumeration, stored as its values in a VARCHAR (no database enum type to migrate).
+
+    `validate_strings=False`: a string that is no value binds as itself instead of raising, for a column that
+    lists filter by what a client sends (an unknown value then simply matches nothing).
+    """
+    return Enum(cls, name=name, native_enum=False, length=length, validate_strings=validate_strings)
 
 
 class Base(DeclarativeBase):

@@ -4,15 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, enum_type
 from app.models.org import Role
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
 
 
 class CheckStatus(str, enum.Enum):
@@ -33,7 +29,7 @@ class Checklist(Base):
     level: Mapped[str] = mapped_column(String(20))           # team | workshop | plant | custom
     schedule: Mapped[str] = mapped_column(String(100))       # crontab: minute hour day month weekday
     location: Mapped[str] = mapped_column(String(300))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))  # who does the check
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))  # who does the check
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # the post holder
     active: Mapped[bool] = mapped_column(default=True)
     next_due_at: Mapped[datetime | None]
@@ -66,11 +62,11 @@ class CheckTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     scheduled_for: Mapped[datetime]
     due_at: Mapped[datetime]
-    status: Mapped[CheckStatus] = mapped_column(_enum(CheckStatus, "check_status"))
+    status: Mapped[CheckStatus] = mapped_column(enum_type(CheckStatus, "check_status"))
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

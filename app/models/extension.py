@@ -4,10 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, enum_type
 from app.models.org import Role
 
 
@@ -28,10 +28,8 @@ class ExtensionRequest(Base):
     current_deadline: Mapped[date]
     requested_deadline: Mapped[date]
     reason: Mapped[str] = mapped_column(Text)
-    approver_role: Mapped[Role] = mapped_column(
-        Enum(Role, name="role", native_enum=False, length=20, validate_strings=True))
-    status: Mapped[ExtensionStatus] = mapped_column(
-        Enum(ExtensionStatus, name="extension_status", native_enum=False, length=20, validate_strings=True))
+    approver_role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    status: Mapped[ExtensionStatus] = mapped_column(enum_type(ExtensionStatus, "extension_status"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -1,12 +1,39 @@
 """The hazard record and read model, its attachments and its audit trail."""
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, enum_type
+
+
+class HazardStatus(enum.StrEnum):
+    """Where a hazard stands: the `status` property of the diagram's steps and end events, plus two of the app's.
+
+    Stored as these values (the read model's `hazard.status`); processes.check_diagram refuses a diagram
+    step whose status is not one of them.
+    """
+
+    reported = "reported"                  # recorded, its process not yet at a step (the app's)
+    assessing = "assessing"
+    planning = "planning"
+    approving = "approving"
+    supervision_review = "supervision_review"
+    rectifying = "rectifying"
+    reviewing = "reviewing"
+    accepting = "accepting"
+    verifying = "verifying"
+    writing_off = "writing_off"
+    closed = "closed"
+    written_off = "written_off"
+    waiting = "waiting"                    # no step open, e.g. at a timer (the app's)
+
+
+# A hazard in one of these is done: nothing is overdue, no reminder is sent.
+FINAL_STATUSES = frozenset({HazardStatus.closed, HazardStatus.written_off})
 
 
 class Hazard(Base):
@@ -34,7 +61,9 @@ class Hazard(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     # Read model, updated in the same transaction as the instance.
-    status: Mapped[str] = mapped_column(String(30), index=True)
+    # Lists filter by a status a client sends: an unknown one matches nothing (see enum_type).
+    status: Mapped[HazardStatus] = mapped_column(enum_type(HazardStatus, "hazard_status", 30, validate_strings=False),
+                                                 index=True)
     grade: Mapped[str | None] = mapped_column(String(10), index=True)
     current_step: Mapped[str | None] = mapped_column(String(200))
     responsible_person: Mapped[str | None] = mapped_column(String(100))

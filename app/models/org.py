@@ -5,10 +5,10 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, enum_type
 
 
 class RegionKind(str, enum.Enum):
@@ -29,9 +29,6 @@ class Role(str, enum.Enum):
     admin = "admin"              # 管理员
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
-
 
 class Region(Base):
     """A district, a township/park, or a safety grid; a tree."""
@@ -40,7 +37,7 @@ class Region(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[RegionKind] = mapped_column(_enum(RegionKind, "region_kind"))
+    kind: Mapped[RegionKind] = mapped_column(enum_type(RegionKind, "region_kind"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     parent: Mapped[Region | None] = relationship(remote_side=[id])
 
@@ -50,7 +47,7 @@ class Organisation(Base):
 
     __tablename__ = "organisation"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"), index=True)
+    kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     # Enterprises sit in a region; government units cover regions (see Jurisdiction).
@@ -81,7 +78,7 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(5))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, enum_type
 from app.models.org import Role
 
 
@@ -37,9 +37,6 @@ class TimerKind(str, enum.Enum):
     escalation = "escalation"  # a later tier: the supervising inspector, the head of the bureau
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
-
 
 class ProcessVersion(Base):
     """One deployed BPMN document; stored once, shared by all its instances."""
@@ -65,7 +62,7 @@ class ProcessInstance(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(20))
-    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus, "instance_status"))
+    status: Mapped[InstanceStatus] = mapped_column(enum_type(InstanceStatus, "instance_status"))
     # Bumped on every write; a stale writer matches no row and gets "already handled".
     lock_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
@@ -93,10 +90,10 @@ class HumanTask(Base):
     form_key: Mapped[str] = mapped_column(String(100))
     # The form version the task was given; editing the form later does not change this task's form.
     form_version_id: Mapped[int | None] = mapped_column(ForeignKey("form_version.id"))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"))
+    status: Mapped[TaskStatus] = mapped_column(enum_type(TaskStatus, "task_status"))
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
@@ -120,10 +117,10 @@ class Timer(Base):
     task_uuid: Mapped[str] = mapped_column(String(36))
     spec_name: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime]
-    status: Mapped[TimerStatus] = mapped_column(_enum(TimerStatus, "timer_status"))
+    status: Mapped[TimerStatus] = mapped_column(enum_type(TimerStatus, "timer_status"))
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
-    kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind, "timer_kind"), default=TimerKind.engine)
+    kind: Mapped[TimerKind] = mapped_column(enum_type(TimerKind, "timer_kind"), default=TimerKind.engine)
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
     watch_task_uuid: Mapped[str | None] = mapped_column(String(36))  # the user task a deadline is for
     deadline: Mapped[str | None] = mapped_column(String(30))         # rectification | supervision | ...

@@ -1,58 +1,14 @@
-"""Who may see and do what: scoping rules shared by every page and API route."""
+"""Who may see and do what: scoping rules shared by every page and API route, built on services/policy.py."""
 from __future__ import annotations
 
-from flask import g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, false, func, or_, select, true
 
-from app.extensions import db, escape_like
+from app.extensions import db
 from app.models import Hazard, HumanTask, Organisation, OrgKind, Role, User
 from app.services.errors import Forbidden, NotFound
-
-ENTERPRISE_ROLES = {Role.officer, Role.principal}
-
-
-def _government_tree() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    rows = db.session.execute(select(Organisation.id, Organisation.parent_id)
-                              .where(Organisation.kind == OrgKind.government))
-    for org_id, parent_id in rows:
-        children.setdefault(parent_id or 0, []).append(org_id)
-    return children
-
-
-def unit_subtree(unit_id: int) -> frozenset[int]:
-    """A government unit and every unit below it (a district bureau supervises its townships)."""
-    cache = g.setdefault("_unit_subtree", {}) if has_app_context() else {}
-    if unit_id in cache:
-        return cache[unit_id]
-    children = _government_tree()
-    found, stack = set(), [unit_id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    cache[unit_id] = frozenset(found)
-    return cache[unit_id]
-
-
-def acting_orgs(user: User) -> frozenset[int]:
-    """Organisations whose work this user may see: their enterprise, or their unit's subtree."""
-    if user.organisation_id is None:
-        return frozenset()
-    if user.role == Role.inspector:
-        return unit_subtree(user.organisation_id)
-    return frozenset({user.organisation_id})
-
-
-def hazard_scope_orgs(user: User):
-    """(hazard column, organisations) of what this user may see: the supervising unit for inspectors, the
-    enterprise for enterprise staff; None for the administrator, who sees everything."""
-    if user.role == Role.admin:
-        return None
-    column = Hazard.supervising_unit_id if user.role == Role.inspector else Hazard.enterprise_id
-    return column, acting_orgs(user)
+from app.services.policy import acting_orgs, hazard_scope_orgs, people
+from app.services.search import escape_like
 
 
 def hazard_scope(user: User, *, via_index: bool = True):
@@ -154,5 +110,4 @@ def check_task_owner(user: User, task: HumanTask) -> None:
 
 def people_of(organisation_id: int) -> list[str]:
     """Names of the active people of an organisation, for the person picker of task forms."""
-    return list(db.session.scalars(select(User.display_name).where(
-        User.organisation_id == organisation_id, User.active.is_(True)).order_by(User.display_name)))
+    return sorted(user.display_name for user in people(organisation_id))

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.chinatime import CHINA, china_time
 from app.clock import clock
 from app.extensions import db
 from app.models import (
@@ -32,9 +33,8 @@ from app.models import (
     User,
 )
 from app.services import attachments, audit, forms, hazards, notifications
-from app.services.access import acting_orgs
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.lifecycle import CHINA
+from app.services.policy import ENTERPRISE_ROLES, acting_orgs, is_enterprise_staff, people
 
 # 班组每天、车间每周、厂级每月 — at 08:00 China time unless the enterprise sets its own rule.
 LEVEL_SCHEDULES = {"team": "0 8 * * *", "workshop": "0 8 * * mon", "plant": "0 8 1 * *"}
@@ -58,7 +58,7 @@ def next_run(schedule: str, after: datetime) -> datetime:
 
 # ---------------------------------------------------------------------------------- the checklists
 def _enterprise_of(user: User) -> int:
-    if user.role not in (Role.officer, Role.principal) or not user.organisation_id:
+    if not is_enterprise_staff(user):
         raise Forbidden(_("Only enterprise staff keep checklists."))
     return user.organisation_id
 
@@ -166,7 +166,7 @@ def list_checklists(user: User) -> list[ChecklistSummary]:
 
 def _check_scope(user: User):
     """Check tasks the user may do: their enterprise's, for their role, unassigned or assigned to them."""
-    if user.role not in (Role.officer, Role.principal) or not user.organisation_id:
+    if not is_enterprise_staff(user):
         return None
     return and_(CheckTask.organisation_id == user.organisation_id, CheckTask.role == user.role,
                 or_(CheckTask.assignee_id.is_(None), CheckTask.assignee_id == user.id))
@@ -298,19 +298,16 @@ def _people(check: CheckTask) -> list[User]:
     if check.assignee_id:
         user = db.session.get(User, check.assignee_id)
         return [user] if user else []
-    return list(db.session.scalars(select(User).where(
-        User.organisation_id == check.organisation_id, User.role == check.role, User.active.is_(True))))
+    return people(check.organisation_id, check.role)
 
 
 def _principals(organisation_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).where(
-        User.organisation_id == organisation_id, User.role == Role.principal, User.active.is_(True))))
+    return people(organisation_id, Role.principal)
 
 
 def _params(check: CheckTask) -> dict[str, str]:
     return {"checklist": check.checklist.title, "post": check.checklist.post, "location": check.checklist.location,
-            "scheduled": check.scheduled_for.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-            "due": check.due_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
+            "scheduled": china_time(check.scheduled_for), "due": china_time(check.due_at)}
 
 
 def _missed(check: CheckTask, now: datetime, *, notify: bool = True) -> None:
@@ -405,6 +402,4 @@ def assignable_people(user: User) -> list[User]:
     """Colleagues a checklist may be assigned to (the user's enterprise staff)."""
     if not user.organisation_id:
         return []
-    return list(db.session.scalars(select(User).where(
-        User.organisation_id == user.organisation_id, User.role.in_([Role.officer, Role.principal]),
-        User.active.is_(True)).order_by(User.role, User.id)))
+    return sorted(people(user.organisation_id, ENTERPRISE_ROLES), key=lambda u: (u.role.value, u.id))

@@ -26,12 +26,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.chinatime import china_date
 from app.engine.specs import ParsedProcess
 from app.extensions import db, transaction_memo
 from app.models import (
+    FINAL_STATUSES,
     Hazard,
     HumanTask,
-    Organisation,
     ProcessInstance,
     Role,
     TaskStatus,
@@ -41,7 +42,7 @@ from app.models import (
     User,
 )
 from app.services import audit, notifications
-from app.services.access import acting_orgs
+from app.services.policy import acting_orgs, people, unit_chain
 
 AUDIENCES = ("officer", "principal", "inspector", "bureau_head")
 LADDER_DEFAULTS = {
@@ -51,7 +52,6 @@ LADDER_DEFAULTS = {
     "escalateInspectorAfterDays": "3",
     "escalateBureauHeadAfterDays": "7",
 }
-FINAL_STATUSES = {"closed", "written_off"}
 ALERT_ACTIONS = {TimerKind.reminder: "deadline_reminder", TimerKind.overdue: "deadline_overdue",
                  TimerKind.escalation: "deadline_escalated"}
 
@@ -190,25 +190,15 @@ def _once_per_transaction(key: tuple, load):
 
 
 def _unit_chain(unit_id: int | None) -> list[int]:
-    def load(unit_id: int | None = unit_id) -> list[int]:
-        chain: list[int] = []
-        while unit_id is not None and unit_id not in chain:
-            chain.append(unit_id)
-            unit_id = db.session.scalar(select(Organisation.parent_id).where(Organisation.id == unit_id))
-        return chain
-    return list(_once_per_transaction(("unit_chain", unit_id), load))
+    return list(_once_per_transaction(("unit_chain", unit_id), lambda: unit_chain(unit_id)))
 
 
 def _people(organisation_id: int | None, *, role: Role | None = None, bureau_head: bool | None = None) -> list[User]:
-    """The active users of an organisation, with this role and/or bureau-head flag when given."""
-    def load() -> list[User]:
-        stmt = select(User).where(User.active.is_(True), User.organisation_id == organisation_id)
-        if role is not None:
-            stmt = stmt.where(User.role == role)
-        if bureau_head is not None:
-            stmt = stmt.where(User.bureau_head.is_(bureau_head))
-        return list(db.session.scalars(stmt.order_by(User.id)))
-    return list(_once_per_transaction(("people", organisation_id, role, bureau_head), load))
+    """policy.people of one organisation, read once per transaction (None: nobody)."""
+    if organisation_id is None:
+        return []
+    return list(_once_per_transaction(("people", organisation_id, role, bureau_head),
+                                      lambda: people(organisation_id, role, bureau_head=bureau_head)))
 
 
 def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[User]:
@@ -242,12 +232,6 @@ def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[Us
     return list(unique.values())
 
 
-def _local_date(moment: datetime) -> str:
-    from app.services.lifecycle import CHINA  # the zone deadlines are set in
-
-    return moment.astimezone(CHINA).date().isoformat()
-
-
 def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[int, str], HumanTask]) -> bool:
     """Tell the alert's audience, mark the hazard overdue when due; False when it no longer applies.
 
@@ -265,7 +249,7 @@ def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[in
     people = recipients(alert.audience or "", hazard, task)
     params = {"number": hazard.number, "title": hazard.title,
               "enterprise": hazard.enterprise.name if hazard.enterprise else "", "deadline": alert.deadline,
-              "due": _local_date(alert.anchor_at or alert.due_at), "step": task.title,
+              "due": china_date(alert.anchor_at or alert.due_at).isoformat(), "step": task.title,
               "days": abs(alert.offset_days or 0)}
     kind = {TimerKind.reminder: "deadline_reminder", TimerKind.overdue: "deadline_overdue"}.get(
         alert.kind, "deadline_escalated")

@@ -15,8 +15,8 @@ from app.clock import clock
 from app.extensions import db
 from app.models import Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
 from app.services import attachments, checklists, hazards, shipped, tasks
-from app.services.assignment import resolve_supervising_unit
 from app.services.auth import hash_password
+from app.services.policy import resolve_supervising_unit
 
 DEMO_PASSWORD = "hazardloop"
 

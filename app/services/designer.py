@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import InstanceStatus, ProcessDraft, ProcessInstance, ProcessVersion, Role, User
 from app.services import forms, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services.policy import working_lanes
 
 
 def require_admin(user: User | None) -> User:
@@ -233,7 +234,7 @@ def designer_options(user: User) -> dict:
             continue
         choices.append({"key": key, "title": form.title})
     db.session.commit()  # keep the form versions seeded from forms/*.json
-    lanes = processes.working_lanes()
+    lanes = working_lanes()
     return {"forms": choices,
             "lanes": [{"name": lane, "role": role.value} for lane, role in lanes.items() if not lane.isascii()]}
 

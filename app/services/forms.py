@@ -7,7 +7,6 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.chinatime import parse_date, today
 from app.clock import clock
 from app.extensions import db
 from app.models import FormVersion
@@ -223,14 +223,13 @@ def list_forms() -> list[FormDefinition]:
 
 
 def _not_past(validator, enabled, instance, schema):
-    """The `x-not-past` keyword: a date that must not lie before today (the clock's today)."""
+    """The `x-not-past` keyword: a date that must not lie before today (in China, by the clock)."""
     if not enabled or not isinstance(instance, str):
         return
-    try:
-        value = date.fromisoformat(instance)
-    except ValueError:
+    value = parse_date(instance)
+    if value is None:
         return  # the "format" keyword reports it
-    if value < clock.now().date():
+    if value < today():
         yield ValidationError("x-not-past", validator="x-not-past")
 
 

@@ -5,18 +5,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Text, cast, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.clock import clock
-from app.extensions import db, escape_like
+from app.extensions import db
 from app.models import (
     Attachment,
     AuditEvent,
     Hazard,
+    HazardStatus,
     HumanTask,
     Organisation,
     OrgKind,
@@ -26,8 +25,11 @@ from app.models import (
     User,
 )
 from app.services import attachments, audit, forms, processes
-from app.services.access import acting_orgs, hazard_scope, hazard_scope_orgs, visible_hazard
+from app.services.access import hazard_scope, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services.paging import Page, count_cap, paginate
+from app.services.policy import acting_orgs, is_enterprise_staff
+from app.services.search import search_keys, text_match, uses_keys_index
 from app.services.unit_of_work import instance_step
 
 REPORT_FORM = "report"
@@ -41,7 +43,7 @@ SORTS = {
 
 
 def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
-    if user.role in (Role.officer, Role.principal) and user.organisation_id:
+    if is_enterprise_staff(user):
         return user.organisation_id
     if user.role == Role.inspector:
         if not isinstance(enterprise_id, int):
@@ -58,9 +60,7 @@ def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
 
 def can_report(user: User) -> bool:
     """Whether this user may report hazards: enterprise staff, and inspectors (for an enterprise they supervise)."""
-    if user.role in (Role.officer, Role.principal):
-        return user.organisation_id is not None
-    return user.role == Role.inspector
+    return is_enterprise_staff(user) or user.role == Role.inspector
 
 
 def report_hazard(user: User, data: Any) -> Hazard:
@@ -78,7 +78,7 @@ def report_hazard(user: User, data: Any) -> Hazard:
                     description=cleaned["description"], location=cleaned["location"],
                     hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise_id,
                     supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
-                    reporter_id=user.id, status="reported", created_at=now, updated_at=now, audit_seq=0)
+                    reporter_id=user.id, status=HazardStatus.reported, created_at=now, updated_at=now, audit_seq=0)
     with instance_step(hazard=hazard) as step:
         db.session.add(hazard)
         db.session.flush()
@@ -100,100 +100,10 @@ class HazardFilters:
     sort: str = "created"
 
 
-@dataclass
-class Page:
-    """One page of a list. With `capped`, `total` is a lower bound: more rows match than were counted."""
-    items: list
-    total: int
-    page: int
-    per_page: int
-    capped: bool = False
-    has_next: bool | None = None
-
-    @property
-    def more(self) -> bool:
-        """Whether a next page exists."""
-        return self.has_next if self.has_next is not None else self.page * self.per_page < self.total
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (when capped: how many are known to exist, at least one past this one)."""
-        known = max(1, -(-self.total // self.per_page))
-        return max(known, self.page + 1 if self.more else self.page) if self.capped else known
-
-
-def count_cap() -> int:
-    """How many rows a list counts at most (LIST_COUNT_CAP; 0 counts everything)."""
-    return max(int(current_app.config.get("LIST_COUNT_CAP", 10_000)), 0)
-
-
-def capped_count(stmt) -> tuple[int, bool]:
-    """(count, capped) of the rows `stmt` selects, reading at most LIST_COUNT_CAP + 1 of them.
-
-    An exact count(*) of a city's register reads every visible row; past the cap the number is shown as
-    "10,000+" and the pagination offers previous/next without a last page.
-    """
-    cap = count_cap()
-    total = count_upto(stmt, cap + 1 if cap else None)
-    return (cap, True) if cap and total > cap else (total, False)
-
-
-def count_upto(stmt, most: int | None) -> int:
-    """How many rows `stmt` selects, reading at most `most` of them (None: all)."""
-    rows = stmt.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
-    if most is not None:
-        rows = rows.limit(most)
-    return db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
-
-
-def paginate(stmt, page: int, per_page: int, rows) -> Page:
-    """A Page from the (capped) count of `stmt` and `rows`, the page's rows read with one row extra."""
-    rows = list(rows)
-    if len(rows) <= per_page and (rows or page == 1):  # the last page: the total is known without counting
-        return Page(rows, (page - 1) * per_page + len(rows), page, per_page, has_next=False)
-    total, capped = capped_count(stmt)
-    return Page(rows[:per_page], total, page, per_page, capped=capped, has_next=len(rows) > per_page)
-
-
-def search_keys(user: User) -> list[str] | None:
-    """The scope keys of migration 0006 that cover what this user may see; None for everything."""
-    scope = hazard_scope_orgs(user)
-    if scope is None:
-        return None
-    column, orgs = scope
-    prefix = "u" if column is Hazard.supervising_unit_id else "e"
-    return [f"{prefix}:{org}" for org in sorted(orgs)]
-
-
-def text_match(text: str, *columns, scope: list[str] | None = None):
-    """Rows whose columns contain `text` (case-insensitive).
-
-    On PostgreSQL the index of migration 0006 narrows the rows first: every substring of two or more
-    characters contains all of its character bigrams, and `scope` (see search_keys) limits them to the
-    user's jurisdiction inside the index. The ILIKE keeps the exact matches; the caller's scope clause
-    still decides what is visible.
-    """
-    text = text.strip()
-    pattern = f"%{escape_like(text)}%"
-    clause = or_(*(column.ilike(pattern, escape="\\") for column in columns))
-    if _keys_search(text):
-        keys = func.hl_hazard_keys(Hazard.title, Hazard.number, Hazard.location, Hazard.supervising_unit_id,
-                                   Hazard.enterprise_id)
-        clause = keys.op("@>")(func.hl_grams(text)) & clause
-        if scope:
-            clause = keys.op("&&")(cast(scope, ARRAY(Text))) & clause
-    return clause
-
-
-def _keys_search(text: str | None) -> bool:
-    """Whether text_match will use the index of keys (which applies the jurisdiction itself)."""
-    return bool(text) and len(text.strip()) >= 2 and db.session.get_bind().dialect.name == "postgresql"
-
-
 def hazard_query(user: User, filters: HazardFilters):
     # A search's index of keys narrows to the jurisdiction already; reading the jurisdiction's own index
     # too (tens of thousands of rows for a district) and ANDing the two only costs time.
-    stmt = select(Hazard).where(hazard_scope(user, via_index=not _keys_search(filters.text)))
+    stmt = select(Hazard).where(hazard_scope(user, via_index=not uses_keys_index(filters.text)))
     if filters.status:
         stmt = stmt.where(Hazard.status == filters.status)
     if filters.grade:

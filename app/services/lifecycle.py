@@ -1,19 +1,21 @@
 """Persisting engine steps: instance state, human tasks, timers and the hazard read model, in one transaction."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
+from app.chinatime import end_of_day, parse_date
 from app.clock import clock
 from app.engine import EngineError, Snapshot
 from app.engine.runtime import SERIALIZER_VERSION
 from app.engine.specs import ParsedProcess
 from app.extensions import db
 from app.models import (
+    FINAL_STATUSES,
     Hazard,
+    HazardStatus,
     HumanTask,
     InstanceStatus,
     ProcessInstance,
@@ -23,24 +25,7 @@ from app.models import (
     TimerStatus,
 )
 from app.services import deadlines, forms
-from app.services.assignment import organisation_for, role_for_lane
-
-CHINA = timezone(timedelta(hours=8))
-FINAL_STATUSES = {"closed", "written_off"}
-
-
-def end_of_day(day: date) -> datetime:
-    """Deadlines are whole days in China Standard Time."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA).astimezone(UTC)
-
-
-def _parse_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
+from app.services.policy import organisation_for, role_for_lane
 
 
 def new_instance(version_id: int, snapshot: Snapshot) -> ProcessInstance:
@@ -100,23 +85,31 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     data = snapshot.data
     hazard.grade = data.get("grade", hazard.grade)
     hazard.responsible_person = data.get("responsible_person", hazard.responsible_person)
-    hazard.rectification_deadline = _parse_date(data.get("rectification_deadline")) or hazard.rectification_deadline
+    hazard.rectification_deadline = parse_date(data.get("rectification_deadline")) or hazard.rectification_deadline
     hazard.listed = bool(data.get("listed", hazard.listed))
     hazard.notice_number = data.get("notice_number", hazard.notice_number)
-    hazard.supervision_deadline = _parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
+    hazard.supervision_deadline = parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
     if snapshot.completed:
-        hazard.status = snapshot.end_status or "closed"
+        hazard.status = _status(snapshot.end_status or HazardStatus.closed)
         hazard.current_step = None
         hazard.closed_at = now
     else:
         statuses = [t.status for t in snapshot.ready_tasks if t.status]
-        hazard.status = statuses[0] if statuses else "waiting"
+        hazard.status = _status(statuses[0]) if statuses else HazardStatus.waiting
         hazard.current_step = "、".join(t.title for t in snapshot.ready_tasks)[:200] or None
     hazard.updated_at = now
 
 
+def _status(value: str) -> HazardStatus:
+    """A step's status from the diagram (deploying refuses one that is not a hazard status)."""
+    try:
+        return HazardStatus(value)
+    except ValueError:
+        raise EngineError(f"the status {value!r} of the current step is not a hazard status") from None
+
+
 def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
-    if status == "rectifying" and hazard.rectification_deadline:
+    if status == HazardStatus.rectifying and hazard.rectification_deadline:
         return end_of_day(hazard.rectification_deadline)
     return None
 

@@ -1,7 +1,7 @@
 """Moving running hazards onto another version of their process: preview, then move in one action.
 
 The rule for what can move is the engine's (app/engine/migration.py). Each instance is moved under
-its own lock (lifecycle.lock_instance) and in its own transaction, so one busy or unmappable
+its own lock and in its own transaction (unit_of_work.instance_step), so one busy or unmappable
 instance never holds back or undoes the others; every move is recorded in the hazard's audit chain
 and the whole action in the system chain.
 """
@@ -18,8 +18,8 @@ from app.engine.migration import MigrationResult, check_and_migrate
 from app.extensions import db
 from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
 from app.services import audit, designer, forms, processes
-from app.services.assignment import organisation_for, role_for_lane
 from app.services.errors import ServiceError, ValidationFailed
+from app.services.policy import organisation_for, role_for_lane
 from app.services.unit_of_work import instance_step
 
 PREVIEW_LIMIT = 500

@@ -10,10 +10,10 @@ from app.engine.diagram import DiagramCheck, Finding, validate_diagram
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import ProcessVersion, Role
+from app.models import HazardStatus, ProcessVersion
 from app.services import audit, deadlines, forms, immutable
-from app.services.assignment import LANE_ROLES
 from app.services.errors import NotFound, ValidationFailed
+from app.services.policy import working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
 
@@ -59,11 +59,6 @@ def _finding_message(finding: Finding) -> str:
     return str(messages.get(finding.code, lambda: detail or finding.code)())
 
 
-def working_lanes() -> dict[str, Role]:
-    """Lane names that assign work: every lane role except administrators, who do not work on hazards."""
-    return {lane: role for lane, role in LANE_ROLES.items() if role != Role.admin}
-
-
 def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, str | None]], DiagramCheck]:
     """Every problem that stops a diagram from being deployed, each as {element_id, message}."""
     result = validate_diagram(xml, process_key)
@@ -86,6 +81,12 @@ def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, st
             problems.append({"element_id": task.id, "message": _(
                 "The lane %(lane)s names no role that works on hazards; use one of %(lanes)s.",
                 lane=task.lane, lanes=names)})
+    allowed = [status.value for status in HazardStatus]
+    for element in result.diagram.elements.values():  # steps and end events name the hazard's status
+        if element.status is not None and element.status not in allowed:
+            problems.append({"element_id": element.id, "message": _(
+                "The status %(status)s is not a hazard status; use one of %(allowed)s.",
+                status=element.status, allowed=", ".join(allowed))})
     if getattr(result, "parsed", None) is not None:  # deadline timers: their reminder/escalation settings
         problems += [{"element_id": element, "message": _("Reminders and escalation: %(detail)s", detail=detail)}
                      for element, detail in deadlines.diagram_problems(result.parsed)]

@@ -15,7 +15,8 @@ from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, forms
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.hazards import Page, count_upto, paginate, text_match
+from app.services.paging import Page, count_upto, paginate
+from app.services.search import text_match
 from app.services.unit_of_work import InstanceStep, instance_step
 
 

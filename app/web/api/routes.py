@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from flask import g, jsonify, request, send_file
+from flask import Blueprint, g, jsonify, request, send_file
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -12,8 +12,9 @@ from app.extensions import limiter
 from app.services import attachments, auth, forms, hazards, tasks
 from app.services.errors import BadRequest, ServiceError, Unauthorized
 from app.web import serializers as ser
-from app.web.api import bp
 from app.web.api.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.errorhandler(ServiceError)

@@ -14,9 +14,9 @@ def register(app: Flask) -> None:
     for blueprint in (main.bp, auth.bp, tasks.bp, hazards.bp, enterprises.bp, designer.bp, errors.bp):
         app.register_blueprint(blueprint)
     view.init_app(app)
-    from app.web.pages import checklists, extensions, notifications  # deadlines (issue 5)
+    from app.web.pages import checklists, extension_requests, notifications  # deadlines (issue 5)
 
-    for blueprint in (notifications.bp, extensions.bp, checklists.bp):
+    for blueprint in (notifications.bp, extension_requests.bp, checklists.bp):
         app.register_blueprint(blueprint)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")

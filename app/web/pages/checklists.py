@@ -5,9 +5,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.models import CheckStatus, Role
+from app.chinatime import china_time
+from app.models import CheckStatus
 from app.services import checklists
 from app.services.errors import ValidationFailed
+from app.services.policy import is_enterprise_staff
 
 bp = Blueprint("checklists", __name__)
 
@@ -17,7 +19,7 @@ bp = Blueprint("checklists", __name__)
 def index():
     return render_template("checklists/index.html", summaries=checklists.list_checklists(current_user),
                            missed=checklists.recent_checks(current_user, status=CheckStatus.missed, limit=50),
-                           can_create=current_user.role in (Role.officer, Role.principal))
+                           can_create=is_enterprise_staff(current_user))
 
 
 def _render_new(values=None, errors=None, status=200):
@@ -42,7 +44,7 @@ def create():
     except ValidationFailed as exc:
         return _render_new(values, exc.fields or {"_form": exc.message}, 422)
     flash(_("Checklist “%(title)s” saved; the first check is due %(when)s.", title=checklist.title,
-            when=checklist.next_due_at.astimezone(checklists.CHINA).strftime("%Y-%m-%d %H:%M")), "success")
+            when=china_time(checklist.next_due_at)), "success")
     return redirect(url_for("checklists.index"))
 
 

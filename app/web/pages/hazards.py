@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import attachments, extensions, forms, hazards
+from app.services import attachments, extension_requests, forms, hazards
 from app.services.errors import Forbidden, ValidationFailed
 from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, read_submission
@@ -102,13 +102,13 @@ def detail(hazard_id: int):
     events = [timeline.event_view(e, titles, used.get(e.id)) for e in audit_events]
     evidence = hazards.evidence(hazard.id)
     files = {f.id: f for f in evidence.before + evidence.after + evidence.documents}
-    pending = extensions.pending_request(hazard.id)
+    pending = extension_requests.pending_request(hazard.id)
     return render_template(
         "hazards/detail.html", hazard=hazard, open_tasks=open_tasks, events=list(reversed(events)),
         evidence=evidence, files=files, done_steps=hazards.completed_steps(hazard.id),
         current_steps=[t.spec_name for t in open_tasks],
-        can_request_extension=extensions.can_request(current_user, hazard), pending_extension=pending,
-        can_decide_extension=pending is not None and extensions.can_decide(current_user, pending))
+        can_request_extension=extension_requests.can_request(current_user, hazard), pending_extension=pending,
+        can_decide_extension=pending is not None and extension_requests.can_decide(current_user, pending))
 
 
 @bp.get("/hazards/<int:hazard_id>/diagram.bpmn")

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.services import checklists, extensions, notifications
+from app.services import checklists, extension_requests, notifications
 from app.web.pages.view import safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -20,7 +20,7 @@ def unread_context() -> dict[str, Any]:
         return {"unread_notifications": 0}
     return {"unread_notifications": notifications.unread_count(current_user),
             "open_checks_count": checklists.my_checks_count(current_user),
-            "extension_decisions_count": extensions.awaiting_decision_count(current_user)}
+            "extension_decisions_count": extension_requests.awaiting_decision_count(current_user)}
 
 
 @bp.get("/notifications")

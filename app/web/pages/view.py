@@ -11,32 +11,36 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.models import HumanTask, Role
+from app.chinatime import china_time
+from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
 from app.services import forms, tasks
 from app.services.access import check_task_owner
 from app.services.errors import Forbidden, NotFound
-from app.services.lifecycle import CHINA
 
+S = HazardStatus
 STATUSES = {
-    "reported": _l("Newly reported"),
-    "assessing": _l("Assessing"),
-    "planning": _l("Planning"),
-    "approving": _l("Awaiting approval"),
-    "supervision_review": _l("Supervision review"),
-    "rectifying": _l("Rectifying"),
-    "reviewing": _l("Reviewing"),
-    "accepting": _l("Acceptance"),
-    "verifying": _l("Government verification"),
-    "writing_off": _l("Writing off"),
-    "closed": _l("Closed"),
-    "written_off": _l("Written off"),
-    "waiting": _l("Waiting"),
+    S.reported: _l("Newly reported"),
+    S.assessing: _l("Assessing"),
+    S.planning: _l("Planning"),
+    S.approving: _l("Awaiting approval"),
+    S.supervision_review: _l("Supervision review"),
+    S.rectifying: _l("Rectifying"),
+    S.reviewing: _l("Reviewing"),
+    S.accepting: _l("Acceptance"),
+    S.verifying: _l("Government verification"),
+    S.writing_off: _l("Writing off"),
+    S.closed: _l("Closed"),
+    S.written_off: _l("Written off"),
+    S.waiting: _l("Waiting"),
 }
+# The statuses a hazard with an open step can be in (the worklist's filter).
+STEP_STATUSES = {s: label for s, label in STATUSES.items() if s not in FINAL_STATUSES | {S.reported, S.waiting}}
 # Bootstrap colour per status: grey = not yet graded, blue = paperwork, amber = work on site, green = done.
 STATUS_COLOURS = {
-    "reported": "secondary", "assessing": "secondary", "planning": "primary", "approving": "primary",
-    "supervision_review": "info", "rectifying": "warning", "reviewing": "info", "accepting": "info",
-    "verifying": "info", "writing_off": "info", "closed": "success", "written_off": "success",
+    S.reported: "secondary", S.assessing: "secondary", S.planning: "primary", S.approving: "primary",
+    S.supervision_review: "info", S.rectifying: "warning", S.reviewing: "info", S.accepting: "info",
+    S.verifying: "info", S.writing_off: "info", S.closed: "success", S.written_off: "success",
+    S.waiting: "secondary",
 }
 GRADES = {"general": _l("General hazard"), "major": _l("Major hazard")}
 GRADE_COLOURS = {"general": "secondary", "major": "danger"}
@@ -107,7 +111,7 @@ def task_title(task: HumanTask | None = None, *, title: str | None = None, form_
 
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Times are stored in UTC and shown in China Standard Time, where the users are."""
-    return value.astimezone(CHINA).strftime(fmt) if value else ""
+    return china_time(value, fmt) if value else ""
 
 
 def local_date(value: date | datetime | None) -> str:
@@ -164,7 +168,7 @@ def init_app(app: Flask) -> None:
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
         grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
         text_in=text_in, choice_label=choice_label, spec_choice_label=spec_choice_label, task_title=task_title,
-        can_act=can_act, urgency=urgency, STATUSES=STATUSES, GRADES=GRADES, SORTS=SORTS)
+        can_act=can_act, urgency=urgency, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.services import extensions, hazards
+from app.services import extension_requests, hazards
 from app.services.errors import ValidationFailed
 
 bp = Blueprint("extensions", __name__)
@@ -14,16 +14,16 @@ bp = Blueprint("extensions", __name__)
 @bp.get("/extensions")
 @login_required
 def index():
-    return render_template("extensions/index.html", awaiting=extensions.awaiting_decision(current_user))
+    return render_template("extensions/index.html", awaiting=extension_requests.awaiting_decision(current_user))
 
 
 def _render_request(hazard, values=None, errors=None, status=200):
-    kinds = extensions.open_deadlines(hazard)
+    kinds = extension_requests.open_deadlines(hazard)
     return render_template("extensions/request.html", hazard=hazard, kinds=kinds,
-                           current=extensions.current_deadline(hazard, kinds),
-                           approver=extensions.approver_role(hazard), pending=extensions.pending_request(hazard.id),
-                           history=extensions.requests_for(hazard.id), values=values or {}, errors=errors or {},
-                           can_request=extensions.can_request(current_user, hazard)), status
+                           current=extension_requests.current_deadline(hazard, kinds),
+                           approver=extension_requests.approver_role(hazard), pending=extension_requests.pending_request(hazard.id),
+                           history=extension_requests.requests_for(hazard.id), values=values or {}, errors=errors or {},
+                           can_request=extension_requests.can_request(current_user, hazard)), status
 
 
 @bp.get("/hazards/<int:hazard_id>/extension")
@@ -39,7 +39,7 @@ def submit_request(hazard_id: int):
     values = {"requested_deadline": request.form.get("requested_deadline", ""),
               "reason": request.form.get("reason", "")}
     try:
-        extensions.request_extension(current_user, hazard_id, values)
+        extension_requests.request_extension(current_user, hazard_id, values)
     except ValidationFailed as exc:
         return _render_request(hazard, values, exc.fields or {"_form": exc.message}, 422)
     flash(_("Your request was sent; you will be told the decision."), "success")
@@ -48,22 +48,22 @@ def submit_request(hazard_id: int):
 
 def _render_decision(item, errors=None, status=200):
     return render_template("extensions/decide.html", item=item, errors=errors or {},
-                           can_decide=extensions.can_decide(current_user, item)), status
+                           can_decide=extension_requests.can_decide(current_user, item)), status
 
 
 @bp.get("/extensions/<int:request_id>")
 @login_required
 def show(request_id: int):
-    return _render_decision(extensions.get_request(current_user, request_id))
+    return _render_decision(extension_requests.get_request(current_user, request_id))
 
 
 @bp.post("/extensions/<int:request_id>")
 @login_required
 def decide(request_id: int):
-    item = extensions.get_request(current_user, request_id)
+    item = extension_requests.get_request(current_user, request_id)
     approve = request.form.get("decision") == "approve"
     try:
-        extensions.decide(current_user, request_id, approve, request.form.get("note"))
+        extension_requests.decide(current_user, request_id, approve, request.form.get("note"))
     except ValidationFailed as exc:
         return _render_decision(item, exc.fields or {"_form": exc.message}, 422)
     if approve:

@@ -13,6 +13,8 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app.chinatime import parse_date
+from app.chinatime import today as china_today
 from app.clock import clock
 from app.extensions import db
 from app.models import (
@@ -26,9 +28,11 @@ from app.models import (
     TimerKind,
     User,
 )
-from app.services import lifecycle, notifications
-from app.services.access import acting_orgs, can_see_hazard, visible_hazard
+from app.services import notifications
+from app.services.access import can_see_hazard, visible_hazard
+from app.services.deadlines import recipients
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.services.policy import acting_orgs, people
 from app.services.unit_of_work import instance_step
 
 # Deadline kinds an extension can move, and the task data each one is kept in.
@@ -88,10 +92,7 @@ def requests_for(hazard_id: int) -> list[ExtensionRequest]:
 
 def _approvers(hazard: Hazard, role: Role) -> list[User]:
     if role == Role.principal:
-        return list(db.session.scalars(select(User).where(
-            User.role == Role.principal, User.organisation_id == hazard.enterprise_id, User.active.is_(True))))
-    from app.services.deadlines import recipients
-
+        return people(hazard.enterprise_id, Role.principal)
     return recipients("inspector", hazard, None)
 
 
@@ -120,13 +121,11 @@ def request_extension(user: User, hazard_id: int, data: dict) -> ExtensionReques
     elif len(reason) > 2000:
         errors["reason"] = _("At most %(n)s characters.", n=2000)
     current = current_deadline(hazard, kinds)
-    try:
-        requested = date.fromisoformat(str(data.get("requested_deadline") or ""))
-    except ValueError:
-        requested = None
+    requested = parse_date(data.get("requested_deadline"))
+    if requested is None:
         errors["requested_deadline"] = _("Give the new deadline as a date (YYYY-MM-DD).")
     if requested is not None:
-        today = clock.now().astimezone(lifecycle.CHINA).date()
+        today = china_today()
         if requested <= max(current or today, today):
             errors["requested_deadline"] = _("The new deadline must be later than the current one (%(current)s) "
                                              "and than today.", current=(current or today).isoformat())

@@ -25,13 +25,13 @@ MINUTE = timedelta(minutes=1)
 def ask(api, hazard_id: int, new_deadline: str, reason: str = "备件到货延迟", who: str = "officer_a", status=201):
     from app.extensions import db
     from app.models import User
-    from app.services import extensions
+    from app.services import extension_requests
 
     app = api.client.application
     with app.test_request_context():
         user = db.session.query(User).filter_by(username=who).one()
         try:
-            request = extensions.request_extension(user, hazard_id, {"requested_deadline": new_deadline,
+            request = extension_requests.request_extension(user, hazard_id, {"requested_deadline": new_deadline,
                                                                      "reason": reason})
         except ServiceError as exc:  # the caller checks what was refused
             db.session.rollback()
@@ -44,12 +44,12 @@ def ask(api, hazard_id: int, new_deadline: str, reason: str = "备件到货延�
 def decide(app, request_id: int, who: str, approve: bool, note: str | None = None):
     from app.extensions import db
     from app.models import User
-    from app.services import extensions
+    from app.services import extension_requests
 
     with app.test_request_context():
         user = db.session.query(User).filter_by(username=who).one()
         try:
-            extensions.decide(user, request_id, approve, note)
+            extension_requests.decide(user, request_id, approve, note)
         except ServiceError as exc:
             db.session.rollback()
             return exc

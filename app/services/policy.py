@@ -1,0 +1,137 @@
+"""Who holds which role in which organisation: the one place that answers it.
+
+Enterprise staff (safety officers, principals) act for their enterprise; inspectors act for their government
+unit and every unit below it (a district bureau supervises its townships); administrators run the system and
+work on no hazard. Lanes of a diagram name roles; a role plus a hazard names the organisation whose holders
+act on it. Everything that asks "who are the active people holding role R in organisation(s) O" asks
+`people` here.
+
+What a user may *see* (query scopes for lists and pages) is built on these rules in access.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Hazard, Jurisdiction, Organisation, OrgKind, Region, Role, User
+
+ENTERPRISE_ROLES = frozenset({Role.officer, Role.principal})
+GOVERNMENT_ROLES = frozenset({Role.inspector})
+
+LANE_ROLES: dict[str, Role] = {
+    "企业安全员": Role.officer,
+    "企业主要负责人": Role.principal,
+    "监管人员": Role.inspector,
+    "管理员": Role.admin,
+}
+# English lane names are accepted too (a designer may prefer them).
+LANE_ROLES.update({role.value: role for role in Role})
+
+
+def role_for_lane(lane: str | None) -> Role | None:
+    return LANE_ROLES.get((lane or "").strip())
+
+
+def working_lanes() -> dict[str, Role]:
+    """Lane names that assign work: every lane role except administrators, who do not work on hazards."""
+    return {lane: role for lane, role in LANE_ROLES.items() if role != Role.admin}
+
+
+def is_enterprise_staff(user: User) -> bool:
+    """A safety officer or principal who belongs to an enterprise."""
+    return user.role in ENTERPRISE_ROLES and user.organisation_id is not None
+
+
+def organisation_for(role: Role, hazard: Hazard) -> int | None:
+    """The organisation whose holders of `role` act on this hazard's task."""
+    if role in ENTERPRISE_ROLES:
+        return hazard.enterprise_id
+    if role in GOVERNMENT_ROLES:
+        return hazard.supervising_unit_id
+    return None
+
+
+# ------------------------------------------------------------------------------ government units
+def resolve_supervising_unit(region_id: int | None) -> int | None:
+    """The lowest-tier government unit whose jurisdiction covers the region (walking up the tree)."""
+    while region_id is not None:
+        unit = db.session.scalar(select(Jurisdiction.unit_id).where(Jurisdiction.region_id == region_id)
+                                 .join(Organisation, Organisation.id == Jurisdiction.unit_id)
+                                 .order_by(Organisation.id.desc()).limit(1))
+        if unit is not None:
+            return unit
+        region_id = db.session.scalar(select(Region.parent_id).where(Region.id == region_id))
+    return None
+
+
+def _government_tree() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    rows = db.session.execute(select(Organisation.id, Organisation.parent_id)
+                              .where(Organisation.kind == OrgKind.government))
+    for org_id, parent_id in rows:
+        children.setdefault(parent_id or 0, []).append(org_id)
+    return children
+
+
+def unit_subtree(unit_id: int) -> frozenset[int]:
+    """A government unit and every unit below it (a district bureau supervises its townships)."""
+    cache = g.setdefault("_unit_subtree", {}) if has_app_context() else {}
+    if unit_id in cache:
+        return cache[unit_id]
+    children = _government_tree()
+    found, stack = set(), [unit_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    cache[unit_id] = frozenset(found)
+    return cache[unit_id]
+
+
+def unit_chain(unit_id: int | None) -> list[int]:
+    """A government unit and the units above it, nearest first (a township station, then its bureau)."""
+    chain: list[int] = []
+    while unit_id is not None and unit_id not in chain:
+        chain.append(unit_id)
+        unit_id = db.session.scalar(select(Organisation.parent_id).where(Organisation.id == unit_id))
+    return chain
+
+
+def acting_orgs(user: User) -> frozenset[int]:
+    """Organisations this user acts for: their enterprise, or their government unit's subtree."""
+    if user.organisation_id is None:
+        return frozenset()
+    if user.role in GOVERNMENT_ROLES:
+        return unit_subtree(user.organisation_id)
+    return frozenset({user.organisation_id})
+
+
+def hazard_scope_orgs(user: User):
+    """(hazard column, organisations) of what this user may see: the supervising unit for inspectors, the
+    enterprise for enterprise staff; None for the administrator, who sees everything."""
+    if user.role == Role.admin:
+        return None
+    column = Hazard.supervising_unit_id if user.role == Role.inspector else Hazard.enterprise_id
+    return column, acting_orgs(user)
+
+
+# ---------------------------------------------------------------------------------------- people
+def people(organisations: int | Collection[int], role: Role | Collection[Role] | None = None, *,
+           bureau_head: bool | None = None) -> list[User]:
+    """The active users of the organisation(s) holding the role(s), oldest account first.
+
+    `role` None: any role. `bureau_head` True/False: only heads of a bureau (局领导) / only the others.
+    """
+    orgs = [organisations] if isinstance(organisations, int) else list(organisations)
+    stmt = select(User).where(User.active.is_(True), User.organisation_id.in_(orgs))
+    if isinstance(role, Role):
+        stmt = stmt.where(User.role == role)
+    elif role is not None:
+        stmt = stmt.where(User.role.in_(list(role)))
+    if bureau_head is not None:
+        stmt = stmt.where(User.bureau_head.is_(bureau_head))
+    return list(db.session.scalars(stmt.order_by(User.id)))
