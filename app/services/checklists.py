@@ -181,13 +181,12 @@ def my_checks(user: User) -> list[CheckTask]:
                                    .order_by(CheckTask.due_at, CheckTask.id)))
 
 
-def my_checks_count(user: User) -> int:
-    """How many checks my_checks would list (for the header, without loading them)."""
+def my_checks_count_query(user: User):
+    """SELECT how many checks my_checks would list (for the header); None when the user keeps no checks."""
     scope = _check_scope(user)
     if scope is None:
-        return 0
-    return db.session.scalar(select(func.count()).select_from(CheckTask).where(
-        CheckTask.status == CheckStatus.open, scope)) or 0
+        return None
+    return select(func.count()).select_from(CheckTask).where(CheckTask.status == CheckStatus.open, scope)
 
 
 def recent_checks(user: User, *, status: CheckStatus | None = None, limit: int = 100) -> list[CheckTask]:

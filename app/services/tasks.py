@@ -18,7 +18,7 @@ from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.hazards import Page, count_upto, paginate, text_match
+from app.services.hazards import Page, count_upto_query, paginate, text_match
 
 
 @dataclass
@@ -117,15 +117,13 @@ def task_counts(user: User) -> TaskCounts:
 NAV_COUNT_CAP = 99
 
 
-def nav_task_counts(user: User) -> TaskCounts:
-    """The header's badge on every page: open tasks counted up to NAV_COUNT_CAP + 1, and whether any is overdue.
+def nav_task_count_queries(user: User):
+    """The header's badge on every page: (SELECT open tasks counted up to NAV_COUNT_CAP + 1, EXISTS an overdue one).
 
-    Only `total` (a lower bound past the cap) and `overdue` (1 or 0) are filled in; the worklist counts exactly.
+    The header reads both in its one statement (services/header.py); the worklist counts exactly (task_counts).
     """
     stmt = task_query(user, TaskFilters())
-    total = count_upto(stmt, NAV_COUNT_CAP + 1)
-    late = total and db.session.scalar(select(stmt.where(_overdue_clause(clock.now())).exists()))
-    return TaskCounts(total=total, overdue=1 if late else 0)
+    return count_upto_query(stmt, NAV_COUNT_CAP + 1), stmt.where(_overdue_clause(clock.now())).exists()
 
 
 def visible_task(user: User, task_id: int) -> HumanTask:
