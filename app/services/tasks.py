@@ -1,6 +1,7 @@
 """The worklist and the hot path: claim, release and complete human tasks."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -226,6 +227,18 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
         db.session.rollback()
         raise
     return task
+
+
+def complete_submission(user: User, task_id: int, typed: Callable[[str], list[str]],
+                        uploads: Iterable[attachments.Upload]) -> HumanTask:
+    """The task page's form with its files: who may act is checked before any file is stored, and the files
+    are committed with the completion (see attachments.submit_with_uploads)."""
+    task = visible_task(user, task_id)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    return attachments.submit_with_uploads(user, task_form(task), typed, uploads,
+                                           attachments.attachment_checker(user, task.hazard),
+                                           lambda data: complete(user, task_id, data))
 
 
 def task_form(task: HumanTask) -> forms.FormDefinition:
