@@ -74,7 +74,7 @@ def complete(task_id: int):
     try:
         tasks.complete_submission(current_user, task_id, request.form.getlist, uploads(form))
     except ValidationFailed as exc:
-        return _render_task(task, exc.values, exc.fields or {"_form": exc.message}, 422)
+        return _render_task(task, exc.values or typed_values(form), exc.fields or {"_form": exc.message}, 422)
     except (Conflict, Forbidden) as exc:  # someone was first, or the process refused: keep what was typed
         return _render_task(task, typed_values(form), status=exc.status, refused=exc.message)
     flash(_("Done: %(step)s. The hazard is now: %(status)s.", step=task_title(task),
