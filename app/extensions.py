@@ -1,4 +1,6 @@
 """Flask extensions, created once and bound in the application factory, and small helpers for the session."""
+from collections.abc import Callable
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -45,3 +47,25 @@ def transaction_memo() -> dict:
 @event.listens_for(Session, "after_rollback")
 def _transaction_over(session: Session) -> None:
     session.info.pop(_MEMO, None)
+
+
+_UNDO = "hazardloop.undo_unless_committed"
+
+
+def undo_unless_committed(action: Callable[[], None]) -> None:
+    """Run `action` if the current transaction ends without a commit (rolled back, or closed at the end of the
+    request): to undo what the transaction did outside the database, such as a file it wrote."""
+    db.session().info.setdefault(_UNDO, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release is not the transaction's commit
+        session.info.pop(_UNDO, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction; after_commit has taken what it kept
+        for action in session.info.pop(_UNDO, []):
+            action()

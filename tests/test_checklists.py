@@ -2,14 +2,17 @@
 a failed item becomes a hazard report filled in from the item, and a check not done in time is recorded as missed."""
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from app.clock import clock
 from app.extensions import db
-from app.models import AuditEvent, CheckStatus, CheckTask, Hazard, User
-from app.services import checklists
+from app.models import Attachment, AuditEvent, CheckResult, CheckStatus, CheckTask, Hazard, User
+from app.services import attachments, checklists
+from app.services.demo import tiny_png
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from tests.deadline_steps import Person, move_to, tick, told
 
@@ -204,3 +207,30 @@ def test_the_check_pages_create_a_checklist_and_record_a_check(app, client):
     assert done.status_code == 302
     shown = officer.get(f"/checks/{check_id}").get_data(as_text=True)
     assert 'data-status="completed"' in shown and 'data-ok="false"' in shown and "/hazards/" in shown
+
+
+def test_a_check_whose_third_failed_item_cannot_be_reported_leaves_nothing_of_the_submission(app):
+    make_checklist(app, items="防护罩完好\n急停按钮有效\n消防通道畅通\n灭火器在有效期内")
+    move_to(next_eight_am() + timedelta(minutes=1))
+    tick(app)
+    [check] = open_checks(app, "officer_a")
+    with app.test_request_context():
+        officer = user("officer_a")
+        photo = attachments.upload(officer, io.BytesIO(tiny_png()), "photo.png").id
+        hazards_before = db.session.scalar(select(func.count()).select_from(Hazard))
+        events_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        items = db.session.get(CheckTask, check.id).checklist.items
+        # Each report is valid on its own; the third uses the photo the first one has taken as its evidence.
+        results = {str(items[0].id): {"ok": False, "note": "脱落", "photos": [photo]},
+                   str(items[1].id): {"ok": False, "note": "失灵"},
+                   str(items[2].id): {"ok": False, "note": "堵塞", "photos": [photo]},
+                   str(items[3].id): {"ok": True}}
+        with pytest.raises(ValidationFailed):
+            checklists.submit_check(officer, check.id, results)
+        db.session.remove()
+        assert db.session.get(CheckTask, check.id).status == CheckStatus.open
+        assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Hazard)) == hazards_before
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+        assert db.session.get(Attachment, photo).hazard_id is None
+        db.session.remove()

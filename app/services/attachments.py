@@ -4,9 +4,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import filetype
 from flask import current_app
@@ -14,10 +16,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.clock import clock
-from app.extensions import db
+from app.extensions import db, undo_unless_committed
 from app.models import Attachment, Hazard, User
+from app.services import forms
 from app.services.access import can_see_hazard
-from app.services.errors import BadRequest, NotFound, TooLarge, ValidationFailed
+from app.services.errors import BadRequest, NotFound, ServiceError, TooLarge, ValidationFailed
+
+T = TypeVar("T")
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic"}
 DOCUMENT_TYPES = IMAGE_TYPES | {
@@ -33,7 +38,11 @@ def upload_dir() -> Path:
 
 
 def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
-    """Save an uploaded file after checking its size and its type from the bytes (not the name)."""
+    """Save an uploaded file after checking its size and its type from the bytes (not the name).
+
+    The row is flushed (it has its id), not committed: the use case that receives the file commits it with
+    everything else. The file is removed again if that transaction does not commit.
+    """
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -57,23 +66,81 @@ def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
                 _("Only photos (JPEG, PNG, WebP, GIF, HEIC) and documents (PDF, Word, Excel) can be uploaded."),
                 fields={"file": _("This file type is not accepted.")})
         sha = digest.hexdigest()
-        key = f"{sha[:2]}/{sha}"
+        # One file per row (not one per content): a file is then removed with the transaction that wrote it
+        # without asking whether another, uncommitted upload of the same bytes still needs it.
+        key = f"{sha[:2]}/{sha}-{uuid.uuid4().hex[:12]}"
         target = directory / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    undo_unless_committed(lambda: target.unlink(missing_ok=True))
     attachment = Attachment(sha256=sha, size=size, content_type=mime, kind="image" if mime in IMAGE_TYPES else "document",
                             original_name=(filename or "upload")[-255:], storage_key=key, owner_id=user.id,
                             organisation_id=user.organisation_id, created_at=clock.now())
     db.session.add(attachment)
-    db.session.commit()
+    db.session.flush()
     return attachment
+
+
+def upload(user: User, stream: IO[bytes], filename: str) -> Attachment:
+    """Upload one file on its own (the API's upload, before a form refers to it by id)."""
+    try:
+        attachment = store(user, stream, filename)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return attachment
+
+
+@dataclass
+class Upload:
+    """A file sent with a form, in the form field `field`."""
+    field: str
+    stream: IO[bytes]
+    filename: str
+
+
+def submit_with_uploads(user: User, form: forms.FormDefinition, typed: Callable[[str], list[str]],
+                        uploads: Iterable[Upload], check: Callable[[str, list[int], str], str | None],
+                        act: Callable[[dict[str, Any]], T]) -> T:
+    """A form sent from a page with its files: store the files, read the form (`typed`: the values typed per field,
+    the new files' ids added to their fields) and run `act(data)`, the use case, which commits them together.
+
+    Call it once the user may act (an upload is not stored for a refused submission). When a file is refused or
+    a field is invalid, the files that were accepted are committed, to be kept for the next try (they are the
+    user's own until a form uses them), and ValidationFailed carries every message and the data (`values`). When
+    `act` refuses otherwise (Conflict, Forbidden...), nothing of the submission stays: no row, no file.
+    """
+    new_ids: dict[str, list[str]] = {}
+    upload_errors: dict[str, str] = {}
+    try:
+        for item in uploads:
+            try:
+                new_ids.setdefault(item.field, []).append(str(store(user, item.stream, item.filename).id))
+            except ServiceError as exc:
+                upload_errors[item.field] = _("%(file)s: %(problem)s", file=item.filename, problem=exc.message)
+        data = forms.coerce_form_input(form, lambda name: typed(name) + new_ids.get(name, []))
+        try:
+            # Every problem at once, and before the use case runs: it rolls back what it refuses, and the
+            # accepted files must stay for the next try.
+            try:
+                forms.validate(form, data, check)
+            except ValidationFailed as exc:
+                upload_errors = {**exc.fields, **upload_errors}
+            if upload_errors:
+                raise ValidationFailed(_("Some fields need your attention."), fields=upload_errors)
+            return act(data)
+        except ValidationFailed as exc:
+            db.session.commit()
+            exc.values = data
+            raise
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def attachment_checker(user: User, hazard: Hazard | None) -> Callable[[str, list[int], str], str | None]:

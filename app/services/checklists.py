@@ -181,13 +181,12 @@ def my_checks(user: User) -> list[CheckTask]:
                                    .order_by(CheckTask.due_at, CheckTask.id)))
 
 
-def my_checks_count(user: User) -> int:
-    """How many checks my_checks would list (for the header, without loading them)."""
+def my_checks_count_query(user: User):
+    """SELECT how many checks my_checks would list (for the header); None when the user keeps no checks."""
     scope = _check_scope(user)
     if scope is None:
-        return 0
-    return db.session.scalar(select(func.count()).select_from(CheckTask).where(
-        CheckTask.status == CheckStatus.open, scope)) or 0
+        return None
+    return select(func.count()).select_from(CheckTask).where(CheckTask.status == CheckStatus.open, scope)
 
 
 def recent_checks(user: User, *, status: CheckStatus | None = None, limit: int = 100) -> list[CheckTask]:
@@ -265,23 +264,23 @@ def submit_check(user: User, check_id: int, results: Any, note: str | None = Non
         if not ok:
             forms.validate(report_form, _hazard_report(check, item, item_note, photos),
                            attachments.attachment_checker(user, None))
-    now = clock.now()
-    check.status, check.completed_at, check.completed_by_id = CheckStatus.completed, now, user.id
-    check.note = (note or "").strip()[:2000] or None
-    rows = []
-    for item, ok, item_note, _photos in answers:
-        row = CheckResult(check_task_id=check.id, item_id=item.id, ok=ok, note=item_note or None)
-        db.session.add(row)
-        rows.append(row)
-    audit.record("check_completed", actor_id=user.id, data={
-        "check": check.id, "checklist": check.checklist_id, "scheduled_for": check.scheduled_for.isoformat(),
-        "failed": [item.id for item, ok, _n, _p in answers if not ok]})
-    db.session.commit()
-    for row, (item, ok, item_note, photos) in zip(rows, answers, strict=True):
-        if not ok:
-            hazard = hazards.report_hazard(user, _hazard_report(check, item, item_note, photos))
-            row.hazard_id = hazard.id
-            db.session.commit()
+    # One transaction: the check, its results and the hazards its failed items become, or nothing of them.
+    try:
+        now = clock.now()
+        check.status, check.completed_at, check.completed_by_id = CheckStatus.completed, now, user.id
+        check.note = (note or "").strip()[:2000] or None
+        for item, ok, item_note, photos in answers:
+            row = CheckResult(check_task_id=check.id, item_id=item.id, ok=ok, note=item_note or None)
+            if not ok:
+                row.hazard_id = hazards.record_hazard(user, _hazard_report(check, item, item_note, photos)).id
+            db.session.add(row)
+        audit.record("check_completed", actor_id=user.id, data={
+            "check": check.id, "checklist": check.checklist_id, "scheduled_for": check.scheduled_for.isoformat(),
+            "failed": [item.id for item, ok, _n, _p in answers if not ok]})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return check
 
 

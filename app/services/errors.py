@@ -33,6 +33,7 @@ class Conflict(ServiceError):
 
 class ValidationFailed(ServiceError):
     status = 422
+    values: dict | None = None  # what was submitted, for showing the form again (attachments.submit_with_uploads)
 
 
 class TooLarge(ServiceError):

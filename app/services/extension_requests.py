@@ -171,12 +171,11 @@ def awaiting_decision(user: User) -> list[ExtensionRequest]:
     return list(db.session.scalars(_awaiting_query(user).order_by(ExtensionRequest.id)))
 
 
-def awaiting_decision_count(user: User) -> int:
-    """How many requests awaiting_decision would list (for the header, without loading them)."""
+def awaiting_decision_count_query(user: User):
+    """SELECT how many requests awaiting_decision would list (for the header); None when the user decides none."""
     if user.role not in (Role.principal, Role.inspector):
-        return 0
-    stmt = _awaiting_query(user).with_only_columns(func.count(), maintain_column_froms=True)
-    return db.session.scalar(stmt) or 0
+        return None
+    return _awaiting_query(user).with_only_columns(func.count(), maintain_column_froms=True)
 
 
 def decide(user: User, request_id: int, approve: bool, note: str | None = None) -> ExtensionRequest:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,21 +66,55 @@ def can_report(user: User) -> bool:
 
 def report_hazard(user: User, data: Any) -> Hazard:
     """Record a hazard (登记建档) and start its lifecycle on the active process version."""
+    report = _checked_report(user, data)  # writes nothing: a refused report leaves the caller's work alone
+    return _record(user, report, commit=True)
+
+
+def report_submission(user: User, typed: Callable[[str], list[str]], uploads: Iterable[attachments.Upload],
+                      enterprise_id: int | None = None) -> Hazard:
+    """The report page's form with its photos, committed with the report (see attachments.submit_with_uploads).
+
+    `enterprise_id`: where an inspector found the hazard (enterprise staff report for their own).
+    """
+    if not can_report(user):
+        raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
+    return attachments.submit_with_uploads(user, forms.get_form(REPORT_FORM), typed, uploads,
+                                           attachments.attachment_checker(user, None),
+                                           lambda data: report_hazard(user, {**data, "enterprise_id": enterprise_id}))
+
+
+def record_hazard(user: User, data: Any) -> Hazard:
+    """report_hazard inside the caller's transaction, which commits it (a check's failed items, all or nothing)."""
+    return _record(user, _checked_report(user, data), commit=False)
+
+
+@dataclass
+class _Report:
+    enterprise: Organisation
+    form: forms.FormDefinition
+    cleaned: dict[str, Any]
+
+
+def _checked_report(user: User, data: Any) -> _Report:
     if not isinstance(data, dict):
         raise ValidationFailed(_("The form data must be an object of field names and values."))
     data = dict(data)
     enterprise_id = _reporting_enterprise(user, data.pop("enterprise_id", None))
     form = forms.get_form(REPORT_FORM)
     cleaned = forms.validate(form, data, attachments.attachment_checker(user, None))
-    enterprise = db.session.get(Organisation, enterprise_id)
+    return _Report(db.session.get(Organisation, enterprise_id), form, cleaned)
+
+
+def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
+    enterprise, form, cleaned = report.enterprise, report.form, report.cleaned
     version = processes.active_version()
     now = clock.now()
     hazard = Hazard(number=f"TMP-{now.timestamp()}-{user.id}", title=cleaned["title"],
                     description=cleaned["description"], location=cleaned["location"],
-                    hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise_id,
+                    hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise.id,
                     supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
                     reporter_id=user.id, status=HazardStatus.reported, created_at=now, updated_at=now, audit_seq=0)
-    with instance_step(hazard=hazard) as step:
+    with instance_step(hazard=hazard, commit=commit) as step:
         db.session.add(hazard)
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"

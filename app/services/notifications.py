@@ -126,10 +126,10 @@ def _queue_email(notification: Notification, user: User) -> None:
                                created_at=clock.now()))
 
 
-def unread_count(user: User) -> int:
-    """How many notifications the user has not opened yet."""
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+def unread_count_query(user: User):
+    """SELECT how many notifications the user has not opened yet (the header reads it with its other counts)."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))
 
 
 def inbox(user: User, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> list[InboxItem]:

@@ -49,10 +49,15 @@ def capped_count(stmt) -> tuple[int, bool]:
 
 def count_upto(stmt, most: int | None) -> int:
     """How many rows `stmt` selects, reading at most `most` of them (None: all)."""
+    return db.session.scalar(count_upto_query(stmt, most)) or 0
+
+
+def count_upto_query(stmt, most: int | None):
+    """SELECT count_upto(stmt, most), for reading it together with other counts (the header's one statement)."""
     rows = stmt.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
     if most is not None:
         rows = rows.limit(most)
-    return db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    return select(func.count()).select_from(rows.subquery())
 
 
 def paginate(stmt, page: int, per_page: int, rows) -> Page:

@@ -1,6 +1,7 @@
 """The worklist and the hot path: claim, release and complete human tasks."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from app.models import Hazard, HumanTask, TaskStatus, User
 from app.services import attachments, forms
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.paging import Page, count_upto, paginate
+from app.services.paging import Page, count_upto_query, paginate
 from app.services.search import text_match
 from app.services.unit_of_work import InstanceStep, instance_step
 
@@ -116,15 +117,13 @@ def task_counts(user: User) -> TaskCounts:
 NAV_COUNT_CAP = 99
 
 
-def nav_task_counts(user: User) -> TaskCounts:
-    """The header's badge on every page: open tasks counted up to NAV_COUNT_CAP + 1, and whether any is overdue.
+def nav_task_count_queries(user: User):
+    """The header's badge on every page: (SELECT open tasks counted up to NAV_COUNT_CAP + 1, EXISTS an overdue one).
 
-    Only `total` (a lower bound past the cap) and `overdue` (1 or 0) are filled in; the worklist counts exactly.
+    The header reads both in its one statement (services/header.py); the worklist counts exactly (task_counts).
     """
     stmt = task_query(user, TaskFilters())
-    total = count_upto(stmt, NAV_COUNT_CAP + 1)
-    late = total and db.session.scalar(select(stmt.where(_overdue_clause(clock.now())).exists()))
-    return TaskCounts(total=total, overdue=1 if late else 0)
+    return count_upto_query(stmt, NAV_COUNT_CAP + 1), stmt.where(_overdue_clause(clock.now())).exists()
 
 
 def visible_task(user: User, task_id: int) -> HumanTask:
@@ -216,6 +215,18 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
                    data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
                          "data": cleaned})
     return task
+
+
+def complete_submission(user: User, task_id: int, typed: Callable[[str], list[str]],
+                        uploads: Iterable[attachments.Upload]) -> HumanTask:
+    """The task page's form with its files: who may act is checked before any file is stored, and the files
+    are committed with the completion (see attachments.submit_with_uploads)."""
+    task = visible_task(user, task_id)
+    check_task_owner(user, task)
+    _ensure_open(task)
+    return attachments.submit_with_uploads(user, task_form(task), typed, uploads,
+                                           attachments.attachment_checker(user, task.hazard),
+                                           lambda data: complete(user, task_id, data))
 
 
 def task_form(task: HumanTask) -> forms.FormDefinition:

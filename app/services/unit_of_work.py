@@ -139,7 +139,7 @@ def contention(exc: OperationalError) -> bool:
 @contextmanager
 def instance_step(instance_id: int | None = None, *, task_id: int | None = None, task_scope=None,
                   missing: Callable[[], None] | None = None, hazard: Hazard | None = None,
-                  keep_objects: bool = False) -> Iterator[InstanceStep]:
+                  keep_objects: bool = False, commit: bool = True) -> Iterator[InstanceStep]:
     """Run one step of an instance in one transaction; see the module docstring.
 
     - `instance_id`: lock that instance;
@@ -149,8 +149,9 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
     - neither: a new instance for `hazard` (added and flushed by the caller), started with `step.start`.
 
     Commits when the block ends (`keep_objects`: without expiring what is loaded, for a response built
-    from it); rolls back and raises Conflict when the step lost a race or the engine refused it, and
-    rolls back and re-raises anything else (a ServiceError the block raised reaches the caller as is).
+    from it; `commit=False`: a use case that makes several steps all or nothing commits them itself); rolls
+    back and raises Conflict when the step lost a race or the engine refused it, and rolls back and
+    re-raises anything else (a ServiceError the block raised reaches the caller as is).
     """
     try:
         if instance_id is None and task_id is None:
@@ -178,7 +179,9 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
             # order a flush): a writer that read a stale instance (possible on SQLite, which has no row lock)
             # is refused before anything else is written.
             step.instance.updated_at = clock.now()
-        if keep_objects:
+        if not commit:
+            db.session.flush()
+        elif keep_objects:
             commit_keeping_objects()
         else:
             db.session.commit()

@@ -34,10 +34,22 @@ def test_officer_reports_with_a_photo_assesses_and_rectifies_then_the_principal_
     assert officer.locator(".hl-gallery-before img").count() == 1
     assert "YH" in officer.locator(".hl-flash").inner_text()
 
+    # The same step left open in a second tab, sent after it was done in the first: refused, nothing typed is lost.
+    stale = officer.context.new_page()
+    stale.goto(f"/hazards/{hazard}")
+    stale.click(".hl-open-task")
+    stale.wait_for_selector("#task-form")
     do_step(officer, hazard, {"grade": "general", "responsible_person": "张安全", "measures": "关闭箱门并张贴警示标识",
                               "rectification_deadline": in_days(7)},
             shot=lambda p: browser.shot(p, "03-task-assess"))
     assert status(officer) == "rectifying"
+    fill(stale, {"grade": "general", "responsible_person": "李厂长", "measures": "第二个标签页里写的措施"})
+    stale.click("#task-submit")
+    stale.wait_for_selector("#task-refused")
+    assert "已办理完毕" in stale.locator("#task-refused").inner_text()
+    assert stale.locator('#task-entered [data-field="measures"] textarea').input_value() == "第二个标签页里写的措施"
+    browser.shot(stale, "03b-task-refused")
+    stale.close()
     assert officer.locator('[data-fact="responsible"]').inner_text() == "张安全"
 
     do_step(officer, hazard, {"measures_taken": "已关闭箱门，张贴警示标识", "after_photos": [png("after.png", (40, 180, 60))],

@@ -192,7 +192,7 @@ def upload_attachment():
     if upload is None or not upload.filename:
         raise BadRequest(_("Send the file as multipart/form-data in a field named 'file'."),
                          fields={"file": _("This field is required.")})
-    row = attachments.store(g.api_user, upload.stream, upload.filename)
+    row = attachments.upload(g.api_user, upload.stream, upload.filename)
     return jsonify(ser.attachment_view(row)), 201
 
 

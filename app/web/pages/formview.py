@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
-from flask_babel import gettext as _
 
 from app.models import Attachment, User
 from app.services import attachments, forms
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import NotFound
 from app.web.pages.view import text_in
 
 
@@ -82,21 +81,14 @@ def field_views(form: forms.FormDefinition, user: User, values: dict[str, Any] |
     return views
 
 
-def read_submission(form: forms.FormDefinition, user: User) -> tuple[dict[str, Any], dict[str, str]]:
-    """The typed form data (new uploads stored and added by id) and a message per field whose upload failed."""
-    upload_errors: dict[str, str] = {}
-    new_ids: dict[str, list[str]] = {}
-    for spec in form.fields:
-        if spec.get("widget") != "attachments":
-            continue
-        for upload in request.files.getlist(spec["name"]):
-            if not upload or not upload.filename:
-                continue  # an empty file input is sent as a part without a name
-            try:
-                stored = attachments.store(user, upload.stream, upload.filename)
-            except ServiceError as exc:
-                upload_errors[spec["name"]] = _("%(file)s: %(problem)s", file=upload.filename, problem=exc.message)
-                continue
-            new_ids.setdefault(spec["name"], []).append(str(stored.id))
-    data = forms.coerce_form_input(form, lambda name: request.form.getlist(name) + new_ids.get(name, []))
-    return data, upload_errors
+def uploads(form: forms.FormDefinition) -> list[attachments.Upload]:
+    """The files sent in the form's attachment fields (read, not stored: the submission's service stores them)."""
+    return [attachments.Upload(spec["name"], upload.stream, upload.filename)
+            for spec in form.fields if spec.get("widget") == "attachments"
+            for upload in request.files.getlist(spec["name"])
+            if upload and upload.filename]  # an empty file input is sent as a part without a name
+
+
+def typed_values(form: forms.FormDefinition) -> dict[str, Any]:
+    """What the user typed into the form (files they uploaded before included, files sent now not)."""
+    return forms.coerce_form_input(form, request.form.getlist)

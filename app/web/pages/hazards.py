@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 
 from app.models import Role
 from app.services import attachments, extension_requests, forms, hazards
-from app.services.errors import Forbidden, ValidationFailed
+from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.pages import enterprises, timeline
-from app.web.pages.formview import field_views, read_submission
+from app.web.pages.formview import field_views, typed_values, uploads
 from app.web.pages.view import STATUSES, status_label, task_title
 
 bp = Blueprint("hazards", __name__)
@@ -46,14 +46,15 @@ def _report_defaults() -> dict[str, Any]:
 
 
 def _render_report(values: dict[str, Any], errors: dict[str, str], status: int = 200,
-                   picker: enterprises.EnterprisePicker | None = None):
+                   picker: enterprises.EnterprisePicker | None = None, refused: str | None = None):
     form = forms.get_form(hazards.REPORT_FORM)
     needs_enterprise = current_user.role == Role.inspector
     if needs_enterprise and picker is None:
         picker = enterprises.picker(current_user, values.get("enterprise_id"), None)[0]
     return render_template(
         "hazards/report.html", form=form, fields=field_views(form, current_user, values, errors), errors=errors,
-        picker=picker, needs_enterprise=needs_enterprise, enterprise_id=values.get("enterprise_id")), status
+        picker=picker, needs_enterprise=needs_enterprise, enterprise_id=values.get("enterprise_id"),
+        refused=refused), status
 
 
 @bp.route("/hazards/new", methods=["GET", "POST"])
@@ -64,26 +65,22 @@ def report():
     if request.method == "GET":
         return _render_report(_report_defaults(), {})
     form = forms.get_form(hazards.REPORT_FORM)
-    data, upload_errors = read_submission(form, current_user)
-    picker = None
+    picker = enterprise_id = None
     if current_user.role == Role.inspector:
         raw = request.form.get("enterprise_id", "")
-        picker, data["enterprise_id"] = enterprises.picker(
+        picker, enterprise_id = enterprises.picker(
             current_user, int(raw) if raw.isdigit() else None, request.form.get("enterprise_name"))
     try:
-        if upload_errors:
-            try:
-                forms.validate(form, {k: v for k, v in data.items() if k != "enterprise_id"},
-                               attachments.attachment_checker(current_user, None))
-            except ValidationFailed as exc:
-                upload_errors = {**exc.fields, **upload_errors}
-            raise ValidationFailed(_("Some fields need your attention."), fields=upload_errors)
-        hazard = hazards.report_hazard(current_user, data)
+        hazard = hazards.report_submission(current_user, request.form.getlist, uploads(form), enterprise_id)
     except ValidationFailed as exc:
         errors = exc.fields or {"_form": exc.message}
         if picker is not None and picker.error and "enterprise_id" in errors:
             errors["enterprise_id"] = picker.error  # the typed name said which, but matched none or several
-        return _render_report(data, errors, 422, picker)
+        return _render_report(dict(exc.values or typed_values(form), enterprise_id=enterprise_id), errors, 422,
+                              picker)
+    except Conflict as exc:  # the process could not start: keep what was typed
+        return _render_report(dict(typed_values(form), enterprise_id=enterprise_id), {}, exc.status, picker,
+                              refused=exc.message)
     flash(_("Hazard %(number)s has been recorded. Next step: %(step)s.", number=hazard.number,
             step=", ".join(task_title(t) for t in hazards.open_tasks(hazard.id)) or status_label(hazard.status)),
           "success")

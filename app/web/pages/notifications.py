@@ -1,26 +1,14 @@
-"""The notification inbox, the unread badge in the header, and opening a notification from an e-mail."""
+"""The notification inbox and opening a notification from an e-mail (the header's badges: view.header_counts)."""
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.services import checklists, extension_requests, notifications
+from app.services import notifications
 from app.web.pages.view import safe_next
 
 bp = Blueprint("notifications", __name__)
-
-
-@bp.app_context_processor
-def unread_context() -> dict[str, Any]:
-    """`unread_notifications` (a number) and the counts the header's notification menu shows."""
-    if request.blueprint in (None, "api", "static") or not current_user.is_authenticated:
-        return {"unread_notifications": 0}
-    return {"unread_notifications": notifications.unread_count(current_user),
-            "open_checks_count": checklists.my_checks_count(current_user),
-            "extension_decisions_count": extension_requests.awaiting_decision_count(current_user)}
 
 
 @bp.get("/notifications")

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import TaskStatus
-from app.services import access, attachments, forms, hazards, tasks
+from app.services import access, hazards, tasks
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.pages import enterprises
-from app.web.pages.formview import field_views, read_submission
+from app.web.pages.formview import field_views, typed_values, uploads
 from app.web.pages.view import can_act, safe_next, status_label, task_title
 
 bp = Blueprint("tasks", __name__)
@@ -46,15 +46,17 @@ def worklist():
                            counts=counts, picker=picker)
 
 
-def _render_task(task, values=None, errors=None, status=200):
+def _render_task(task, values=None, errors=None, status=200, refused=None):
+    """The task page; after a submission, with what the user sent: `errors` next to the fields, or `refused`
+    (why the step was not done) at the top, with the form as the user filled it in."""
     hazard = task.hazard
     form = tasks.task_form(task)
     evidence = hazards.evidence(hazard.id)
     actionable = task.status == TaskStatus.open and can_act(task)
     return render_template(
         "tasks/task.html", task=task, hazard=hazard, form=form, evidence=evidence, actionable=actionable,
-        fields=field_views(form, current_user, values, errors) if actionable else [],
-        errors=errors or {}, title=task_title(task),
+        fields=field_views(form, current_user, values, errors) if actionable or values is not None else [],
+        errors=errors or {}, title=task_title(task), refused=refused,
         people=access.people_of(hazard.enterprise_id) if actionable else []), status
 
 
@@ -69,18 +71,12 @@ def task_page(task_id: int):
 def complete(task_id: int):
     task = tasks.visible_task(current_user, task_id)
     form = tasks.task_form(task)
-    data, upload_errors = read_submission(form, current_user)
     try:
-        if upload_errors:
-            # Nothing is completed while a file failed; still show every other problem at once.
-            try:
-                forms.validate(form, data, attachments.attachment_checker(current_user, task.hazard))
-            except ValidationFailed as exc:
-                upload_errors = {**exc.fields, **upload_errors}
-            raise ValidationFailed(_("Some fields need your attention."), fields=upload_errors)
-        tasks.complete(current_user, task_id, data)
+        tasks.complete_submission(current_user, task_id, request.form.getlist, uploads(form))
     except ValidationFailed as exc:
-        return _render_task(task, data, exc.fields or {"_form": exc.message}, 422)
+        return _render_task(task, exc.values or typed_values(form), exc.fields or {"_form": exc.message}, 422)
+    except (Conflict, Forbidden) as exc:  # someone was first, or the process refused: keep what was typed
+        return _render_task(task, typed_values(form), status=exc.status, refused=exc.message)
     flash(_("Done: %(step)s. The hazard is now: %(status)s.", step=task_title(task),
             status=status_label(task.hazard.status)), "success")
     return redirect(url_for("hazards.detail", hazard_id=task.hazard_id))

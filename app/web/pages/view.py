@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.chinatime import china_time
 from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
-from app.services import forms, tasks
+from app.services import forms, header, tasks
 from app.services.access import check_task_owner
 from app.services.errors import Forbidden, NotFound
 
@@ -172,8 +172,20 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
-        context: dict[str, Any] = {"locale": locale()}
-        if request.blueprint not in (None, "api") and current_user.is_authenticated:
-            # The worklist has counted exactly already; other pages count the badge up to 99+.
-            context["nav_counts"] = g.get("task_counts") or tasks.nav_task_counts(current_user)
+        context: dict[str, Any] = {"locale": locale(), "unread_notifications": 0}
+        if request.blueprint not in (None, "api", "static") and current_user.is_authenticated:
+            counts = header_counts()
+            context.update(nav_counts=counts.tasks, unread_notifications=counts.unread_notifications,
+                           open_checks_count=counts.open_checks,
+                           extension_decisions_count=counts.extension_decisions)
         return context
+
+
+def header_counts() -> header.HeaderCounts:
+    """The header's counts for the signed-in user, read once per request (in one statement).
+
+    The worklist has counted its tasks exactly already (g.task_counts); other pages count the badge up to 99+.
+    """
+    if "header_counts" not in g:
+        g.header_counts = header.header_counts(current_user, known_tasks=g.get("task_counts"))
+    return g.header_counts
