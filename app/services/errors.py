@@ -42,3 +42,9 @@ class TooLarge(ServiceError):
 
 class Locked(ServiceError):
     status = 429
+
+
+class Unavailable(ServiceError):
+    """The database could not be reached or dropped the connection: nothing was done; try again."""
+
+    status = 503

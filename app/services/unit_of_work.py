@@ -32,7 +32,7 @@ from app.engine import EngineError, ProcessRuntime, Snapshot, TaskNotReady
 from app.extensions import commit_keeping_objects, db
 from app.models import Hazard, HumanTask, ProcessInstance, ProcessVersion, TaskStatus
 from app.services import audit, lifecycle, processes
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, NotFound, Unavailable
 
 
 class InstanceStep:
@@ -124,6 +124,10 @@ def _busy() -> Conflict:
     return Conflict(_("This hazard is being updated by someone else right now; try again in a moment."))
 
 
+def _unavailable() -> Unavailable:
+    return Unavailable(_("The database could not be reached, so nothing was changed; try again in a moment."))
+
+
 # PostgreSQL: lock_not_available (the lock timeout), deadlock_detected, serialization_failure.
 _CONTENTION_STATES = {"55P03", "40P01", "40001"}
 
@@ -162,9 +166,7 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
             try:
                 instance = _lock(instance_id, task_id, task_scope)
             except OperationalError as exc:
-                if contention(exc):
-                    raise _busy() from None
-                raise
+                raise (_busy() if contention(exc) else _unavailable()) from None
             if instance is None:
                 if missing is not None:
                     missing()
@@ -197,9 +199,7 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
                          "Ask an administrator to check the process diagram.", reason=str(exc))) from None
     except OperationalError as exc:
         db.session.rollback()
-        if contention(exc):
-            raise _busy() from None
-        raise
+        raise (_busy() if contention(exc) else _unavailable()) from None
     except BaseException:
         db.session.rollback()
         raise
