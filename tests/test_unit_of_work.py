@@ -30,7 +30,7 @@ from app.models import (
     User,
 )
 from app.services import audit, designer, extension_requests, hazards, migration, processes, tasks, timers
-from app.services.errors import Conflict
+from app.services.errors import Conflict, ServiceError
 from tests import designer_diagrams as dd
 from tests.helpers import REPORT, complete, current_task, in_days, report
 
@@ -230,3 +230,35 @@ def test_the_audit_trail_stays_intact_through_every_kind_of_step(app, api):
             AuditEvent.chain == audit.hazard_chain(hazard_id)))
         assert db.session.scalar(select(func.count()).select_from(ProcessVersion)) >= 1
         db.session.remove()
+
+
+def test_a_connection_lost_in_the_middle_of_a_step_is_503_and_nothing_is_written(app, api, backend):
+    if backend != "postgresql":
+        pytest.skip("a server that drops the connection is a PostgreSQL matter")
+    officer = api.as_("officer_a")
+    h = report(officer)
+    task_id = current_task(officer, h["id"], "assess")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        before = snapshot()
+        db.session.rollback()
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        killed: list[bool] = []
+
+        def drop_the_connection(_session, _context, _instances) -> None:
+            if not killed:
+                killed.append(True)
+                with db.engine.connect() as other:
+                    other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        event.listen(Session, "before_flush", drop_the_connection)
+        try:
+            with pytest.raises(ServiceError) as refused:
+                tasks.complete(user("officer_a"), task_id, ASSESS)
+        finally:
+            event.remove(Session, "before_flush", drop_the_connection)
+        assert killed and refused.value.status == 503 and "try again" in refused.value.message
+        db.session.remove()
+    with app.test_request_context():
+        assert snapshot() == before
+        db.session.remove()
+    complete(officer, task_id, ASSESS)  # a new connection: the same step goes through
