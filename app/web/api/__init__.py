@@ -6,18 +6,33 @@ the API never reads or writes a session cookie, so it needs no CSRF token.
 from __future__ import annotations
 
 import http
+import json
 
 from flask import Flask
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
 from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.extensions import csrf
 from app.web.api.schemas import Error
 
 PREFIX = "/api/v1"
 
+
+
+class _Parser(FlaskParser):
+    """webargs' parser, except that a JSON operation refuses a body that is not JSON (400) instead of reading
+    it as an empty object."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            raise json.JSONDecodeError("not application/json", req.mimetype or "(none)", 0)  # answered like malformed JSON
+        return super()._raw_load_json(req)
+
+
 bp = Blueprint("api", __name__, url_prefix=PREFIX, description="Hazards, their tasks, forms and attachments")
+bp.ARGUMENTS_PARSER = _Parser()
 
 # The error responses an operation may document, each with the one error shape.
 ERROR_DESCRIPTIONS = {

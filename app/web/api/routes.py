@@ -54,8 +54,6 @@ def _validation_error(messages: dict[str, Any]):
     for location_messages in messages.values():  # {"json": {...}, "query": {...}, "files": {...}}
         fields.update(_flatten(location_messages))
     whole = fields.pop("_schema", None)
-    if "json" in messages and not request.is_json:
-        whole = _("The request body must be a JSON object (Content-Type: application/json).")
     return error_response(422, whole or _("Some fields need your attention."), fields)
 
 
