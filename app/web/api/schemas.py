@@ -43,8 +43,10 @@ class Text(fields.String):
     def __init__(self, *, max_length: int | None = None, min_length: int | None = None, **kwargs):
         checks = [validate.Regexp(NO_NUL, error=_l("Remove the NUL character (\\u0000) from this text."))]
         if max_length is not None or min_length is not None:
-            checks.insert(0, validate.Length(min=min_length, max=max_length,
-                                             error=_l("Enter between {min} and {max} characters.")))
+            message = (_l("Enter at most {max} characters.") if min_length is None
+                       else _l("Enter at least {min} characters.") if max_length is None
+                       else _l("Enter between {min} and {max} characters."))
+            checks.insert(0, validate.Length(min=min_length, max=max_length, error=message))
         super().__init__(validate=checks, **kwargs)
 
 
