@@ -81,7 +81,9 @@ def http_error(exc: HTTPException):
 
 @bp.before_request
 def require_token():
-    if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
+    if request.method == "OPTIONS" or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if not current_user.is_authenticated:
         raise Unauthorized(_("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."))
 
 
