@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -35,9 +35,8 @@ def select_locale() -> str:
         return chosen
     if session.get("lang") in languages:
         return session["lang"]
-    user = getattr(g, "api_user", None) or (current_user if current_user and current_user.is_authenticated else None)
-    if user is not None and getattr(user, "locale", None) in languages:
-        return user.locale
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
     header = request.accept_languages.best_match(languages) if request else None
     return header or current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -70,10 +69,10 @@ def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
-    from app.web.api import bp as api_bp
+    from app.web import api, login
 
-    app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)
+    login.init_app(app)
+    api.init_app(app)
 
     from app.web import register_pages
 

@@ -1,203 +1,238 @@
-"""API routes: each parses input, calls one service and returns JSON."""
+"""API views: each is declared with the schemas that parse its input and serialize its answer, calls one
+service and returns what the service returned. Errors are JSON `{"error": ..., "fields": {...}}`."""
 from __future__ import annotations
 
-from functools import wraps
+from dataclasses import replace
+from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import jsonify, request, send_file
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import limiter
+from app.extensions import db, limiter
+from app.models import User
 from app.services import attachments, auth, forms, hazards, tasks
-from app.services.errors import BadRequest, ServiceError, Unauthorized
-from app.web import serializers as ser
-from app.web.api.openapi import openapi_document
+from app.services.errors import ServiceError, Unauthorized
+from app.web.api import schemas as s
+from app.web.api.blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
+ID = f"int(min=1, max={s.INT_MAX})"
+PUBLIC_ENDPOINTS = frozenset({"api.token"})
+BINARY = {"type": "string", "format": "binary"}
+
+
+def error_response(status: int, message: str, fields: dict[str, str] | None = None):
+    return jsonify({"error": message, "fields": fields or {}}), status
 
 
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
-    body: dict[str, Any] = {"error": exc.message}
-    if exc.fields:
-        body["fields"] = exc.fields
-    return jsonify(body), exc.status
+    return error_response(exc.status, exc.message, {k: str(v) for k, v in exc.fields.items()})
+
+
+def _flatten(messages: Any, name: str = "") -> dict[str, str]:
+    """{"field": "first message"} from marshmallow's nested messages ("photos.0", "data.title")."""
+    if isinstance(messages, dict):
+        flat: dict[str, str] = {}
+        for key, value in messages.items():
+            flat.update(_flatten(value, f"{name}.{key}" if name else str(key)))
+        return flat
+    if isinstance(messages, list | tuple):
+        flat = {}
+        for value in messages:
+            for key, text in _flatten(value, name).items():
+                flat.setdefault(key, text)
+        return flat
+    return {name: str(messages)}
+
+
+def _validation_error(messages: dict[str, Any]):
+    fields: dict[str, str] = {}
+    for location_messages in messages.values():  # {"json": {...}, "query": {...}, "files": {...}}
+        fields.update(_flatten(location_messages))
+    whole = fields.pop("_schema", None)
+    return error_response(422, whole or _("Some fields need your attention."), fields)
 
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
+    """Every HTTP error under /api/ as JSON (the pages' handlers send unmatched /api/ URLs here too)."""
+    code = exc.code or 500
+    if code >= 500:
+        db.session.rollback()  # the failed transaction must not leak into what runs next
+    data = getattr(exc, "data", None) or {}
+    if code == 422 and "messages" in data:  # a declared schema refused the request
+        return _validation_error(data["messages"])
     messages = {
+        400: _("The request body must be a JSON object (Content-Type: application/json).") if data
+        else _("The request could not be understood; check its syntax."),
+        401: _("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."),
         404: _("There is no such API resource."),
         405: _("This method is not allowed here."),
         413: _("The request is too large."),
         429: _("Too many requests; wait a moment and try again."),
+        500: _("The server could not finish this request; nothing was changed. Try again in a moment."),
     }
-    return jsonify({"error": messages.get(exc.code, exc.description)}), exc.code
+    return error_response(code, messages.get(code) or str(exc.description or HTTPStatus(code).phrase))
 
 
-def token_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _sep, token = header.partition(" ")
-        user = auth.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-        if user is None:
-            raise Unauthorized(_("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."))
-        g.api_user = user
-        return view(*args, **kwargs)
-    return wrapper
+@bp.before_request
+def require_token():
+    if request.method == "OPTIONS" or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if not current_user.is_authenticated:
+        raise Unauthorized(_("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."))
 
 
-def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(_("The request body must be a JSON object (Content-Type: application/json)."))
-    return body
+def caller() -> User:
+    """The authenticated user (Flask-Login's current_user, loaded from the bearer token)."""
+    return current_user._get_current_object()
 
 
-def int_arg(name: str, default: int | None = None, lo: int = 1, hi: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(_("Query parameter %(name)s must be a whole number.", name=name),
-                         fields={name: _("Enter a whole number.")}) from None
-    if value < lo or (hi is not None and value > hi):
-        raise BadRequest(_("Query parameter %(name)s must be between %(lo)s and %(hi)s.", name=name, lo=lo,
-                           hi=hi if hi is not None else "∞"), fields={name: _("Out of range.")})
-    return value
+def errors(*codes: int):
+    """Document the error responses a view can return, each with the Error schema (500 always)."""
+    def decorate(view):
+        for code in (*codes, 500):
+            view = bp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return view
+    return decorate
 
 
-def bool_arg(name: str) -> bool | None:
-    raw = (request.args.get(name) or "").lower()
-    if raw == "":
-        return None
-    if raw in {"1", "true", "yes"}:
-        return True
-    if raw in {"0", "false", "no"}:
-        return False
-    raise BadRequest(_("Query parameter %(name)s must be true or false.", name=name), fields={name: _("Use true or false.")})
+class Extended:
+    """`obj` with extra attributes, for a response schema that adds fields to a model's own."""
+
+    def __init__(self, obj: Any, **extra: Any):
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._obj, name)
 
 
-@bp.get("/openapi.json")
-def openapi():
-    return jsonify(openapi_document())
-
-
-@bp.post("/auth/token")
+@bp.route("/auth/token", methods=["POST"])
 @limiter.limit("10 per minute")
-def token():
-    body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-        raise BadRequest(_("Send a user name and a password."),
-                         fields={k: _("This field is required.") for k in ("username", "password")
-                                 if not isinstance(body.get(k), str) or not body.get(k)})
-    user = auth.authenticate(username, password)
+@bp.arguments(s.Credentials)
+@bp.response(200, s.Token)
+@errors(400, 401, 413, 429)
+@bp.doc(security=[], summary="Exchange user name and password for a bearer token")
+def token(credentials: dict[str, str]):
+    user = auth.authenticate(credentials["username"], credentials["password"])
     value, row = auth.issue_token(user)
-    return jsonify({"token": value, "expires_at": ser.iso(row.expires_at), "user": {
-        "id": user.id, "username": user.username, "role": user.role.value, "organisation_id": user.organisation_id}})
+    return {"token": value, "expires_at": row.expires_at, "user": user}
 
 
-@bp.post("/hazards")
-@token_required
-def report_hazard():
-    hazard = hazards.report_hazard(g.api_user, json_body())
-    return jsonify(ser.hazard_summary(hazard)), 201
+@bp.route("/hazards", methods=["POST"])
+@bp.arguments(s.HazardReport)
+@bp.response(201, s.HazardSummary)
+@errors(400, 401, 403, 413)
+@bp.doc(summary="Report a hazard and start its lifecycle")
+def report_hazard(report: dict[str, Any]):
+    return hazards.report_hazard(caller(), report)
 
 
-@bp.get("/hazards")
-@token_required
-def list_hazards():
-    filters = hazards.HazardFilters(
-        status=request.args.get("status") or None, grade=request.args.get("grade") or None,
-        enterprise_id=int_arg("enterprise"), overdue=bool_arg("overdue"), text=request.args.get("q") or None,
-        sort=request.args.get("sort") or "created")
-    page = hazards.list_hazards(g.api_user, filters, int_arg("page", 1), int_arg("per_page", 20, hi=100))
-    return jsonify({"items": [ser.hazard_summary(h) for h in page.items], "total": page.total,
-                    "total_capped": page.capped, "page": page.page, "per_page": page.per_page,
-                    "pages": page.pages, "has_next": page.more})
+@bp.route("/hazards", methods=["GET"])
+@bp.arguments(s.HazardQuery, location="query")
+@bp.response(200, s.HazardPage)
+@errors(401)
+@bp.doc(summary="Hazards visible to the caller, one page")
+def list_hazards(args: dict[str, Any]):
+    filters = hazards.HazardFilters(status=args.get("status"), grade=args.get("grade"),
+                                    enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
+                                    text=args.get("q"), sort=args["sort"])
+    return hazards.list_hazards(caller(), filters, args["page"], args["per_page"])
 
 
-@bp.get("/hazards/<int:hazard_id>")
-@token_required
+@bp.route(f"/hazards/<{ID}:hazard_id>", methods=["GET"])
+@bp.response(200, s.HazardDetail)
+@errors(401, 404)
+@bp.doc(summary="A hazard with its current tasks, timeline and attachments")
 def get_hazard(hazard_id: int):
-    hazard = hazards.get_hazard(g.api_user, hazard_id)
-    return jsonify(ser.hazard_detail(hazard, hazards.open_tasks(hazard.id), hazards.timeline(hazard.id),
-                                     attachments.hazard_attachments(hazard.id)))
+    hazard = hazards.get_hazard(caller(), hazard_id)
+    return Extended(hazard, current_tasks=hazards.open_tasks(hazard.id), timeline=hazards.timeline(hazard.id),
+                    attachments=attachments.hazard_attachments(hazard.id))
 
 
-@bp.get("/tasks")
-@token_required
-def list_tasks():
-    filters = tasks.TaskFilters(grade=request.args.get("grade") or None, status=request.args.get("status") or None,
-                                enterprise_id=int_arg("enterprise"), overdue=bool_arg("overdue"),
-                                text=request.args.get("q") or None)
-    page = tasks.list_tasks(g.api_user, filters, int_arg("page", 1), int_arg("per_page", 50, hi=200))
-    return jsonify({"items": [dict(ser.task_summary(t), hazard=ser.hazard_summary(h)) for t, h in page.items],
-                    "total": page.total, "total_capped": page.capped, "page": page.page,
-                    "per_page": page.per_page, "pages": page.pages, "has_next": page.more})
+@bp.route("/tasks", methods=["GET"])
+@bp.arguments(s.TaskQuery, location="query")
+@bp.response(200, s.TaskPage)
+@errors(401)
+@bp.doc(summary="The caller's open tasks, including unclaimed tasks of their groups, soonest deadline first")
+def list_tasks(args: dict[str, Any]):
+    filters = tasks.TaskFilters(grade=args.get("grade"), status=args.get("status"),
+                                enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
+                                text=args.get("q"))
+    page = tasks.list_tasks(caller(), filters, args["page"], args["per_page"])
+    return replace(page, items=[Extended(task, hazard=hazard) for task, hazard in page.items])
 
 
-@bp.get("/tasks/<int:task_id>")
-@token_required
+@bp.route(f"/tasks/<{ID}:task_id>", methods=["GET"])
+@bp.response(200, s.TaskDetail)
+@errors(401, 404)
+@bp.doc(summary="A task with its hazard and the definition of its form")
 def get_task(task_id: int):
-    task = tasks.visible_task(g.api_user, task_id)
-    return jsonify(dict(ser.task_summary(task), hazard=ser.hazard_summary(task.hazard),
-                        form=tasks.task_form(task).as_dict()))
+    task = tasks.visible_task(caller(), task_id)
+    return Extended(task, form=tasks.task_form(task).as_dict())
 
 
-@bp.post("/tasks/<int:task_id>/claim")
-@token_required
+@bp.route(f"/tasks/<{ID}:task_id>/claim", methods=["POST"])
+@bp.response(200, s.Task)
+@errors(401, 403, 404, 409)
+@bp.doc(summary="Claim a group task")
 def claim_task(task_id: int):
-    return jsonify(ser.task_summary(tasks.claim(g.api_user, task_id)))
+    return tasks.claim(caller(), task_id)
 
 
-@bp.post("/tasks/<int:task_id>/release")
-@token_required
+@bp.route(f"/tasks/<{ID}:task_id>/release", methods=["POST"])
+@bp.response(200, s.Task)
+@errors(401, 403, 404, 409)
+@bp.doc(summary="Release a claimed task")
 def release_task(task_id: int):
-    return jsonify(ser.task_summary(tasks.release(g.api_user, task_id)))
+    return tasks.release(caller(), task_id)
 
 
-@bp.post("/tasks/<int:task_id>/delegate")
-@token_required
-def delegate_task(task_id: int):
-    body = json_body()
-    return jsonify(ser.task_summary(tasks.delegate(g.api_user, task_id, body.get("user_id"))))
+@bp.route(f"/tasks/<{ID}:task_id>/delegate", methods=["POST"])
+@bp.arguments(s.Delegation)
+@bp.response(200, s.Task)
+@errors(400, 401, 403, 404, 409, 413)
+@bp.doc(summary="Hand the task to a colleague with the same role and organisation")
+def delegate_task(body: dict[str, int], task_id: int):
+    return tasks.delegate(caller(), task_id, body["user_id"])
 
 
-@bp.post("/tasks/<int:task_id>/complete")
-@token_required
-def complete_task(task_id: int):
-    body = json_body()
-    if "data" not in body:
-        raise BadRequest(_("Send the form's values as {\"data\": {...}}."), fields={"data": _("This field is required.")})
-    task = tasks.complete(g.api_user, task_id, body["data"])
-    return jsonify(dict(ser.task_summary(task), hazard=ser.hazard_summary(task.hazard)))
+@bp.route(f"/tasks/<{ID}:task_id>/complete", methods=["POST"])
+@bp.arguments(s.Completion)
+@bp.response(200, s.TaskWithHazard)
+@errors(400, 401, 403, 404, 409, 413)
+@bp.doc(summary="Complete a task with its form data")
+def complete_task(body: dict[str, Any], task_id: int):
+    return tasks.complete(caller(), task_id, body["data"])
 
 
-@bp.get("/forms/<key>")
-@token_required
+@bp.route("/forms/<string(maxlength=100):key>", methods=["GET"])
+@bp.response(200, s.Form)
+@errors(401, 404)
+@bp.doc(summary="The active definition of a form (JSON Schema plus display hints)")
 def get_form(key: str):
-    return jsonify(forms.get_form(key).as_dict())
+    return forms.get_form(key).as_dict()
 
 
-@bp.post("/attachments")
-@token_required
-def upload_attachment():
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise BadRequest(_("Send the file as multipart/form-data in a field named 'file'."),
-                         fields={"file": _("This field is required.")})
-    row = attachments.upload(g.api_user, upload.stream, upload.filename)
-    return jsonify(ser.attachment_view(row)), 201
+@bp.route("/attachments", methods=["POST"])
+@bp.arguments(s.Upload, location="files")
+@bp.response(201, s.Attachment)
+@errors(400, 401, 413)
+@bp.doc(summary="Upload a photo or document (multipart/form-data, field `file`)")
+def upload_attachment(files: dict[str, Any]):
+    upload = files["file"]
+    return attachments.upload(caller(), upload.stream, upload.filename)
 
 
-@bp.get("/attachments/<int:attachment_id>")
-@token_required
+@bp.route(f"/attachments/<{ID}:attachment_id>", methods=["GET"])
+@errors(400, 401, 404)
+@bp.doc(summary="Download an attachment", responses={"200": {"description": "The file", "content": {
+    content_type: {"schema": BINARY} for content_type in sorted(attachments.DOCUMENT_TYPES)}}})
 def download_attachment(attachment_id: int):
-    row = attachments.visible_attachment(g.api_user, attachment_id)
+    row = attachments.visible_attachment(caller(), attachment_id)
     return send_file(attachments.path_of(row), mimetype=row.content_type, download_name=row.original_name)

@@ -1,0 +1,352 @@
+"""The schemas of /api/v1: each validates a request or serializes a response, and documents it.
+
+The OpenAPI document at /api/v1/openapi.json is generated from these classes (flask-smorest + apispec), so
+what the server checks and returns is what the document says. Every schema is built once, at import.
+
+Field types used here (and nowhere else) carry translated messages that name what to fix:
+- `Text`: a string without NUL characters (PostgreSQL cannot store them);
+- `Int` / `Id`: whole numbers, ids bounded to PostgreSQL's integer range;
+- `Choice`: one of a declared set of values.
+"""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from flask_babel import lazy_gettext as _l
+from flask_smorest.fields import Upload as UploadField
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from app.models import HazardStatus, Role, TaskStatus
+from app.services.hazards import SORTS
+
+INT_MAX = 2_147_483_647  # PostgreSQL's integer: ids and page numbers beyond it cannot exist
+NO_NUL = r"^[^\x00]*$"
+# The hazard status vocabulary (the read model's `status`).
+HAZARD_STATUSES = tuple(status.value for status in HazardStatus)
+GRADES = ("general", "major")
+
+_FIELD_MESSAGES = {
+    "required": _l("This field is required."),
+    "null": _l("This field cannot be empty (null)."),
+    "validator_failed": _l("This value is not accepted."),
+}
+
+
+class Text(fields.String):
+    """A string; NUL characters are refused (PostgreSQL cannot store them)."""
+
+    default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES, "invalid": _l("Enter text (a JSON string).")}
+
+    def __init__(self, *, max_length: int | None = None, min_length: int | None = None, **kwargs):
+        checks = [validate.Regexp(NO_NUL, error=_l("Remove the NUL character (\\u0000) from this text."))]
+        if max_length is not None or min_length is not None:
+            message = (_l("Enter at most {max} characters.") if min_length is None
+                       else _l("Enter at least {min} characters.") if max_length is None
+                       else _l("Enter between {min} and {max} characters."))
+            checks.insert(0, validate.Length(min=min_length, max=max_length, error=message))
+        super().__init__(validate=checks, **kwargs)
+
+
+class Int(fields.Integer):
+    """A whole number within [lo, hi]; `strict` (JSON bodies) refuses "5" and 5.0."""
+
+    default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES, "invalid": _l("Enter a whole number."),
+                              "too_large": _l("Enter a smaller number.")}
+
+    def __init__(self, lo: int = 1, hi: int = INT_MAX, **kwargs):
+        super().__init__(validate=validate.Range(lo, hi, error=_l("Enter a whole number from {min} to {max}.")),
+                         **kwargs)
+
+    def _validated(self, value: Any):
+        if isinstance(value, bool):  # JSON true/false are not numbers
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def Id(**kwargs) -> Int:
+    """The id of a row: 1 to 2147483647."""
+    return Int(1, INT_MAX, **kwargs)
+
+
+class Flag(fields.Boolean):
+    default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES, "invalid": _l("Use true or false.")}
+
+
+class Choice(fields.String):
+    """One of `choices` (documented as an enum)."""
+
+    default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES, "invalid": _l("Enter text (a JSON string).")}
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(validate=validate.OneOf(list(choices), error=_l("Choose one of: {choices}.")), **kwargs)
+
+
+class FreeObject(fields.Dict):
+    """A JSON object whose content another check validates (a form); only NUL characters are refused."""
+
+    default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES,
+                              "invalid": _l("Send an object of field names and values ({\"name\": value}).")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        refuse_nul(value)
+        return value
+
+
+def refuse_nul(value: Any, path: str = "") -> None:
+    """Raise a ValidationError naming the first key or string within `value` that holds a NUL character."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError({path: [_l("Remove the NUL character (\\u0000) from this text.")]}
+                                  if path else [_l("Remove the NUL character (\\u0000) from this text.")])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key, path)
+            refuse_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            refuse_nul(item, f"{path}.{index}" if path else str(index))
+
+
+class UtcDateTime(fields.DateTime):
+    """A moment as RFC 3339 with its offset: stored times are UTC, read back without a zone."""
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+class RequestSchema(Schema):
+    """A request's JSON body: unknown fields are refused by name."""
+
+    error_messages: ClassVar[dict] = {"unknown": _l("This field is not expected here; leave it out."),
+                      "type": _l("Send a JSON object.")}
+
+
+class QuerySchema(Schema):
+    """Query parameters. An empty value (`?grade=`) is the same as leaving the parameter out."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    error_messages: ClassVar[dict] = RequestSchema.error_messages
+
+    @pre_load
+    def _empty_is_absent(self, data, **_kwargs):
+        return {key: value for key, value in data.items() if value != ""}
+
+
+def out(field: fields.Field, **metadata) -> fields.Field:
+    """`field` as a response field: always present (documented as required)."""
+    field.required = True
+    field.metadata.update(metadata)
+    return field
+
+
+def nullable(field_type: type[fields.Field] = fields.String, *, attribute: str | None = None,
+             **metadata) -> fields.Field:
+    """A response field that may be null."""
+    return out(field_type(allow_none=True, attribute=attribute), **metadata)
+
+
+# Requests ---------------------------------------------------------------------------------------------------
+
+class Credentials(RequestSchema):
+    username = Text(required=True, min_length=1, max_length=150)
+    password = Text(required=True, min_length=1, max_length=1024)
+
+
+class HazardReport(RequestSchema):
+    """A report: the fields of the report form (GET /forms/report says which are required, their lengths and
+    choices; an administrator may change them), plus `enterprise_id` for inspectors."""
+
+    class Meta:
+        unknown = INCLUDE  # fields an administrator adds to the report form; the form refuses unknown ones
+
+    title = Text(metadata={"description": "One line (report form)"})
+    description = Text()
+    location = Text()
+    hazard_type = Text(metadata={"description": "A choice of the report form, e.g. unsafe_condition"})
+    source = Text(metadata={"description": "A choice of the report form, e.g. self_check"})
+    photos = fields.List(Id(strict=True), metadata={"description": "Ids of the caller's uploaded photos"})
+    enterprise_id = Id(strict=True, metadata={"description": "Inspectors only: an enterprise they supervise"})
+
+    @pre_load
+    def _no_nul_anywhere(self, data, **_kwargs):
+        refuse_nul(data)
+        return data
+
+
+class Completion(RequestSchema):
+    data = FreeObject(required=True, metadata={
+        "description": "The values of the task's form (GET /tasks/{task_id} gives the form); validated by it"})
+
+
+class Delegation(RequestSchema):
+    user_id = Id(required=True, strict=True, metadata={"description": "A colleague with the same role"})
+
+
+def _named_file(upload) -> None:
+    name = upload.filename or ""
+    if not name.strip():
+        raise ValidationError(_l("The file needs a name."))
+    if "\x00" in name:
+        raise ValidationError(_l("Remove the NUL character (\\u0000) from the file name."))
+
+
+class Upload(Schema):
+    file = UploadField(required=True, validate=_named_file, error_messages={
+        "required": _l("Send the file as multipart/form-data in a field named 'file'."),
+        "invalid": _l("Send the file as multipart/form-data in a field named 'file'.")})
+
+
+class HazardQuery(QuerySchema):
+    status = Choice(HAZARD_STATUSES, metadata={"description": "Read-model status"})
+    grade = Choice(GRADES)
+    enterprise = Id(metadata={"description": "Enterprise id"})
+    overdue = Flag(metadata={"description": "Only overdue (true) or only not overdue (false) hazards"})
+    q = Text(max_length=200, metadata={"description": "Text in number, title or location"})
+    sort = Choice(SORTS, load_default="created", metadata={"description": "Order (default: newest first)"})
+    page = Int(1, INT_MAX, load_default=1)
+    per_page = Int(1, 100, load_default=20)
+
+
+class TaskQuery(QuerySchema):
+    grade = Choice(GRADES)
+    status = Choice(HAZARD_STATUSES, metadata={"description": "The hazard's status"})
+    enterprise = Id(metadata={"description": "Enterprise id"})
+    overdue = Flag(metadata={"description": "Only overdue (true) or only not overdue (false) tasks"})
+    q = Text(max_length=200, metadata={"description": "Text in the hazard's number or title"})
+    page = Int(1, INT_MAX, load_default=1)
+    per_page = Int(1, 200, load_default=50)
+
+
+# Responses --------------------------------------------------------------------------------------------------
+
+class Error(Schema):
+    error = out(fields.String(), description="What went wrong and what to do about it")
+    fields = out(fields.Dict(keys=fields.String(), values=fields.String()),
+                 description="A message per field that needs attention (may be empty)")
+
+
+class TokenUser(Schema):
+    id = out(fields.Integer())
+    username = out(fields.String())
+    role = out(fields.Enum(Role, by_value=True))
+    organisation_id = nullable(fields.Integer)
+
+
+class Token(Schema):
+    token = out(fields.String(), description="Send as Authorization: Bearer <token>")
+    expires_at = out(UtcDateTime())
+    user = out(fields.Nested(TokenUser))
+
+
+def _enterprise_name(hazard) -> str | None:
+    return hazard.enterprise.name if hazard.enterprise else None
+
+
+class HazardSummary(Schema):
+    id = out(fields.Integer())
+    number = out(fields.String())
+    title = out(fields.String())
+    status = out(fields.String(), enum=list(HAZARD_STATUSES))
+    grade = nullable(fields.String, enum=[*GRADES, None])
+    enterprise_id = out(fields.Integer())
+    enterprise = out(fields.Function(_enterprise_name), type="string", nullable=True)
+    location = out(fields.String())
+    current_step = nullable(fields.String)
+    rectification_deadline = nullable(fields.Date)
+    overdue = out(fields.Boolean())
+    listed = out(fields.Boolean())
+    created_at = out(UtcDateTime())
+    updated_at = out(UtcDateTime())
+    closed_at = nullable(UtcDateTime)
+
+
+class Task(Schema):
+    id = out(fields.Integer())
+    hazard_id = out(fields.Integer())
+    name = out(fields.String(attribute="spec_name"), description="The step's id in the diagram")
+    title = out(fields.String())
+    form = nullable(fields.String, attribute="form_key", description="The key of the task's form")
+    role = out(fields.Enum(Role, by_value=True))
+    organisation_id = nullable(fields.Integer)
+    assignee_id = nullable(fields.Integer)
+    status = out(fields.Enum(TaskStatus, by_value=True))
+    due_at = nullable(UtcDateTime)
+    created_at = out(UtcDateTime())
+    completed_at = nullable(UtcDateTime)
+
+
+class TaskWithHazard(Task):
+    hazard = out(fields.Nested(HazardSummary))
+
+
+class Form(Schema):
+    key = out(fields.String())
+    title = out(fields.Dict(keys=fields.String(), values=fields.String()), description="Per language")
+    description = out(fields.Dict(keys=fields.String(), values=fields.String()), description="Per language")
+    schema = out(fields.Dict(), description="JSON Schema (draft 2020-12) of the form's data")
+    fields = out(fields.List(fields.Dict()), description="Display hints per field: widget, labels, choices")
+
+
+class TaskDetail(TaskWithHazard):
+    form = out(fields.Nested(Form), description="The form to fill in (the version this task was given)")
+
+
+class Event(Schema):
+    seq = out(fields.Integer())
+    action = out(fields.String())
+    task = nullable(fields.String, attribute="task_spec")
+    actor_id = nullable(fields.Integer)
+    actor = out(fields.Function(lambda e: e.actor.display_name if e.actor else None), type="string",
+                nullable=True)
+    at = out(UtcDateTime(attribute="created_at"))
+    data = out(fields.Function(lambda e: json.loads(e.data)), type="object")
+
+
+class Attachment(Schema):
+    id = out(fields.Integer())
+    name = out(fields.String(attribute="original_name"))
+    content_type = out(fields.String())
+    kind = out(fields.String(), enum=["image", "document"])
+    size = out(fields.Integer())
+    sha256 = out(fields.String())
+    hazard_id = nullable(fields.Integer)
+    created_at = out(UtcDateTime())
+
+
+class HazardDetail(HazardSummary):
+    description = out(fields.String())
+    hazard_type = out(fields.String())
+    source = out(fields.String())
+    responsible_person = nullable(fields.String)
+    notice_number = nullable(fields.String)
+    supervision_deadline = nullable(fields.Date)
+    current_tasks = out(fields.List(fields.Nested(Task)))
+    timeline = out(fields.List(fields.Nested(Event)))
+    attachments = out(fields.List(fields.Nested(Attachment)))
+
+
+class CountedPage(Schema):
+    """One page of a list. Lists count at most LIST_COUNT_CAP rows (10,000 by default)."""
+
+    total = out(fields.Integer(), description="Matching rows; a lower bound when total_capped is true")
+    total_capped = out(fields.Boolean(attribute="capped"),
+                       description="True when more rows match than were counted (show e.g. 10,000+)")
+    page = out(fields.Integer())
+    per_page = out(fields.Integer())
+    pages = out(fields.Integer(), description="Pages known to exist (a lower bound when total_capped is true)")
+    has_next = out(fields.Boolean(attribute="more"), description="Whether a next page exists")
+
+
+class HazardPage(CountedPage):
+    items = out(fields.List(fields.Nested(HazardSummary)))
+
+
+class TaskPage(CountedPage):
+    items = out(fields.List(fields.Nested(TaskWithHazard)))
