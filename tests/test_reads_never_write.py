@@ -7,37 +7,25 @@ seed or otherwise write anything on the way.
 """
 from __future__ import annotations
 
-import uuid
-
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import event, select
 
 from app import create_app
 from app.extensions import db
 from app.models import Hazard
 from config import TestConfig
-from tests.conftest import PG_ADMIN_URL, _pg_available
+from tests.conftest import empty_pg_database
 from tests.test_pages import Pages
 
 
 @pytest.fixture
 def fresh_pg(tmp_path):
-    if not _pg_available():
-        pytest.skip("PostgreSQL not reachable")
-    name = f"hazardloop_ro_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=tmp_path, UPLOAD_DIR=tmp_path / "up")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_pg_database("hazardloop_ro") as url:
+        app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=tmp_path, UPLOAD_DIR=tmp_path / "up")
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_the_library_a_form_the_register_and_a_hazard_are_served_by_read_only_transactions(fresh_pg):
