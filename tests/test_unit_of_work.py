@@ -72,18 +72,19 @@ def rival(backend: str, instance_id: int):
         return
     done: list[bool] = []
 
-    def change_it_meanwhile(_session, _context, _instances) -> None:
-        if not done:
-            done.append(True)
+    def change_it_meanwhile(_conn, _cursor, statement, *_args) -> None:
+        if not done and statement.lstrip().split(" ", 1)[0] in {"INSERT", "UPDATE", "DELETE"}:
+            done.append(True)  # just before the step's first write: another connection changes the instance
             with db.engine.begin() as conn:
                 conn.execute(text("UPDATE process_instance SET lock_version = lock_version + 1 WHERE id = :i"),
                              {"i": instance_id})
 
-    event.listen(Session, "before_flush", change_it_meanwhile)
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", change_it_meanwhile)
     try:
         yield
     finally:
-        event.remove(Session, "before_flush", change_it_meanwhile)
+        event.remove(engine, "before_cursor_execute", change_it_meanwhile)
     assert done, "the step wrote nothing, so no rival could get in its way"
 
 

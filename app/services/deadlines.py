@@ -125,12 +125,14 @@ def diagram_problems(parsed: ParsedProcess) -> list[tuple[str | None, str]]:
 
 # --------------------------------------------------------------------------------- after each step
 def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess, rows: list[Timer],
-               fired: list[Timer], ready_task_timers: dict[str, list], now: datetime) -> None:
+               fired: list[Timer], ready_task_timers: dict[str, list], now: datetime) -> list[Timer]:
     """Record fired timers and keep each open deadline's ladder in step with its current date.
 
     Runs inside the instance's transaction, under its lock.  `rows` are all the instance's timer rows,
     `fired` the engine rows that fired in this step, `ready_task_timers` the snapshot's task_timers.
+    Returns the new alert rows, for the caller to insert.
     """
+    planned_rows: list[Timer] = []
     for row in fired:
         audit.record("timer_fired", actor_id=None, hazard=hazard, task_spec=row.spec_name, data={
             "timer": row.id, "deadline": row.deadline, "due_at": row.due_at.isoformat(),
@@ -168,11 +170,12 @@ def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess,
             key = (meta.properties["deadline"], anchor, step.kind, step.offset_days, audience)
             if key in sent or (step.kind == TimerKind.reminder and due <= now):
                 continue  # told already, or too late to remind
-            db.session.add(Timer(
+            planned_rows.append(Timer(
                 instance_id=instance.id, task_uuid=uuid, spec_name=event, due_at=due, status=TimerStatus.pending,
                 created_at=now, kind=step.kind, hazard_id=hazard.id, watch_task_uuid=watched,
                 deadline=meta.properties["deadline"], anchor_at=anchor, offset_days=step.offset_days,
-                audience=audience))
+                audience=audience, late=False, attempts=0))
+    return planned_rows
 
 
 def deadline_kind(parsed: ParsedProcess, event_name: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.chinatime import end_of_day, parse_date
 from app.clock import clock
@@ -67,8 +67,20 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
         hazard.overdue = hazard.status not in FINAL_STATUSES and any(
             t.due_at is not None and t.due_at <= now for t in still_open)
         rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
-        deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
+        alerts = deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
+        _insert_timers([row for row in rows if row.id is None and row not in db.session] + alerts)
     return created
+
+
+def _insert_timers(rows: list[Timer]) -> None:
+    """New timer rows that nothing in this step refers to by id, in one Core executemany.
+
+    Through the ORM they would go out as one INSERT … RETURNING with a parameter per column and row, which the
+    driver parses anew for every step (too many parameters for its statement cache); these rows need no id back.
+    """
+    if rows:
+        columns = [c.key for c in Timer.__table__.columns if c.key != "id"]
+        db.session.execute(insert(Timer.__table__), [{c: getattr(row, c) for c in columns} for row in rows])
 
 
 def _deadlines_of_ready_tasks(parsed, snapshot: Snapshot) -> dict[str, datetime]:
@@ -175,8 +187,10 @@ def _sync_timers(instance: ProcessInstance, hazard: Hazard, parsed, snapshot: Sn
         row = Timer(instance_id=instance.id, task_uuid=info.uuid, spec_name=info.name,
                     due_at=info.due_at or now, created_at=now, kind=TimerKind.engine, hazard_id=hazard.id,
                     watch_task_uuid=info.attached_to, deadline=deadlines.deadline_kind(parsed, info.name),
-                    status=TimerStatus.fired if done else TimerStatus.pending, fired_at=now if done else None)
-        db.session.add(row)
+                    status=TimerStatus.fired if done else TimerStatus.pending, fired_at=now if done else None,
+                    late=False, attempts=0)
+        if done:
+            db.session.add(row)  # an id for the audit trail (below)
         rows.append(row)
         engine[info.uuid] = row
         if done:
