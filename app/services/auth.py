@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import clock
@@ -61,9 +61,12 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
+_TOKEN_USER = (select(ApiToken.expires_at, User).join(User, User.id == ApiToken.user_id)
+               .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_for_token(token: str) -> User | None:
-    found = db.session.execute(select(ApiToken.expires_at, User).join(User, User.id == ApiToken.user_id)
-                               .where(ApiToken.token_hash == _digest(token))).first()
+    found = db.session.execute(_TOKEN_USER, {"token_hash": _digest(token)}).first()
     if found is None or found.expires_at <= clock.now() or not found.User.active:
         return None
     return found.User

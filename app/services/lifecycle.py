@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from app.chinatime import end_of_day, parse_date
 from app.clock import clock
@@ -160,10 +160,13 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
     return created, still_open + created
 
 
+_TIMERS_OF = select(Timer).where(Timer.instance_id == bindparam("instance_id"))
+
+
 def _sync_timers(instance: ProcessInstance, hazard: Hazard, parsed, snapshot: Snapshot,
                  now: datetime) -> tuple[list[Timer], list[Timer]]:
     """Mirror the engine's timers into the timer table; returns (all rows, engine rows fired now)."""
-    rows = list(db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)))
+    rows = list(db.session.scalars(_TIMERS_OF, {"instance_id": instance.id}))
     engine = {t.task_uuid: t for t in rows if t.kind == TimerKind.engine}
     waiting = {t.uuid: t for t in snapshot.timers}
     fired_now = {t.uuid: t for t in snapshot.fired_timers}

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -89,29 +89,30 @@ class InstanceStep:
         audit.record(action, actor_id=actor_id, hazard=self.hazard, task_spec=task_spec, data=data)
 
 
+# The step's two reads, built once (their SQL is compiled once per process too); values are bound per call.
+_LOCK_BY_ID = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id")).with_for_update()
+               .execution_options(populate_existing=True))
+_WANTED = or_(HumanTask.status == TaskStatus.open, HumanTask.id == bindparam("task_id"))
+_UNDER_LOCK = (select(Hazard, HumanTask).outerjoin(HumanTask, and_(HumanTask.instance_id == Hazard.instance_id, _WANTED))
+               .where(Hazard.instance_id == bindparam("instance_id"))
+               .options(joinedload(Hazard.enterprise), contains_eager(HumanTask.hazard))
+               .execution_options(populate_existing=True))
+
+
 def _lock(instance_id: int | None, task_id: int | None, task_scope) -> ProcessInstance | None:
     """The instance's row, locked; found by id, or through one of its tasks (within `task_scope`)."""
-    if instance_id is None:
-        owner = select(HumanTask.instance_id).where(HumanTask.id == task_id)
-        if task_scope is not None:
-            owner = owner.where(task_scope)
-        where = ProcessInstance.id == owner.scalar_subquery()
-    else:
-        where = ProcessInstance.id == instance_id
-    return db.session.scalars(select(ProcessInstance).where(where).with_for_update()
-                              .execution_options(populate_existing=True)).one_or_none()
+    if instance_id is not None:
+        return db.session.scalars(_LOCK_BY_ID, {"instance_id": instance_id}).one_or_none()
+    owner = select(HumanTask.instance_id).where(HumanTask.id == task_id)
+    if task_scope is not None:
+        owner = owner.where(task_scope)
+    return db.session.scalars(select(ProcessInstance).where(ProcessInstance.id == owner.scalar_subquery())
+                              .with_for_update().execution_options(populate_existing=True)).one_or_none()
 
 
 def _read_under_lock(instance_id: int, task_id: int | None) -> tuple[Hazard, dict[str, HumanTask], HumanTask | None]:
     """The instance's hazard (with its enterprise) and open tasks, plus task `task_id` whatever its state."""
-    wanted = HumanTask.status == TaskStatus.open
-    if task_id is not None:
-        wanted = or_(wanted, HumanTask.id == task_id)
-    rows = db.session.execute(
-        select(Hazard, HumanTask).outerjoin(HumanTask, and_(HumanTask.instance_id == Hazard.instance_id, wanted))
-        .where(Hazard.instance_id == instance_id)
-        .options(joinedload(Hazard.enterprise), contains_eager(HumanTask.hazard))
-        .execution_options(populate_existing=True)).all()
+    rows = db.session.execute(_UNDER_LOCK, {"instance_id": instance_id, "task_id": task_id or 0}).all()
     if not rows:
         raise EngineError(f"instance {instance_id} belongs to no hazard")
     hazard = rows[0][0]
