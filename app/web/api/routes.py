@@ -13,6 +13,7 @@ from app.services import attachments, auth, forms, hazards, tasks
 from app.services.errors import BadRequest, ServiceError, Unauthorized
 from app.web import serializers as ser
 from app.web.api.openapi import openapi_document
+from app.web.headers import user_file
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -96,7 +97,7 @@ def token():
         raise BadRequest(_("Send a user name and a password."),
                          fields={k: _("This field is required.") for k in ("username", "password")
                                  if not isinstance(body.get(k), str) or not body.get(k)})
-    user = auth.authenticate(username, password)
+    user = auth.authenticate(username, password, request.remote_addr)
     value, row = auth.issue_token(user)
     return jsonify({"token": value, "expires_at": ser.iso(row.expires_at), "user": {
         "id": user.id, "username": user.username, "role": user.role.value, "organisation_id": user.organisation_id}})
@@ -200,4 +201,4 @@ def upload_attachment():
 @token_required
 def download_attachment(attachment_id: int):
     row = attachments.visible_attachment(g.api_user, attachment_id)
-    return send_file(attachments.path_of(row), mimetype=row.content_type, download_name=row.original_name)
+    return user_file(send_file(attachments.path_of(row), mimetype=row.content_type), row.original_name)
