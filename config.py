@@ -43,6 +43,7 @@ class Config:
     # pair wait twice as long as the last (1 s, 2 s, 4 s ... at most LOGIN_MAX_DELAY_SECONDS); forgotten after
     # LOGIN_FAILURE_WINDOW_HOURS without a failure. `flask users unlock NAME` clears it.
     LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", str(3)))
+    LOGIN_FIRST_DELAY_SECONDS = int(os.environ.get("LOGIN_FIRST_DELAY_SECONDS", str(1)))
     LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", str(15 * 60)))
     LOGIN_FAILURE_WINDOW_HOURS = int(os.environ.get("LOGIN_FAILURE_WINDOW_HOURS", str(24)))
     # A signed-in session lasts this long (a server-side row: logging out ends it everywhere the cookie went);

@@ -2,7 +2,7 @@
 
 A stranger guessing from their own address slows down only their own attempts: the account's owner, signing in
 from elsewhere, is never locked out. The first LOGIN_FREE_FAILURES are free; then each failure makes that pair
-wait twice as long as the last (1 s, 2 s, 4 s ...) up to LOGIN_MAX_DELAY_SECONDS. Names that do not exist are
+wait twice as long as the last (LOGIN_FIRST_DELAY_SECONDS: 1 s, 2 s, 4 s ...) up to LOGIN_MAX_DELAY_SECONDS. Names that do not exist are
 throttled exactly like names that do, so the answers tell nothing about which accounts exist. An administrator
 clears an account's throttling with `flask users unlock NAME` (a new generation of its keys).
 """
@@ -58,7 +58,7 @@ class Throttle:
         failures = self.store.incr(f"{self.key}:failures", config["LOGIN_FAILURE_WINDOW_HOURS"] * 3600)
         beyond = failures - config["LOGIN_FREE_FAILURES"]
         if beyond > 0:
-            delay = min(config["LOGIN_MAX_DELAY_SECONDS"], 2 ** min(beyond - 1, 30))
+            delay = min(config["LOGIN_MAX_DELAY_SECONDS"], config["LOGIN_FIRST_DELAY_SECONDS"] * 2 ** min(beyond - 1, 30))
             self.store.incr(f"{self.key}:wait:{failures}", delay)
 
     def succeeded(self) -> None:
