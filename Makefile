@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi.py
+# `make run` and its steps are a first look on this machine: keys generated in instance/, cookies over http.
+# Production runs without it (SECRET_KEY and AUDIT_KEY required; see the README's Security section).
+DEV := HAZARDLOOP_ENV=development
 
 .PHONY: run test deps assets translations browser migrate install-shipped seed lint bench clean scheduler
 
@@ -34,24 +37,25 @@ translations: deps
 	@if [ -d app/translations ]; then $(BIN)/pybabel compile -f -d app/translations >/dev/null; fi
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here),
-# plus a CJK font so that the screenshots in test-artifacts/ show Chinese text instead of boxes.
+# plus a CJK font so that the screenshots in test-artifacts/ show Chinese text instead of boxes, and
+# redis-server, which the tests start on a port of their own (the shared rate limit across two workers).
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . && command -v redis-server >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk redis-server >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk redis-server >/dev/null; fi; }
 
 migrate: deps
-	$(BIN)/flask db upgrade
+	$(DEV) $(BIN)/flask db upgrade
 
 # Reads never write: the shipped diagrams and forms are installed by this explicit step, after the migrations.
 install-shipped: migrate
-	$(BIN)/flask shipped install
+	$(DEV) $(BIN)/flask shipped install
 
 seed: install-shipped
-	$(BIN)/flask seed-demo --if-empty
+	$(DEV) $(BIN)/flask seed-demo --if-empty
 
 run: deps assets translations seed
-	SCHEDULER_IN_PROCESS=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(DEV) SCHEDULER_IN_PROCESS=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: deps assets translations browser
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -64,7 +68,7 @@ bench: deps translations
 
 # The scheduler as its own process (production style); `make run` already runs one inside the server.
 scheduler: deps
-	$(BIN)/flask scheduler run
+	$(DEV) $(BIN)/flask scheduler run
 
 lint: deps
 	$(BIN)/ruff check app tests config.py wsgi.py

@@ -16,8 +16,17 @@ def _bool(name: str, default: bool) -> bool:
 
 
 class Config:
-    # A random key per process is safe but logs everyone out on restart; production sets SECRET_KEY.
-    SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
+    # production (the default: fails closed) or development (`make run`: keys generated in the instance folder,
+    # cookies also sent over plain http).
+    ENVIRONMENT = os.environ.get("HAZARDLOOP_ENV", "production")
+    # Signs sessions and remember-me cookies; must be the same in every worker. Production refuses to start without
+    # SECRET_KEY or SECRET_KEY_FILE (app/security.py); development keeps a generated one in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FILE = os.environ.get("SECRET_KEY_FILE")
+    # Keys the audit trail's hash chain (HMAC-SHA256); lives outside the database. Same rules as SECRET_KEY
+    # (instance/audit_key in development).
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")
     INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR") or BASE_DIR / "instance")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hazardloop.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
@@ -30,15 +39,31 @@ class Config:
     API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", str(12)))
     LOCK_TIMEOUT_MS = int(os.environ.get("LOCK_TIMEOUT_MS", str(5000)))
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", str(5)))
-    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", str(15)))
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Wrong passwords for one account from one address: this many are free, then each further one makes that
+    # pair wait twice as long as the last (1 s, 2 s, 4 s ... at most LOGIN_MAX_DELAY_SECONDS); forgotten after
+    # LOGIN_FAILURE_WINDOW_HOURS without a failure. `flask users unlock NAME` clears it.
+    LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", str(3)))
+    LOGIN_FIRST_DELAY_SECONDS = int(os.environ.get("LOGIN_FIRST_DELAY_SECONDS", str(1)))
+    LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", str(15 * 60)))
+    LOGIN_FAILURE_WINDOW_HOURS = int(os.environ.get("LOGIN_FAILURE_WINDOW_HOURS", str(24)))
+    # A signed-in session lasts this long (a server-side row: logging out ends it everywhere the cookie went);
+    # "keep me signed in" makes it REMEMBER_DAYS.
+    LOGIN_SESSION_HOURS = int(os.environ.get("LOGIN_SESSION_HOURS", str(12)))
+    REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", str(14)))
+    # Rate limits and login throttling: in each process's memory unless a shared store is set (Redis, needed as
+    # soon as more than one worker or machine serves requests).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "hazardloop")  # several deployments, one Redis
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh")
     LANGUAGES = ("zh", "en")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # Secure (https only) by default outside development; set SESSION_COOKIE_SECURE=0 to serve plain http.
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", ENVIRONMENT != "development")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None
     MAIL_ENABLED = _bool("MAIL_ENABLED", False)
     MAIL_HOST = os.environ.get("MAIL_HOST", "127.0.0.1")
@@ -59,11 +84,19 @@ class Config:
     # Up to this many visible enterprises, filters and the report form offer a plain list;
     # beyond it, a search field asks the server for the matching names (type-ahead).
     ENTERPRISE_SELECT_MAX = int(os.environ.get("ENTERPRISE_SELECT_MAX", str(50)))
+    # Uploads: images larger than this many pixels are refused (decompression bombs); files no form used are
+    # deleted after UPLOAD_UNLINKED_HOURS; each user may upload UPLOAD_QUOTA_MB per day.
+    MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(60_000_000)))
+    UPLOAD_UNLINKED_HOURS = int(os.environ.get("UPLOAD_UNLINKED_HOURS", str(48)))
+    UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", str(500)))
 
 
 class TestConfig(Config):
     TESTING = True
+    ENVIRONMENT = "testing"
     SECRET_KEY = "test-secret"
+    AUDIT_KEY = "test-audit-key"
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
     # Fast hashing for the many test users; production keeps scrypt.

@@ -1,4 +1,4 @@
-"""Operator commands: `flask seed-demo`, `flask audit verify`, `flask process deploy`."""
+"""Operator commands: `flask seed-demo`, `flask audit verify|rekey`, `flask users unlock`, `flask process deploy`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,6 +39,44 @@ def register_cli(app: Flask) -> None:
         if problems:
             raise SystemExit(1)
         click.echo(f"Audit trail intact: {checked} events verified.")
+
+    @audit.command("rekey")
+    @click.option("--from-plain", is_flag=True,
+                  help="The trail was written before it was keyed (plain SHA-256): run once after upgrading.")
+    @click.option("--old-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                  help="A file holding the previous AUDIT_KEY (to rotate the key).")
+    def audit_rekey(from_plain: bool, old_key_file: Path | None) -> None:
+        """Re-hash the whole trail with the current AUDIT_KEY, after checking it under the old one (app stopped)."""
+        from app.services.audit import RekeyRefused, rekey
+
+        if from_plain == (old_key_file is not None):
+            raise click.UsageError("Give exactly one of --from-plain and --old-key-file.")
+        old_key = None if from_plain else old_key_file.read_text(encoding="utf-8").strip()
+        try:
+            count = rekey(old_key)
+        except RekeyRefused as exc:
+            for p in exc.problems:
+                click.echo(f"TAMPERED chain={p.chain} seq={p.seq} event={p.event_id}: {p.message}", err=True)
+            click.echo("Nothing re-keyed: the trail does not verify under the old key.", err=True)
+            raise SystemExit(1) from None
+        click.echo(f"Re-keyed {count} audit events with the current AUDIT_KEY.")
+
+    users = AppGroup("users", help="User accounts.")
+    app.cli.add_command(users)
+
+    @users.command("unlock")
+    @click.argument("username")
+    def users_unlock(username: str) -> None:
+        """Lift the throttling of wrong passwords for an account, from every address."""
+        from app.services import auth
+        from app.services.errors import NotFound
+
+        try:
+            user = auth.unlock(username)
+        except NotFound as exc:
+            click.echo(exc.message, err=True)
+            raise SystemExit(1) from None
+        click.echo(f"{user.username} may sign in again from every address.")
 
     shipped = AppGroup("shipped", help="The diagrams and forms that ship with HazardLoop.")
     app.cli.add_command(shipped)
@@ -95,13 +133,13 @@ def register_scheduler_cli(app: Flask) -> None:
             while True:  # a tick works through what is due now; later ticks catch what fell due meanwhile
                 result = timers.tick()
                 for name in ("fired", "alerts", "cancelled", "busy", "failed", "checks_opened", "checks_missed",
-                             "emails_sent"):
+                             "emails_sent", "uploads_removed"):
                     setattr(total, name, getattr(total, name) + getattr(result, name))
                 if not result:
                     break
             click.echo(f"fired {total.fired} timers, {total.alerts} reminders/escalations, {total.cancelled} "
                        f"no longer needed, {total.failed} failed; opened {total.checks_opened} checks, "
-                       f"{total.checks_missed} missed; sent {total.emails_sent} e-mails.")
+                       f"{total.checks_missed} missed; sent {total.emails_sent} e-mails; removed {total.uploads_removed} unused uploads.")
             return
         interval = interval or float(current_app.config["SCHEDULER_INTERVAL_SECONDS"])
         click.echo(f"Scheduler running every {interval:g}s; Ctrl-C stops it.")

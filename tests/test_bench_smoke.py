@@ -24,7 +24,7 @@ def tiny_city():
 
     name = f"hazardloop_bench_smoke_{uuid.uuid4().hex[:8]}"
     url = city.create_database(PG_ADMIN_URL, name)
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False, **city.BENCH_KEYS)
     try:
         with app.app_context():
             upgrade()
@@ -82,7 +82,8 @@ def test_the_benchmark_has_its_own_command_line_and_is_not_in_the_production_cli
 
     from tests.conftest import ROOT
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cli.db'}", INSTANCE_DIR=tmp_path)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cli.db'}", INSTANCE_DIR=tmp_path,
+                     **city.BENCH_KEYS)
     flask_help = app.test_cli_runner().invoke(args=["--help"]).output
     assert "scheduler" in flask_help and "bench" not in flask_help
     bench_help = subprocess.run([sys.executable, "-m", "app.bench", "--help"], cwd=ROOT, capture_output=True,

@@ -32,6 +32,7 @@ from app.models import (
     User,
 )
 from app.services import audit, hazards, processes, tasks
+from config import TestConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 1000
@@ -108,8 +109,10 @@ def due_hazards(app, n: int) -> list[int]:
 
 
 def scheduler(tmp_path: Path, pg_url: str, *args: str) -> subprocess.Popen:
+    # The test application's keys: the processes append to the audit chains that the test then verifies.
     env = dict(os.environ, FLASK_APP="wsgi.py", DATABASE_URL=pg_url, HAZARDLOOP_INSTANCE_DIR=str(tmp_path),
-               SCHEDULER_IN_PROCESS="0", MAIL_ENABLED="0", PYTHONUNBUFFERED="1")
+               SCHEDULER_IN_PROCESS="0", MAIL_ENABLED="0", PYTHONUNBUFFERED="1", SECRET_KEY=TestConfig.SECRET_KEY,
+               AUDIT_KEY=TestConfig.AUDIT_KEY)
     flask = Path(sys.executable).parent / "flask"
     return subprocess.Popen([str(flask), "scheduler", "run", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

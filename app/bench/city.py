@@ -162,8 +162,7 @@ def _skeleton(preset: Preset, rng: random.Random, now: datetime, password_hash: 
     def user(username: str, name: str, role: str, org: int) -> int:
         nonlocal user_id
         user_id += 1
-        out.add("user_account", _line([user_id, username, name, None, password_hash, role, org, "t", None, 0, None,
-                                       created]))
+        out.add("user_account", _line([user_id, username, name, None, password_hash, role, org, "t", None, created]))
         return user_id
 
     admin_user = user("admin", "系统管理员", "admin", bureaus[0])
@@ -181,12 +180,14 @@ def _skeleton(preset: Preset, rng: random.Random, now: datetime, password_hash: 
     return world, out
 
 
+# The benchmark's database is thrown away: fixed keys, passed to every application and server the bench starts.
+BENCH_KEYS = {"SECRET_KEY": "hazardloop-bench-secret-key", "AUDIT_KEY": "hazardloop-bench-audit-key"}
+
 SKELETON_COLUMNS = {
     "region": "id, code, name, kind, parent_id",
     "organisation": "id, kind, name, parent_id, region_id, industry, address, credit_code, supervising_unit_id",
     "jurisdiction": "id, unit_id, region_id",
-    "user_account": "id, username, display_name, email, password_hash, role, organisation_id, active, locale, "
-                    "failed_logins, locked_until, created_at",
+    "user_account": "id, username, display_name, email, password_hash, role, organisation_id, active, locale, created_at",
 }
 
 
@@ -302,7 +303,7 @@ class HazardWriter:
                     data = a.data_fmt.format(c=ctx, u=ctx.uuids, dl=ctx.dl, sdl=ctx.sdl)
                     actor = a.actor if isinstance(a.actor, str) else a.actor(ctx)
                     created = datetime.fromisoformat(a.created if isinstance(a.created, str) else a.created(ctx))
-                    digest = event_hash(f"hazard:{hid}", a.seq, prev, a.action,
+                    digest = event_hash(BENCH_KEYS["AUDIT_KEY"], f"hazard:{hid}", a.seq, prev, a.action,
                                         None if actor == "\\N" else int(actor), hid, a.task_spec, data, created)
                     values[a.prev_index], values[a.hash_index] = prev, digest
                     prev = last_hash = digest

@@ -62,20 +62,24 @@ def _tokens(conn, user_ids: set[int], now: datetime) -> dict[int, str]:
     return out
 
 
-def _session_cookie(secret: str, user_id: int) -> str:
-    """A signed Flask session that Flask-Login reads as logged in (what the login form would set)."""
+def _session_cookie(conn, secret: str, user_id: int, now: datetime) -> str:
+    """A signed-in session row and the signed Flask session naming it (what the login form would set)."""
     from flask import Flask
 
+    token = secrets.token_urlsafe(24)
+    conn.execute("INSERT INTO login_session (token_hash, user_id, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+                 (hashlib.sha256(token.encode()).hexdigest(), user_id, now, now + timedelta(days=2)))
+    conn.commit()
     app = Flask("bench")
     app.secret_key = secret
     serializer = app.session_interface.get_signing_serializer(app)
-    return serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    return serializer.dumps({"_user_id": f"{user_id}:{token}", "_fresh": True})
 
 
 def _has_pages() -> bool:
     from app import create_app
 
-    app = create_app(SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = create_app(SQLALCHEMY_DATABASE_URI="sqlite://", **city.BENCH_KEYS)
     rules = {r.rule for r in app.url_map.iter_rules()}
     return {"/tasks", "/hazards", "/hazards/<int:hazard_id>"} <= rules
 
@@ -107,7 +111,7 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
                                                WHERE o.parent_id = %s ORDER BY random() LIMIT %s""",
                                       (district[1], preset.latency_samples))]
     tokens = _tokens(conn, {district[0], officer[0], inspector[0]}, now)
-    cookie = {uid: f"session={_session_cookie(secret, uid)}" for uid in (officer[0], inspector[0], district[0], admin)}
+    cookie = {uid: f"session={_session_cookie(conn, secret, uid, now)}" for uid in (officer[0], inspector[0], district[0], admin)}
     bearer = {uid: f"Bearer {tok}" for uid, tok in tokens.items()}
     words = list(city.OBJECTS)
 
@@ -204,7 +208,7 @@ def hot_path_anatomy(url: str, jobs: list[dict]) -> dict:
     from app.extensions import db
     from config import Config
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False, **city.BENCH_KEYS)
     client = app.test_client()
     statements: list[str] = []
 
@@ -253,7 +257,7 @@ def build(preset: Preset, admin_url: str, db_name: str, log=print) -> dict:
 
     log(f"[bench] {preset.name}: creating database {db_name}")
     url = city.create_database(admin_url, db_name)
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, **city.BENCH_KEYS)
     with app.app_context():
         upgrade()
     xml = (ROOT / "bpmn" / f"{city.PROCESS_KEY}.bpmn").read_text(encoding="utf-8")
@@ -285,7 +289,7 @@ def run(preset: Preset, admin_url: str, db_name: str, out_dir: Path, keep: bool 
         log("[bench] engine ceiling (one core, no web, no database)")
         results["engine"] = measure_ceiling(xml, city.PROCESS_KEY, preset.engine_seconds, clock.now)
 
-        secret = secrets.token_hex(16)
+        secret = city.BENCH_KEYS["SECRET_KEY"]
         now = clock.now()
         pages = _has_pages()
         with psycopg.connect(city.libpq_url(url)) as conn:

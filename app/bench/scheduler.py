@@ -45,12 +45,13 @@ def _idle_tick(db, now, service) -> float:
 
 def measure(db_url: str, due: int, workers: int | None = None) -> dict:
     from app import create_app
+    from app.bench import city
     from app.bench.client import percentile
     from app.clock import clock
     from app.extensions import db
     from config import Config
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=db_url, SCHEDULER_IN_PROCESS=False)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=db_url, SCHEDULER_IN_PROCESS=False, **city.BENCH_KEYS)
     service = _service()
     workers = workers or os.cpu_count() or 1
     out: dict = {"implementation": "app.services.timers.tick" if service else
@@ -161,6 +162,7 @@ def _fire_parallel(db, clock, db_url: str, due: int, workers: int) -> dict:
 def _worker(db_url: str, clock_offset: float, ready, results) -> None:
     """One scheduler process: its own application and pool, ticking until nothing is due for it."""
     from app import create_app
+    from app.bench import city
     from app.clock import clock
     from app.extensions import db
     from app.models import ProcessVersion
@@ -168,7 +170,7 @@ def _worker(db_url: str, clock_offset: float, ready, results) -> None:
     from config import Config
 
     clock.offset = timedelta(seconds=clock_offset)
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=db_url, SCHEDULER_IN_PROCESS=False)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=db_url, SCHEDULER_IN_PROCESS=False, **city.BENCH_KEYS)
     handled = errors = 0
     with app.app_context():
         for version_id in db.session.scalars(select(ProcessVersion.id)).all():

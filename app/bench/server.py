@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from app.bench.city import BENCH_KEYS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,7 +25,8 @@ class Gunicorn:
     def __init__(self, db_url: str, workers: int, secret: str, log: Path, threads: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY=secret, RATELIMIT_ENABLED="0",
+        env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY=secret, AUDIT_KEY=BENCH_KEYS["AUDIT_KEY"],
+                   RATELIMIT_ENABLED="0",
                    SCHEDULER_IN_PROCESS="0", MAIL_ENABLED="0")
         cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
                "--timeout", "120", "--backlog", "512"]

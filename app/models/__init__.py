@@ -5,7 +5,17 @@ from app.models.designer import FormVersion, ProcessDraft
 from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
-from app.models.org import ApiToken, Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
+from app.models.org import (
+    ApiToken,
+    Jurisdiction,
+    LoginSession,
+    Organisation,
+    OrgKind,
+    Region,
+    RegionKind,
+    Role,
+    User,
+)
 from app.models.process import (
     HumanTask,
     InstanceStatus,
@@ -37,6 +47,7 @@ __all__ = [
     "HumanTask",
     "InstanceStatus",
     "Jurisdiction",
+    "LoginSession",
     "Notification",
     "OrgKind",
     "Organisation",

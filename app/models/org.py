@@ -84,14 +84,28 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(5))
     # An inspector who heads a bureau: the last tier of deadline escalation (局领导).
     bureau_head: Mapped[bool] = mapped_column(default=False)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     organisation: Mapped[Organisation | None] = relationship()
+    # The signed-in session this object was loaded for (services/auth.py); not a column.
+    session_token = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: what the session and remember-me cookies carry
+        return f"{self.id}:{self.session_token}"
+
+
+class LoginSession(Base):
+    """One sign-in on one device: the cookies carry its token, only its sha256 is stored. Logging out deletes it,
+    so a copied cookie stops working; every sign-in makes a new one (the remember-me token rotates)."""
+
+    __tablename__ = "login_session"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class ApiToken(Base):

@@ -5,15 +5,18 @@ import hashlib
 import os
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import delete, func, select
 
 from app.clock import clock
 from app.extensions import db, undo_unless_committed
@@ -65,6 +68,9 @@ def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
             raise ValidationFailed(
                 _("Only photos (JPEG, PNG, WebP, GIF, HEIC) and documents (PDF, Word, Excel) can be uploaded."),
                 fields={"file": _("This file type is not accepted.")})
+        if mime in IMAGE_TYPES:
+            _check_dimensions(tmp, mime)
+        _check_quota(user, size)
         sha = digest.hexdigest()
         # One file per row (not one per content): a file is then removed with the transaction that wrote it
         # without asking whether another, uncommitted upload of the same bytes still needs it.
@@ -83,6 +89,60 @@ def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
     db.session.add(attachment)
     db.session.flush()
     return attachment
+
+
+def _check_dimensions(path: str, mime: str) -> None:
+    """Refuse images whose pixel count (read from the header, nothing decoded) would flood a viewer's memory."""
+    if mime == "image/heic":  # Pillow has no HEIC reader; browsers do not show HEIC inline either
+        return
+    limit = current_app.config["MAX_IMAGE_PIXELS"]
+    too_large = ValidationFailed(
+        _("The photo has too many pixels (at most %(mp)s megapixels); send a smaller photo.", mp=limit // 1_000_000),
+        fields={"file": _("Too many pixels.")})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        raise too_large from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise ValidationFailed(_("The photo cannot be read; send it again as JPEG or PNG."),
+                               fields={"file": _("Unreadable photo.")}) from None
+    if width * height > limit:
+        raise too_large
+
+
+def _check_quota(user: User, size: int) -> None:
+    """A user uploads at most UPLOAD_QUOTA_MB in 24 hours."""
+    quota = current_app.config["UPLOAD_QUOTA_MB"] * 1024 * 1024
+    used = db.session.scalar(select(func.coalesce(func.sum(Attachment.size), 0)).where(
+        Attachment.owner_id == user.id, Attachment.created_at > clock.now() - timedelta(hours=24)))
+    if used + size > quota:
+        raise TooLarge(_("You have uploaded %(used)s MB in the last 24 hours; the limit is %(quota)s MB a day. "
+                         "Try again tomorrow or ask your administrator.", used=round(used / 1024 / 1024, 1),
+                         quota=current_app.config["UPLOAD_QUOTA_MB"]), fields={"file": _("Daily upload limit reached.")})
+
+
+def remove_unlinked(batch: int = 200) -> int:
+    """Delete files that no hazard took within UPLOAD_UNLINKED_HOURS (sent with a form that was then refused or
+    abandoned); the scheduler calls it every tick. Returns how many were removed."""
+    cutoff = clock.now() - timedelta(hours=current_app.config["UPLOAD_UNLINKED_HOURS"])
+    ids = list(db.session.scalars(select(Attachment.id).where(Attachment.hazard_id.is_(None),
+                                                              Attachment.created_at < cutoff).limit(batch)))
+    if not ids:
+        return 0
+    try:
+        # hazard_id is checked again by the DELETE itself: a file a form links meanwhile stays.
+        keys = list(db.session.scalars(delete(Attachment).where(Attachment.id.in_(ids), Attachment.hazard_id.is_(None))
+                                       .returning(Attachment.storage_key)))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    for key in keys:
+        (upload_dir() / key).unlink(missing_ok=True)
+    return len(keys)
 
 
 def upload(user: User, stream: IO[bytes], filename: str) -> Attachment:

@@ -1,14 +1,20 @@
-"""The append-only audit trail: each event hashed with its predecessor in its chain."""
+"""The append-only audit trail: each event hashed with its predecessor in its chain.
+
+The hash is an HMAC-SHA256 keyed with AUDIT_KEY, which lives outside the database (environment or a file, see
+app/keys.py): whoever can write to the database but not read the key cannot rewrite a chain and recompute it.
+"""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, tuple_, update
 
 from app.clock import clock
 from app.extensions import db
@@ -26,11 +32,19 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_hash(chain: str, seq: int, prev_hash: str, action: str, actor_id: int | None,
+def event_hash(key: str | None, chain: str, seq: int, prev_hash: str, action: str, actor_id: int | None,
                hazard_id: int | None, task_spec: str | None, data: str, created_at: datetime) -> str:
+    """The event's HMAC-SHA256 under `key`; key None gives the plain SHA-256 that chains had before they were keyed
+    (only `rekey` reads those)."""
     material = canonical([chain, seq, prev_hash, action, actor_id, hazard_id, task_spec, data,
-                          created_at.isoformat()])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+                          created_at.isoformat()]).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(material).hexdigest()
+    return hmac.new(key.encode("utf-8"), material, hashlib.sha256).hexdigest()
+
+
+def audit_key() -> str:
+    return current_app.config["AUDIT_KEY"]
 
 
 def record(action: str, *, actor_id: int | None, hazard: Hazard | None = None,
@@ -45,13 +59,13 @@ def record(action: str, *, actor_id: int | None, hazard: Hazard | None = None,
     payload = canonical(data or {})
     if hazard is not None:
         chain, seq, prev = hazard_chain(hazard.id), hazard.audit_seq + 1, hazard.audit_hash or GENESIS
-        digest = event_hash(chain, seq, prev, action, actor_id, hazard.id, task_spec, payload, created)
+        digest = event_hash(audit_key(), chain, seq, prev, action, actor_id, hazard.id, task_spec, payload, created)
         hazard.audit_seq, hazard.audit_hash = seq, digest
     else:
         chain = SYSTEM_CHAIN
         head = db.session.get(AuditHead, chain, with_for_update=True)
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-        digest = event_hash(chain, seq, prev, action, actor_id, None, task_spec, payload, created)
+        digest = event_hash(audit_key(), chain, seq, prev, action, actor_id, None, task_spec, payload, created)
         if head is None:
             db.session.add(AuditHead(chain=chain, seq=seq, hash=digest))
         else:
@@ -78,10 +92,15 @@ class Problem:
 
 def verify() -> tuple[int, list[Problem]]:
     """Walk every chain; return how many events were checked and every inconsistency found."""
+    return _walk(audit_key())
+
+
+def _walk(key: str | None) -> tuple[int, list[Problem]]:
     problems: list[Problem] = []
     heads: dict[str, Head] = {h.chain: Head(h.seq, h.hash) for h in db.session.scalars(select(AuditHead))}
+    # Every hazard has a chain (its report is its first event): one without events lost its whole chain.
     heads.update((hazard_chain(hazard_id), Head(seq, digest)) for hazard_id, seq, digest in db.session.execute(
-        select(Hazard.id, Hazard.audit_seq, Hazard.audit_hash).where(Hazard.audit_seq > 0)))
+        select(Hazard.id, Hazard.audit_seq, Hazard.audit_hash)))
     checked = 0
     chain = None
     expected_seq, prev = 1, GENESIS
@@ -108,12 +127,61 @@ def verify() -> tuple[int, list[Problem]]:
             problems.append(Problem(ev.chain, ev.seq, ev.id, f"expected seq {expected_seq}: events missing"))
         if ev.prev_hash != prev:
             problems.append(Problem(ev.chain, ev.seq, ev.id, "previous-hash link broken"))
-        digest = event_hash(ev.chain, ev.seq, ev.prev_hash, ev.action, ev.actor_id, ev.hazard_id,
+        digest = event_hash(key, ev.chain, ev.seq, ev.prev_hash, ev.action, ev.actor_id, ev.hazard_id,
                             ev.task_spec, ev.data, ev.created_at)
-        if digest != ev.hash:
-            problems.append(Problem(ev.chain, ev.seq, ev.id, "content does not match its hash: altered"))
+        if not hmac.compare_digest(digest, ev.hash):
+            problems.append(Problem(ev.chain, ev.seq, ev.id, "content does not match its keyed hash: altered"))
         expected_seq, prev = ev.seq + 1, ev.hash
     close(chain, expected_seq - 1, prev)
     for name, head in heads.items():
-        problems.append(Problem(name, head.seq, None, "head record has no events: chain deleted"))
+        message = ("hazard has no audit events: its whole chain was deleted" if head.seq == 0
+                   else "head record has no events: chain deleted")
+        problems.append(Problem(name, head.seq, None, message))
     return checked, problems
+
+
+def rekey(old_key: str | None, batch: int = 5000) -> int:
+    """Re-hash every chain with the current AUDIT_KEY, after checking all of it under `old_key` (None: the plain
+    SHA-256 chains written before the trail was keyed). Refuses (returns the problems via RekeyRefused) when the
+    trail does not verify under the old key, so that a tampered chain is never laundered. Run it with the
+    application stopped; returns the number of events re-hashed."""
+    _checked, problems = _walk(old_key)
+    if problems:
+        raise RekeyRefused(problems)
+    key, chain, prev, done = audit_key(), None, GENESIS, 0
+    position: tuple[str, int] = ("", 0)
+    heads: dict[str, tuple[int, str]] = {}
+    while True:
+        rows = db.session.execute(
+            select(AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.action, AuditEvent.actor_id,
+                   AuditEvent.hazard_id, AuditEvent.task_spec, AuditEvent.data, AuditEvent.created_at)
+            .where(tuple_(AuditEvent.chain, AuditEvent.seq) > tuple_(*position))
+            .order_by(AuditEvent.chain, AuditEvent.seq).limit(batch)).all()
+        if not rows:
+            break
+        changes = []
+        for row in rows:
+            if row.chain != chain:
+                chain, prev = row.chain, GENESIS
+            digest = event_hash(key, row.chain, row.seq, prev, row.action, row.actor_id, row.hazard_id,
+                                row.task_spec, row.data, row.created_at)
+            changes.append({"id": row.id, "prev_hash": prev, "hash": digest})
+            heads[row.chain] = (row.seq, digest)
+            prev = digest
+        db.session.execute(update(AuditEvent), changes)
+        done += len(rows)
+        position = (rows[-1].chain, rows[-1].seq)
+    for name, (seq, digest) in heads.items():
+        if name == SYSTEM_CHAIN or not name.startswith("hazard:"):
+            db.session.execute(update(AuditHead).where(AuditHead.chain == name).values(seq=seq, hash=digest))
+        else:
+            db.session.execute(update(Hazard).where(Hazard.id == int(name.split(":", 1)[1]))
+                               .values(audit_seq=seq, audit_hash=digest))
+    db.session.commit()
+    return done
+
+
+class RekeyRefused(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problems")
+        self.problems = problems

@@ -1,49 +1,101 @@
-"""Passwords, lockout after repeated failures, and API bearer tokens."""
+"""Passwords, throttling of wrong passwords (services/login_throttle.py), signed-in sessions and API bearer tokens."""
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import clock
 from app.extensions import db
-from app.models import ApiToken, User
-from app.services.errors import Locked, Unauthorized
+from app.models import ApiToken, LoginSession, User
+from app.services.errors import Locked, NotFound, Unauthorized
+from app.services.login_throttle import Throttle, normalise
+from app.services.login_throttle import unlock as unlock_throttle
 
-# Checked against when the user does not exist, so both paths cost the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """Checked against when the user does not exist: both paths cost one hash of the same kind."""
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def authenticate(username: str, password: str) -> User:
-    """The user for these credentials; repeated failures lock the account for a while."""
-    user = db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
-    now = clock.now()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Locked(_("Too many failed attempts: this account is locked for %(m)d more minute(s).", m=minutes))
-    if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password or "")
+def authenticate(username: str, password: str, source: str | None) -> User:
+    """The user for these credentials, tried from address `source`.
+
+    Unknown names, inactive accounts and wrong passwords get the same answer after the same work; repeated
+    failures slow down that name from that address only (Locked, 429).
+    """
+    throttle = Throttle(username, source)
+    wait = throttle.wait_seconds()
+    if wait:
+        raise Locked(_("Too many failed attempts: wait %(s)d seconds, then try again. If you forgot your "
+                       "password, ask your administrator.", s=wait))
+    user = db.session.scalar(select(User).where(func.lower(User.username) == normalise(username)))
+    usable = user is not None and user.active
+    stored = user.password_hash if usable else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    if not check_password_hash(stored, password or "") or not usable:
+        throttle.failed()
         raise Unauthorized(_("Wrong user name or password."))
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-        db.session.commit()
-        raise Unauthorized(_("Wrong user name or password."))
-    if user.failed_logins or user.locked_until:
-        user.failed_logins, user.locked_until = 0, None
-        db.session.commit()
+    throttle.succeeded()
     return user
+
+
+def unlock(username: str) -> User:
+    """An administrator lifts the throttling of an account (every address)."""
+    user = db.session.scalar(select(User).where(func.lower(User.username) == normalise(username)))
+    if user is None:
+        raise NotFound(_("There is no user %(name)s.", name=username))
+    unlock_throttle(user.username)
+    return user
+
+
+def _wall_clock() -> datetime:
+    """Sessions end by the real clock: tests move the application's clock (app/clock.py) by days to fire deadlines,
+    and a person's sign-in is not part of that simulated time."""
+    return datetime.now(UTC)
+
+
+def start_session(user: User, remember: bool) -> None:
+    """A new signed-in session for this user: its token goes into the cookies (User.get_id), its hash into a row."""
+    token = secrets.token_urlsafe(32)
+    now = _wall_clock()
+    lifetime = (timedelta(days=current_app.config["REMEMBER_DAYS"]) if remember
+                else timedelta(hours=current_app.config["LOGIN_SESSION_HOURS"]))
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
+    db.session.add(LoginSession(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=now + lifetime))
+    db.session.commit()
+    user.session_token = token
+
+
+def session_user(cookie_id: str) -> User | None:
+    """The user of a session cookie's id ("<user id>:<token>"), if that session is still open."""
+    user_id, _sep, token = cookie_id.partition(":")
+    if not token or not user_id.isdigit():
+        return None
+    found = db.session.execute(select(LoginSession.expires_at, User).join(User, User.id == LoginSession.user_id)
+                               .where(LoginSession.token_hash == _digest(token))).first()
+    if found is None or found.User.id != int(user_id) or found.expires_at <= _wall_clock() or not found.User.active:
+        return None
+    found.User.session_token = token
+    return found.User
+
+
+def end_session(user: User) -> None:
+    """Log out: the session's row goes, so its cookies (and any copy of them) no longer sign anyone in."""
+    if user.session_token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(user.session_token)))
+        db.session.commit()
+    user.session_token = None
 
 
 def _digest(token: str) -> str:

@@ -52,11 +52,12 @@ class TickResult:
     checks_opened: int = 0
     checks_missed: int = 0
     emails_sent: int = 0
+    uploads_removed: int = 0  # files no form used (services/attachments.remove_unlinked)
     errors: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.fired or self.alerts or self.cancelled or self.failed or self.checks_opened
-                    or self.checks_missed or self.emails_sent)
+                    or self.checks_missed or self.emails_sent or self.uploads_removed)
 
 
 def _claim(now: datetime, skip: set[int], n: int, postgres: bool, timer_id: int | None = None) -> list[Timer]:
@@ -229,13 +230,15 @@ def fire_due(limit: int | None = None) -> TickResult:
 
 
 def tick(limit: int | None = None) -> TickResult:
-    """One scheduler tick: fire due timers, open due checks, record missed checks, send e-mail."""
-    from app.services import checklists, notifications
+    """One scheduler tick: fire due timers, open due checks, record missed checks, send e-mail, remove unused
+    uploads."""
+    from app.services import attachments, checklists, notifications
 
     result = fire_due(limit)
     result.checks_opened = checklists.open_due_checks()
     result.checks_missed = checklists.record_missed_checks()
     result.emails_sent = notifications.drain_outbox()
+    result.uploads_removed = attachments.remove_unlinked()
     return result
 
 

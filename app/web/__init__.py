@@ -5,7 +5,11 @@ from flask import Flask
 
 
 def register_pages(app: Flask) -> None:
-    """Register the server-rendered pages."""
+    """Register the server-rendered pages and the security headers."""
+    from app.web import headers
+
+    headers.init_app(app)
+
     from app.web.pages import register
 
     register(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 from app.models import User
 from app.services import auth
 
@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
     def load_user(user_id: str) -> User | None:
         if is_api_request():  # only a remember-me cookie gets here: the API accepts the bearer token alone
             return bearer_user()
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return auth.session_user(user_id)
 
     @login_manager.request_loader
     def load_user_from_request(_request) -> User | None:

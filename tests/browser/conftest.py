@@ -75,6 +75,7 @@ class Browser:
         self.chromium = chromium
         self.base_url = base_url
         self.contexts = []
+        self.csp_violations: list[str] = []
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def page(self, width: int = 1280, height: int = 900, locale: str = "zh-CN"):
@@ -82,7 +83,12 @@ class Browser:
                                             base_url=self.base_url)
         context.set_default_timeout(10_000)
         self.contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # The pages' Content-Security-Policy must not block anything they need (issue 18): Chromium reports each
+        # refusal on the console.
+        page.on("console", lambda message: self.csp_violations.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        return page
 
     def login(self, username: str, **kwargs):
         page = self.page(**kwargs)
@@ -107,3 +113,4 @@ def browser(chromium, live_server):
     b = Browser(chromium, live_server)
     yield b
     b.close()
+    assert not b.csp_violations, b.csp_violations

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.steps import fill, hazard_id, png
 
@@ -74,17 +75,25 @@ def test_a_report_sent_with_mistakes_comes_back_with_input_photo_and_messages_in
     browser.shot(officer, "23-report-errors-en")
 
 
-def test_a_wrong_password_is_explained_and_repeated_failures_lock_the_account(browser):
-    page = browser.page()
-    page.goto("/login?lang=en")
-    for _ in range(5):
+def test_a_wrong_password_is_explained_and_repeated_failures_slow_down_that_address(browser, live_app):
+    from app.services import login_throttle
+
+    live_app.config["LOGIN_FIRST_DELAY_SECONDS"] = 60  # no race between the browser and a one-second delay
+    try:
+        page = browser.page()
+        page.goto("/login?lang=en")
+        for _ in range(live_app.config["LOGIN_FREE_FAILURES"] + 1):
+            page.fill("#username", "officer_c")
+            page.fill("#password", "wrong")
+            page.click("#login-submit")
+            page.wait_for_selector("#login-error")
+            assert "Wrong user name or password" in page.locator("#login-error").inner_text()
         page.fill("#username", "officer_c")
-        page.fill("#password", "wrong")
+        page.fill("#password", "hazardloop")
         page.click("#login-submit")
-        page.wait_for_selector("#login-error")
-    assert "locked" not in page.locator("#login-error").inner_text()
-    page.fill("#username", "officer_c")
-    page.fill("#password", "hazardloop")
-    page.click("#login-submit")
-    assert "locked" in page.locator("#login-error").inner_text()
-    browser.shot(page, "24-login-locked")
+        expect(page.locator("#login-error")).to_contain_text("wait 60 seconds")
+        browser.shot(page, "24-login-throttled")
+    finally:
+        live_app.config["LOGIN_FIRST_DELAY_SECONDS"] = 1
+        with live_app.app_context():
+            login_throttle.unlock("officer_c")  # the server lives for the whole session

@@ -17,6 +17,7 @@ from app.services import attachments, auth, forms, hazards, tasks
 from app.services.errors import ServiceError, Unauthorized
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
+from app.web.headers import user_file
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
 ID = f"int(min=1, max={s.INT_MAX})"
@@ -119,7 +120,7 @@ class Extended:
 @errors(400, 401, 413, 429)
 @bp.doc(security=[], summary="Exchange user name and password for a bearer token")
 def token(credentials: dict[str, str]):
-    user = auth.authenticate(credentials["username"], credentials["password"])
+    user = auth.authenticate(credentials["username"], credentials["password"], request.remote_addr)
     value, row = auth.issue_token(user)
     return {"token": value, "expires_at": row.expires_at, "user": user}
 
@@ -235,4 +236,4 @@ def upload_attachment(files: dict[str, Any]):
     content_type: {"schema": BINARY} for content_type in sorted(attachments.DOCUMENT_TYPES)}}})
 def download_attachment(attachment_id: int):
     row = attachments.visible_attachment(caller(), attachment_id)
-    return send_file(attachments.path_of(row), mimetype=row.content_type, download_name=row.original_name)
+    return user_file(send_file(attachments.path_of(row), mimetype=row.content_type), row.original_name)

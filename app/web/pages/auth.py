@@ -1,6 +1,8 @@
 """Logging in and out (Flask-Login session), with the lockout and messages of services/auth."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,13 +36,15 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = auth.authenticate(form.username.data, form.password.data)
+            user = auth.authenticate(form.username.data, form.password.data, request.remote_addr)
         except Locked as exc:
             error, status = exc.message, 429
         except Unauthorized as exc:
             error, status = exc.message, 401
         else:
-            login_user(user, remember=form.remember.data)
+            auth.start_session(user, remember=form.remember.data)
+            login_user(user, remember=form.remember.data,
+                       duration=timedelta(days=current_app.config["REMEMBER_DAYS"]))
             if user.locale in current_app.config["LANGUAGES"]:
                 session["lang"] = user.locale  # the language they chose last time, on any device
                 refresh()  # this request's messages too
@@ -54,6 +58,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    auth.end_session(current_user)
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

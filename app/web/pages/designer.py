@@ -21,6 +21,7 @@ from app.models import Role
 from app.services import designer, forms, migration
 from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError
 from app.services.processes import DiagramInvalid
+from app.web.headers import user_file
 
 bp = Blueprint("designer", __name__, url_prefix="/admin")
 
@@ -130,10 +131,7 @@ def draft_xml(key: str, draft_id: int):
 
 
 def _download(xml: str, filename: str) -> Response:
-    download = request.args.get("download") == "1"
-    return Response(xml, mimetype="application/xml", headers={
-        "Content-Disposition": f'{"attachment" if download else "inline"}; filename="{filename}"',
-        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"})
+    return user_file(Response(xml, mimetype="application/xml"), filename)
 
 
 @bp.post("/processes/<key>/drafts/<int:draft_id>/delete")

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services import attachments, extension_requests, forms, hazards
 from app.services.errors import Conflict, Forbidden, ValidationFailed
+from app.web.headers import user_file
 from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, typed_values, uploads
 from app.web.pages.view import STATUSES, status_label, task_title
@@ -112,16 +113,14 @@ def detail(hazard_id: int):
 @login_required
 def diagram(hazard_id: int):
     xml = hazards.process_diagram(current_user, hazard_id)
-    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=300"})
+    return user_file(Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=300"}),
+                     f"hazard-{hazard_id}.bpmn")
 
 
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
     row = attachments.visible_attachment(current_user, attachment_id)
-    response = send_file(attachments.path_of(row), mimetype=row.content_type, download_name=row.original_name,
-                         as_attachment=bool(request.args.get("download")) or row.kind != "image",
-                         max_age=3600)
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response = send_file(attachments.path_of(row), mimetype=row.content_type, max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return user_file(response, row.original_name, inline=not request.args.get("download") and row.kind == "image")
