@@ -34,6 +34,13 @@ GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway",
 FLOW_NODES = ACTIVITIES | EVENTS | GATEWAYS
 CONTAINERS = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
+# Tasks a person does: SpiffWorkflow waits for someone on a plain bpmn:task too.
+HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
+# What nothing in HazardLoop can run or trigger, by element type or by the events an element catches.
+UNSUPPORTED_TASKS = {"serviceTask": "service_task", "businessRuleTask": "business_rule_task",
+                     "receiveTask": "receive_task"}
+UNSUPPORTED_CATCHES = {"message": "message_catch", "signal": "signal_catch"}
+CATCHING_EVENTS = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ def read_diagram(xml: str | bytes) -> Diagram:
             diagram.process_ids.append(process.get("id"))
             if process.get("name"):
                 diagram.process_names[process.get("id")] = process.get("name")
-            _read_container(process, process.get("id"), diagram, _lanes_of(process))
+            _read_container(process, process.get("id"), diagram, _lanes_of(process), None)
     return diagram
 
 
@@ -162,7 +169,10 @@ def _lanes_of(process: etree._Element) -> dict[str, str]:
     return lanes
 
 
-def _read_container(container: etree._Element, container_id: str, diagram: Diagram, lanes: dict[str, str]) -> None:
+def _read_container(container: etree._Element, container_id: str, diagram: Diagram, lanes: dict[str, str],
+                    container_lane: str | None) -> None:
+    """Read the flow elements of a process or sub-process; inside a sub-process an element without a lane of
+    its own takes the sub-process's lane (SpiffWorkflow assigns it so)."""
     for node in container:
         kind = _local(node.tag)
         if etree.QName(node).namespace != BPMN or not node.get("id"):
@@ -176,7 +186,7 @@ def _read_container(container: etree._Element, container_id: str, diagram: Diagr
             element.source, element.target = node.get("sourceRef"), node.get("targetRef")
             element.condition = _text(node.find(f"{{{BPMN}}}conditionExpression"))
         else:
-            element.lane = lanes.get(element.id) or None
+            element.lane = lanes.get(element.id) or container_lane or None
             props = _properties(node)
             element.form_key = props.get("formKey") or None
             element.status = props.get("status") or None
@@ -192,7 +202,7 @@ def _read_container(container: etree._Element, container_id: str, diagram: Diagr
             _read_other_expressions(node, element)
         diagram.elements[element.id] = element
         if kind in CONTAINERS:
-            _read_container(node, element.id, diagram, lanes)
+            _read_container(node, element.id, diagram, lanes, element.lane)
 
 
 def _read_event_definitions(node: etree._Element, element: Element) -> None:
@@ -229,22 +239,46 @@ def _read_other_expressions(node: etree._Element, element: Element) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ checks
+def check_supported(diagram: Diagram) -> list[Finding]:
+    """Elements nothing in HazardLoop can run or trigger: service, DMN and receive tasks, message and signal
+    catch events (nothing sends them), each with its own code so the message can say what to use instead."""
+    found: list[Finding] = []
+    for el in diagram.elements.values():
+        if el.type in UNSUPPORTED_TASKS:
+            found.append(Finding(el.id, UNSUPPORTED_TASKS[el.type], el.label()))
+        elif el.type in CATCHING_EVENTS:
+            found += [Finding(el.id, UNSUPPORTED_CATCHES[kind], el.label())
+                      for kind in el.event_kinds if kind in UNSUPPORTED_CATCHES]
+    return found
+
+
+_FOREIGN_EXPRESSION = re.compile(r"[$#]\{")
+
+
 def check_code(diagram: Diagram) -> list[Finding]:
     """Every condition, script and timer expression must pass the restricted evaluator's static check."""
     found: list[Finding] = []
     for el in diagram.elements.values():
         if el.condition is not None:
-            found += [Finding(el.id, "condition", p) for p in check_expression(el.condition)]
+            found += _check_expression(el.id, "condition", el.condition)
         for code, source in (("script", el.script), ("pre_script", el.pre_script), ("post_script", el.post_script)):
             if source:
                 found += [Finding(el.id, code, p) for p in check_script(source)]
         for part, source in el.expressions:
-            found += [Finding(el.id, "expression", f"{part}: {p}") for p in check_expression(source)]
+            found += _check_expression(el.id, "expression", source, f"{part}: ")
         if el.timer_kind is not None:
             found += _check_timer(el)
     return found
 
 
+def _check_expression(element_id: str, code: str, source: str, prefix: str = "") -> list[Finding]:
+    if _FOREIGN_EXPRESSION.search(source):  # Camunda/JUEL: ${approved}, #{x > 1}
+        return [Finding(element_id, "foreign_expression", source)]
+    return [Finding(element_id, code, f"{prefix}{p}") for p in check_expression(source)]
+
+
+# Quartz/cron: "0 0 9 * * ?", "0 */5 * * *" (five to seven fields of digits, *, ?, /, -, ,, L, W, #, names)
+_CRON = re.compile(r"^[\w*?/,#-]+(\s+[\w*?/,#-]+){4,6}$")
 _ISO_TIMER = re.compile(r"^(R\d*/)?P(\d|T\d)|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
 
 
@@ -253,6 +287,10 @@ def _check_timer(el: Element) -> list[Finding]:
     source = (el.timer or "").strip()
     if not source:
         return [Finding(el.id, "timer_empty")]
+    if _FOREIGN_EXPRESSION.search(source):
+        return [Finding(el.id, "foreign_expression", source)]
+    if _CRON.match(source.strip("\"'")):
+        return [Finding(el.id, "timer_cron", source)]
     if _ISO_TIMER.match(source):  # P30D, R2/PT1H or 2026-01-31 written bare: a name or a syntax error
         return [Finding(el.id, "timer_unquoted", source)]
     if problems := check_expression(source):
@@ -405,6 +443,7 @@ def validate_diagram(xml: str | bytes, process_key: str) -> DiagramCheck:
             parsed = parse_process(data, process_key, validate=False)
         except DiagramError as exc:
             findings += [Finding(element, "parse", message) for element, message in exc.problems]
+    findings += check_supported(diagram)
     findings += check_code(diagram)
     findings += check_paths(diagram)
     return DiagramCheck(_unique(findings), diagram, parsed)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 
 from app.clock import clock
 from app.engine import ProcessRuntime, runtime_for
-from app.engine.diagram import DiagramCheck, Finding, validate_diagram
+from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, validate_diagram
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
@@ -55,6 +55,21 @@ def _finding_message(finding: Finding) -> str:
         "no_start": lambda: _("The process needs a start event."),
         "no_end": lambda: _("The process needs an end event."),
         "flow_ends": lambda: _("This flow is not connected at both ends."),
+        "service_task": lambda: _("Service tasks cannot run here: nothing calls outside systems. Use a user task "
+                                  "for the person who does it, or a script task for a calculation."),
+        "business_rule_task": lambda: _("DMN decision tables cannot run here. Decide with conditions on the "
+                                        "outgoing flows of an exclusive gateway, or a script task."),
+        "receive_task": lambda: _("Nothing in HazardLoop sends messages to a receive task, so the process would "
+                                  "wait forever. Use a user task for the person who records what arrived."),
+        "message_catch": lambda: _("Nothing in HazardLoop sends messages, so this event would wait forever. Use a "
+                                   "user task for the person who records it, or a timer for a deadline."),
+        "signal_catch": lambda: _("Nothing in HazardLoop sends signals, so this event would wait forever. Use a "
+                                  "user task for the person who records it, or a timer for a deadline."),
+        "foreign_expression": lambda: _("%(source)s is a Camunda-style expression; conditions and timers here "
+                                        "are Python expressions: write approved == True, not ${approved}.",
+                                        source=detail),
+        "timer_cron": lambda: _("%(source)s is a cron expression; timers are ISO 8601 in quotes: a date "
+                                '"2026-01-31T09:00:00+08:00", a duration "P10D" or a cycle "R3/P1D".', source=detail),
     }
     return str(messages.get(finding.code, lambda: detail or finding.code)())
 
@@ -68,7 +83,7 @@ def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, st
     known_forms = set(forms.form_keys())
     lanes = working_lanes()
     names = "、".join(sorted({lane for lane, role in lanes.items() if not lane.isascii()}))
-    for task in result.diagram.of_type("userTask", "manualTask"):
+    for task in result.diagram.of_type(*HUMAN_TASKS):
         if not task.form_key:
             problems.append({"element_id": task.id, "message": _("Choose the form this task shows (formKey).")})
         elif task.form_key not in known_forms:

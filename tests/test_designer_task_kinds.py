@@ -1,0 +1,122 @@
+"""Every task kind is checked; what cannot run here is refused on its element with what to use instead."""
+from __future__ import annotations
+
+from itertools import pairwise
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask, User
+from app.services import designer
+from tests.helpers import report
+
+KEY = "hazard_lifecycle"
+
+
+def admin() -> User:
+    return db.session.scalar(select(User).where(User.username == "admin"))
+
+
+def form(key: str) -> str:
+    return ('<bpmn:extensionElements><spiffworkflow:properties>'
+            f'<spiffworkflow:property name="formKey" value="{key}"/></spiffworkflow:properties>'
+            '</bpmn:extensionElements>')
+
+
+def diagram(body: str, lane_refs: list[str], lane: str = "企业安全员", key: str = KEY) -> str:
+    """A process `key` with one lane holding `lane_refs`, the flow elements in `body`."""
+    refs = "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in lane_refs)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="D" targetNamespace="x">'
+            f'<bpmn:process id="{key}" isExecutable="true">'
+            f'<bpmn:laneSet id="LS"><bpmn:lane id="L1" name="{lane}">{refs}</bpmn:lane></bpmn:laneSet>'
+            f'{body}</bpmn:process></bpmn:definitions>')
+
+
+def chain(*nodes: str) -> str:
+    """Start event → nodes (raw XML, ids given by their id attribute) → end event, in order."""
+    ids = ["start"] + [n.split('id="', 1)[1].split('"', 1)[0] for n in nodes] + ["end"]
+    flows = "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
+                    for i, (a, b) in enumerate(pairwise(ids)))
+    return '<bpmn:startEvent id="start"/>' + "".join(nodes) + '<bpmn:endEvent id="end"/>' + flows
+
+
+def problems(xml: str) -> dict[str | None, list[str]]:
+    found: dict[str | None, list[str]] = {}
+    for problem in designer.validate(admin(), KEY, xml):
+        found.setdefault(problem["element_id"], []).append(problem["message"])
+    return found
+
+
+def test_a_plain_task_is_a_human_task_that_needs_a_lane_and_a_form(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        found = problems(diagram(chain('<bpmn:task id="t" name="Check"/>'), []))
+        assert any("formKey" in m for m in found["t"])
+        assert any("lane" in m for m in found["t"])
+
+
+def sub_process(*tasks: str) -> str:
+    """An expanded sub-process `sub`: its own start event s2 → tasks → end event e2."""
+    ids = ["s2"] + [t.split('id="', 1)[1].split('"', 1)[0] for t in tasks] + ["e2"]
+    flows = "".join(f'<bpmn:sequenceFlow id="g{i}" sourceRef="{a}" targetRef="{b}"/>'
+                    for i, (a, b) in enumerate(pairwise(ids)))
+    return (f'<bpmn:subProcess id="sub" name="子流程"><bpmn:startEvent id="s2"/>{"".join(tasks)}'
+            f'<bpmn:endEvent id="e2"/>{flows}</bpmn:subProcess>')
+
+
+def test_a_task_in_an_expanded_sub_process_takes_its_lane_and_needs_a_form(app):
+    xml = diagram(chain(sub_process(f'<bpmn:task id="inner" name="检查">{form("assess")}</bpmn:task>',
+                                    '<bpmn:task id="bare" name="无表单"/>')), ["start", "sub", "end"])
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        found = problems(xml)
+        assert list(found) == ["bare"]
+        assert "formKey" in found["bare"][0]
+
+
+def test_what_cannot_run_here_is_refused_on_each_element_in_one_round(app):
+    xml = diagram(chain(
+        '<bpmn:serviceTask id="svc" name="Call ERP"/>',
+        '<bpmn:businessRuleTask id="dmn" name="Decide"/>',
+        '<bpmn:receiveTask id="rcv" name="Wait for reply"/>',
+        '<bpmn:intermediateCatchEvent id="msg"><bpmn:messageEventDefinition id="md"/></bpmn:intermediateCatchEvent>',
+        '<bpmn:intermediateCatchEvent id="sig"><bpmn:signalEventDefinition id="sd"/></bpmn:intermediateCatchEvent>',
+    ), ["start", "svc", "dmn", "rcv", "msg", "sig", "end"])
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        found = problems(xml)
+        assert any("Service tasks" in m for m in found["svc"])
+        assert any("DMN" in m for m in found["dmn"])
+        assert any("receive task" in m for m in found["rcv"])
+        assert any("messages" in m for m in found["msg"])
+        assert any("signals" in m for m in found["sig"])
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        assert any("服务任务" in m for m in problems(xml)["svc"])
+
+
+def test_camunda_expressions_and_cron_timers_get_a_hint(app):
+    body = ('<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="gw" default="f_no"/>'
+            f'<bpmn:userTask id="t" name="T">{form("review")}</bpmn:userTask>'
+            '<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition id="td">'
+            '<bpmn:timeCycle>0 0 9 * * ?</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+            '<bpmn:endEvent id="end"/>'
+            '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="t"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="t" targetRef="gw"/>'
+            '<bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="end">'
+            '<bpmn:conditionExpression>${approved}</bpmn:conditionExpression></bpmn:sequenceFlow>'
+            '<bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="wait"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>')
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        found = problems(diagram(body, ["start", "gw", "t", "wait", "end"]))
+        assert any("Python" in m and "${approved}" in m for m in found["f_yes"])
+        assert any("cron" in m and "ISO 8601" in m for m in found["wait"])
+
+
+def test_a_task_in_a_sub_process_opens_in_the_worklist_with_its_form(app, api):
+    xml = diagram(chain(sub_process(f'<bpmn:task id="inner" name="子流程检查">{form("review")}</bpmn:task>')),
+                  ["start", "sub", "end"])
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        designer.deploy(admin(), KEY, xml)
+    created = report(api.as_("officer_a"))
+    with app.app_context():
+        task = db.session.scalar(select(HumanTask).where(HumanTask.hazard_id == created["id"]))
+        assert (task.spec_name, task.form_key, task.role.value) == ("inner", "review", "officer")
