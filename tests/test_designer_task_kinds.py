@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import HumanTask, User
 from app.services import designer
 from tests.helpers import report
+from tests.test_designer_pages import Admin
 
 KEY = "hazard_lifecycle"
 
@@ -44,7 +45,7 @@ def chain(*nodes: str) -> str:
 
 def problems(xml: str) -> dict[str | None, list[str]]:
     found: dict[str | None, list[str]] = {}
-    for problem in designer.validate(admin(), KEY, xml):
+    for problem in designer.validate(admin(), KEY, xml).problems:
         found.setdefault(problem["element_id"], []).append(problem["message"])
     return found
 
@@ -120,3 +121,60 @@ def test_a_task_in_a_sub_process_opens_in_the_worklist_with_its_form(app, api):
     with app.app_context():
         task = db.session.scalar(select(HumanTask).where(HumanTask.hazard_id == created["id"]))
         assert (task.spec_name, task.form_key, task.role.value) == ("inner", "review", "officer")
+
+
+# ------------------------------------------------------------------------------------------- the dry run
+def script(element_id: str, code: str) -> str:
+    return f'<bpmn:scriptTask id="{element_id}" name="{element_id}"><bpmn:script>{code}</bpmn:script></bpmn:scriptTask>'
+
+
+def user_task(element_id: str, form_key: str = "review") -> str:
+    return f'<bpmn:userTask id="{element_id}" name="{element_id}">{form(form_key)}</bpmn:userTask>'
+
+
+def test_names_that_scripts_and_conditions_read_but_nothing_defines_are_refused(app):
+    body = ('<bpmn:startEvent id="start"/>' + script("calc", "total = x + 1") + user_task("t")
+            + '<bpmn:exclusiveGateway id="gw" default="f_other"/><bpmn:endEvent id="end"/><bpmn:endEvent id="end2"/>'
+            '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="calc"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="calc" targetRef="t"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="gw"/>'
+            '<bpmn:sequenceFlow id="f_env" sourceRef="gw" targetRef="end">'
+            '<bpmn:conditionExpression>get_env() == "prod" and done and total &gt; 1</bpmn:conditionExpression>'
+            '</bpmn:sequenceFlow><bpmn:sequenceFlow id="f_other" sourceRef="gw" targetRef="end2"/>')
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        found = problems(diagram(body, ["start", "calc", "t", "gw", "end", "end2"]))
+    assert [m.split(" ", 1)[0] for m in found["calc"]] == ["x"]
+    assert sorted(m.split(" ", 1)[0] for m in found["f_env"]) == ["done", "get_env"]  # total is set by the script
+
+
+def test_what_fails_at_run_time_is_refused_on_its_element_by_the_dry_run_and_nothing_is_kept(app):
+    from app.models import Hazard, Organisation, ProcessVersion
+
+    def counts():
+        return [db.session.scalar(select(db.func.count()).select_from(m))
+                for m in (Hazard, Organisation, ProcessVersion, HumanTask)]
+
+    xml = diagram(chain(user_task("t"), script("calc", "ratio = 1 / 0")), ["start", "t", "calc", "end"])
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        before = counts()
+        validation = designer.validate(admin(), KEY, xml)
+        assert counts() == before
+    assert [p["element_id"] for p in validation.problems] == ["calc"]
+    assert "trial run" in validation.problems[0]["message"] and "division by zero" in validation.problems[0]["message"]
+    assert validation.dry_run.failure.element_id == "calc"
+
+
+def test_a_diagram_that_would_wait_forever_is_refused(app):
+    waits = ('<bpmn:intermediateCatchEvent id="never"><bpmn:conditionalEventDefinition id="cd">'
+             '<bpmn:condition>hazard_type == "no such type"</bpmn:condition>'
+             '</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>')
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        found = problems(diagram(chain(waits), ["start", "never", "end"]))
+    assert "wait forever" in found[None][0]
+
+
+def test_a_diagram_that_passes_the_dry_run_reports_what_it_ran(app, client):
+    xml = diagram(chain(user_task("first"), user_task("second", "assess")), ["start", "first", "second", "end"])
+    resp = Admin(client).post_json(f"/admin/processes/{KEY}/validate", {"xml": xml})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.get_json()["dry_run"] == {"completed_tasks": ["first", "second"], "finished": True}

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.engine.errors import DiagramError
-from app.engine.sandbox import check_expression, check_script
+from app.engine.sandbox import SAFE_BUILTINS, check_expression, check_script
 from app.engine.specs import ParsedProcess, check_xml_is_safe, parse_process
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -98,6 +98,8 @@ class Diagram:
     process_ids: list[str] = field(default_factory=list)
     process_names: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    # Names the document itself puts into task data: data objects, multi-instance items, data inputs/outputs.
+    data_names: set[str] = field(default_factory=set)
 
     def of_type(self, *types: str) -> list[Element]:
         return [e for e in self.elements.values() if e.type in types]
@@ -156,7 +158,14 @@ def read_diagram(xml: str | bytes) -> Diagram:
             if process.get("name"):
                 diagram.process_names[process.get("id")] = process.get("name")
             _read_container(process, process.get("id"), diagram, _lanes_of(process), None)
+    for kind in _DATA_ELEMENTS:
+        for node in root.iter(f"{{{BPMN}}}{kind}"):
+            diagram.data_names.update(v for v in (node.get("id"), node.get("name"), _text(node)) if v)
     return diagram
+
+
+_DATA_ELEMENTS = ("dataObject", "dataInput", "dataOutput", "inputDataItem", "outputDataItem", "loopDataInputRef",
+                  "loopDataOutputRef")
 
 
 def _lanes_of(process: etree._Element) -> dict[str, str]:
@@ -268,6 +277,39 @@ def check_code(diagram: Diagram) -> list[Finding]:
             found += _check_expression(el.id, "expression", source, f"{part}: ")
         if el.timer_kind is not None:
             found += _check_timer(el)
+    return found
+
+
+# Names every expression and script may read without anything defining them: the evaluator's own.
+EVALUATOR_NAMES = frozenset(SAFE_BUILTINS) | {"now", "today"}
+
+
+def check_names(diagram: Diagram, provided: set[str]) -> list[Finding]:
+    """Names that conditions, scripts and timers read but nothing defines: not `provided` (the start data, the
+    fields of the diagram's forms), not set by any script of the diagram, not a data object, not the
+    evaluator's own (`x`, `done`, `get_env()` in diagrams written for another engine)."""
+    sources: list[tuple[str, str, str]] = []  # (element, code, source); scripts are "exec", the rest "eval"
+    for el in diagram.elements.values():
+        sources += [(el.id, "exec", code) for code in (el.script, el.pre_script, el.post_script) if code]
+        sources += [(el.id, "eval", code) for code in (el.condition, *(e for _p, e in el.expressions)) if code]
+        if el.timer:
+            sources.append((el.id, "eval", el.timer))
+    trees = []
+    for element_id, mode, source in sources:
+        try:
+            trees.append((element_id, mode, ast.parse(source.strip(), mode=mode)))
+        except SyntaxError:
+            continue  # check_code reports it
+    stored = {n.id for _e, mode, tree in trees if mode == "exec" for n in ast.walk(tree)
+              if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    known = provided | stored | diagram.data_names | EVALUATOR_NAMES
+    found: list[Finding] = []
+    for element_id, _mode, tree in trees:
+        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        local |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+        missing = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                         - known - local)
+        found += [Finding(element_id, "undefined_name", name) for name in missing]
     return found
 
 

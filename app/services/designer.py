@@ -174,11 +174,10 @@ def delete_draft(user: User, process_key: str, draft_id: int) -> None:
 
 
 # ------------------------------------------------------------------------------------- validate, deploy
-def validate(user: User, process_key: str, xml: str) -> list[dict[str, str | None]]:
-    """Every problem that would stop this diagram from being deployed ([] when it can be deployed)."""
+def validate(user: User, process_key: str, xml: str) -> processes.Validation:
+    """Every problem that would stop this diagram from being deployed (none: it can be), and its dry run."""
     require_admin(user)
-    problems, _result = processes.check_diagram(_check_key(process_key), xml)
-    return problems
+    return processes.check_diagram(_check_key(process_key), xml)
 
 
 def deploy(user: User, process_key: str, xml: str, note: str | None = None,

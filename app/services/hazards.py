@@ -25,7 +25,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import attachments, audit, forms, processes
+from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import hazard_scope, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_cap, paginate
@@ -119,8 +119,7 @@ def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"
         step.audit("hazard_reported", actor_id=user.id, data={"number": hazard.number, **cleaned})
-        step.start(version, {"hazard_id": hazard.id, "hazard_number": hazard.number, "title": hazard.title,
-                             "hazard_type": hazard.hazard_type, "source": hazard.source}, actor_id=user.id)
+        step.start(version, lifecycle.start_data(hazard), actor_id=user.id)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
     return hazard
 

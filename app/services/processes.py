@@ -1,18 +1,22 @@
 """Process versions: deploying diagrams and finding the version new hazards start on."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.clock import clock
 from app.engine import ProcessRuntime, runtime_for
-from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, validate_diagram
+from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, check_names, validate_diagram
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
 from app.models import HazardStatus, ProcessVersion
 from app.services import audit, deadlines, forms, immutable
+from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
+from app.services.lifecycle import START_DATA
 from app.services.policy import working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
@@ -68,18 +72,38 @@ def _finding_message(finding: Finding) -> str:
         "foreign_expression": lambda: _("%(source)s is a Camunda-style expression; conditions and timers here "
                                         "are Python expressions: write approved == True, not ${approved}.",
                                         source=detail),
+        "undefined_name": lambda: _("%(name)s is read here but nothing defines it: no form of this diagram has "
+                                    "a field %(name)s, no script sets it, and a new hazard's data has only "
+                                    "%(start)s.", name=detail, start=", ".join(START_DATA)),
         "timer_cron": lambda: _("%(source)s is a cron expression; timers are ISO 8601 in quotes: a date "
                                 '"2026-01-31T09:00:00+08:00", a duration "P10D" or a cycle "R3/P1D".', source=detail),
     }
     return str(messages.get(finding.code, lambda: detail or finding.code)())
 
 
-def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, str | None]], DiagramCheck]:
-    """Every problem that stops a diagram from being deployed, each as {element_id, message}."""
+@dataclass
+class Validation:
+    """Validation's answer: every problem as {element_id, message} ([] = deployable), and what the dry run did
+    (None when the static checks already refused the diagram)."""
+
+    problems: list[dict[str, str | None]]
+    check: DiagramCheck
+    dry_run: DryRun | None = None
+
+    def as_dict(self) -> dict:
+        run = self.dry_run
+        return {"problems": self.problems, "deployable": not self.problems,
+                "dry_run": None if run is None else {"completed_tasks": run.completed_tasks,
+                                                      "finished": run.finished}}
+
+
+def check_diagram(process_key: str, xml: str | bytes) -> Validation:
+    """Every problem that stops a diagram from being deployed, each as {element_id, message}; when the static
+    checks pass, the dry run (services/dry_run.py) starts it on a sample hazard and its failure is one more."""
     result = validate_diagram(xml, process_key)
     problems = [{"element_id": f.element_id, "message": _finding_message(f)} for f in result.findings]
     if result.diagram is None:
-        return problems, result
+        return Validation(problems, result)
     known_forms = set(forms.form_keys())
     lanes = working_lanes()
     names = "、".join(sorted({lane for lane, role in lanes.items() if not lane.isascii()}))
@@ -105,7 +129,30 @@ def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, st
     if getattr(result, "parsed", None) is not None:  # deadline timers: their reminder/escalation settings
         problems += [{"element_id": element, "message": _("Reminders and escalation: %(detail)s", detail=detail)}
                      for element, detail in deadlines.diagram_problems(result.parsed)]
-    return problems, result
+    used_forms = {t.form_key for t in result.diagram.of_type(*HUMAN_TASKS) if t.form_key in known_forms}
+    problems += [{"element_id": f.element_id, "message": _finding_message(f)}
+                 for f in check_names(result.diagram, set(START_DATA) | _form_fields(used_forms))]
+    if problems or result.parsed is None:
+        return Validation(problems, result)
+    run = dry_run(result.parsed)
+    if run.failure is not None:
+        problems.append({"element_id": run.failure.element_id, "message": _(
+            "A trial run on a sample hazard failed here: %(reason)s", reason=run.failure.reason)})
+    elif run.stuck:
+        problems.append({"element_id": None, "message": _(
+            "A trial run on a sample hazard stopped with no task for anyone and no timer: the process would wait "
+            "forever. Make sure every path reaches a user task, a timer or an end event.")})
+    return Validation(problems, result, run)
+
+
+def _form_fields(keys: set[str]) -> set[str]:
+    """The names a person's submissions on these forms put into task data."""
+    names: set[str] = set()
+    for key in keys:
+        form = forms.get_form(key)
+        names.update(form.schema.get("properties", {}))
+        names.update(f["name"] for f in form.fields if f.get("name"))
+    return names
 
 
 def new_version(process_key: str, xml: str, deployed_by_id: int | None, note: str | None = None) -> ProcessVersion:
@@ -114,7 +161,7 @@ def new_version(process_key: str, xml: str, deployed_by_id: int | None, note: st
 
     Refused diagrams raise DiagramInvalid and change nothing (no version row, no audit event).
     """
-    problems, _result = check_diagram(process_key, xml)
+    problems = check_diagram(process_key, xml).problems
     if problems:
         raise DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), problems)
     digest = sha256_of(xml)

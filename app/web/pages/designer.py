@@ -178,8 +178,7 @@ def edit(key: str):
 @bp.post("/processes/<key>/validate")
 @admin_required
 def validate(key: str):
-    problems = designer.validate(current_user, key, _xml(_json()))
-    return jsonify({"problems": problems, "deployable": not problems})
+    return jsonify(designer.validate(current_user, key, _xml(_json())).as_dict())
 
 
 @bp.post("/processes/<key>/drafts")
