@@ -178,3 +178,21 @@ def test_a_diagram_that_passes_the_dry_run_reports_what_it_ran(app, client):
     resp = Admin(client).post_json(f"/admin/processes/{KEY}/validate", {"xml": xml})
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     assert resp.get_json()["dry_run"] == {"completed_tasks": ["first", "second"], "finished": True}
+
+
+def test_the_library_lists_failing_instances_with_the_reason(app, api, client):
+    from app.clock import clock
+    from app.models import Hazard, Timer, TimerKind, TimerStatus
+
+    created = report(api.as_("officer_a"))
+    with app.app_context():
+        hazard = db.session.get(Hazard, created["id"])
+        db.session.add(Timer(instance_id=hazard.instance_id, hazard_id=hazard.id, task_uuid="x" * 36,
+                             spec_name="rectify_deadline", due_at=clock.now(), created_at=clock.now(),
+                             kind=TimerKind.engine, status=TimerStatus.failed, attempts=5,
+                             last_error="EngineError: the process could not continue: name 'x' is not defined"))
+        db.session.commit()
+        number = hazard.number
+    html = Admin(client).client.get("/admin/processes").get_data(as_text=True)
+    failing = html.split('class="table table-sm align-middle mb-0 hl-failing"', 1)[1].split("</table>", 1)[0]
+    assert number in failing and "rectify_deadline" in failing and "name &#39;x&#39; is not defined" in failing

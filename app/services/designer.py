@@ -14,7 +14,17 @@ from app.engine import DiagramError
 from app.engine.diagram import DiagramDiff, compare, read_diagram
 from app.engine.specs import MAX_BPMN_BYTES, check_xml_is_safe, sha256_of
 from app.extensions import db
-from app.models import InstanceStatus, ProcessDraft, ProcessInstance, ProcessVersion, Role, User
+from app.models import (
+    Hazard,
+    InstanceStatus,
+    ProcessDraft,
+    ProcessInstance,
+    ProcessVersion,
+    Role,
+    Timer,
+    TimerStatus,
+    User,
+)
 from app.services import forms, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.policy import working_lanes
@@ -42,11 +52,25 @@ class VersionRow:
 
 
 @dataclass
+class FailingInstance:
+    """A hazard whose instance the engine keeps refusing: a timer that failed (or is failing) and why."""
+
+    hazard_id: int
+    hazard_number: str
+    version: int
+    element: str
+    gave_up: bool
+    attempts: int
+    reason: str
+
+
+@dataclass
 class ProcessSummary:
     process_key: str
     name: str
     versions: list[VersionRow] = field(default_factory=list)
     drafts: list[ProcessDraft] = field(default_factory=list)
+    failing: list[FailingInstance] = field(default_factory=list)
 
     @property
     def active(self) -> VersionRow | None:
@@ -84,7 +108,30 @@ def library(user: User) -> list[ProcessSummary]:
     for draft in db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc())):
         summary = summaries.setdefault(draft.process_key, ProcessSummary(draft.process_key, draft.process_key))
         summary.drafts.append(draft)
+    for process_key, failing in _failing_instances().items():
+        if process_key in summaries:
+            summaries[process_key].failing = failing
     return list(summaries.values())
+
+
+FAILING_SHOWN = 100
+
+
+def _failing_instances() -> dict[str, list[FailingInstance]]:
+    """By process: the instances whose timers failed when fired (given up, or still being retried)."""
+    rows = db.session.execute(
+        select(ProcessVersion.process_key, ProcessVersion.number, Hazard.id, Hazard.number, Timer)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+        .join(Hazard, Hazard.instance_id == ProcessInstance.id)
+        .where(Timer.last_error.is_not(None), Timer.status.in_([TimerStatus.failed, TimerStatus.pending]))
+        .order_by(Timer.id.desc()).limit(FAILING_SHOWN))
+    found: dict[str, list[FailingInstance]] = {}
+    for process_key, number, hazard_id, hazard_number, timer in rows:
+        found.setdefault(process_key, []).append(FailingInstance(
+            hazard_id, hazard_number, number, timer.spec_name, timer.status == TimerStatus.failed, timer.attempts,
+            timer.last_error or ""))
+    return found
 
 
 def get_version(user: User, process_key: str, number: int) -> ProcessVersion:
