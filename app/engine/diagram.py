@@ -247,6 +247,48 @@ def _read_other_expressions(node: etree._Element, element: Element) -> None:
             element.expressions += ((part, text),)
 
 
+# ------------------------------------------------------------------------------------------------ import
+def main_process_id(root: etree._Element) -> str | None:
+    """The process an imported document is about: its only executable process, else the one with the most
+    flow elements (a collaboration's other pools are often empty black boxes)."""
+    processes = [p for p in root.iter(f"{{{BPMN}}}process") if p.get("id")]
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
+    candidates = executable if len(executable) == 1 else processes
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: sum(1 for n in p.iter() if _local(n.tag) in FLOW_NODES)).get("id")
+
+
+_PROCESS_REFERENCES = ("processRef", "bpmnElement", "calledElement")
+
+
+def adopt_process_id(xml: str | bytes, process_key: str, source_id: str | None = None) -> str:
+    """The document with process `source_id` (default: its main process) renamed to `process_key` everywhere
+    it is referenced (participants, the diagram plane, call activities); a process already named
+    `process_key` is left as it is. The adopted process is marked executable. Raises DiagramError when the document is unsafe, malformed or has no
+    such process."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    root = parse_xml(data)
+    ids = {p.get("id") for p in root.iter(f"{{{BPMN}}}process")}
+    if process_key in ids and source_id in (None, process_key):
+        return data.decode("utf-8")
+    source = source_id or main_process_id(root)
+    if source is None or source not in ids:
+        raise DiagramError([(None, f"the document has no process {source_id or ''}".strip())])
+    if process_key in ids:
+        raise DiagramError([(None, f"the document already has another process with the id {process_key}")])
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.get("id") == source and _local(node.tag) == "process":
+            node.set("id", process_key)
+            node.set("isExecutable", "true")  # imported to run here
+        for attr in _PROCESS_REFERENCES:
+            if node.get(attr) == source:
+                node.set(attr, process_key)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
 # ------------------------------------------------------------------------------------------------ checks
 def check_supported(diagram: Diagram) -> list[Finding]:
     """Elements nothing in HazardLoop can run or trigger: service, DMN and receive tasks, message and signal
