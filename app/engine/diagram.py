@@ -262,20 +262,21 @@ def main_process_id(root: etree._Element) -> str | None:
 _PROCESS_REFERENCES = ("processRef", "bpmnElement", "calledElement")
 
 
-def adopt_process_id(xml: str | bytes, process_key: str, source_id: str | None = None) -> str:
+def adopt_process_id(xml: str | bytes, process_key: str, source_id: str | None = None, name: str | None = None) -> str:
     """The document with process `source_id` (default: its main process) renamed to `process_key` everywhere
     it is referenced (participants, the diagram plane, call activities); a process already named
-    `process_key` is left as it is. The adopted process is marked executable. Raises DiagramError when the document is unsafe, malformed or has no
+    `process_key` is left as it is. The adopted process is marked executable and, given a `name`, named so
+    (with the pool that shows it). Raises DiagramError when the document is unsafe, malformed or has no
     such process."""
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     root = parse_xml(data)
     ids = {p.get("id") for p in root.iter(f"{{{BPMN}}}process")}
-    if process_key in ids and source_id in (None, process_key):
+    if process_key in ids and source_id in (None, process_key) and name is None:
         return data.decode("utf-8")
     source = source_id or main_process_id(root)
     if source is None or source not in ids:
         raise DiagramError([(None, f"the document has no process {source_id or ''}".strip())])
-    if process_key in ids:
+    if process_key in ids and source != process_key:
         raise DiagramError([(None, f"the document already has another process with the id {process_key}")])
     for node in root.iter():
         if not isinstance(node.tag, str):
@@ -283,6 +284,10 @@ def adopt_process_id(xml: str | bytes, process_key: str, source_id: str | None =
         if node.get("id") == source and _local(node.tag) == "process":
             node.set("id", process_key)
             node.set("isExecutable", "true")  # imported to run here
+            if name:
+                node.set("name", name)
+        if name and _local(node.tag) == "participant" and node.get("processRef") == source:
+            node.set("name", name)
         for attr in _PROCESS_REFERENCES:
             if node.get(attr) == source:
                 node.set(attr, process_key)

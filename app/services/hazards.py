@@ -65,7 +65,7 @@ def can_report(user: User) -> bool:
 
 
 def report_hazard(user: User, data: Any) -> Hazard:
-    """Record a hazard (登记建档) and start its lifecycle on the active process version."""
+    """Record a hazard (登记建档) and start the process the rules choose for it (processes.process_for)."""
     report = _checked_report(user, data)  # writes nothing: a refused report leaves the caller's work alone
     return _record(user, report, commit=True)
 
@@ -107,7 +107,8 @@ def _checked_report(user: User, data: Any) -> _Report:
 
 def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
     enterprise, form, cleaned = report.enterprise, report.form, report.cleaned
-    version = processes.active_version()
+    version = processes.active_version(processes.process_for(cleaned["source"], enterprise.industry,
+                                                             enterprise.region_id))
     now = clock.now()
     hazard = Hazard(number=f"TMP-{now.timestamp()}-{user.id}", title=cleaned["title"],
                     description=cleaned["description"], location=cleaned["location"],

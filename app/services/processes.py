@@ -12,14 +12,15 @@ from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, check_names, 
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import HazardStatus, ProcessVersion
+from app.models import HazardStatus, ProcessRule, ProcessVersion
 from app.services import audit, deadlines, forms, immutable
 from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
 from app.services.lifecycle import START_DATA
-from app.services.policy import working_lanes
+from app.services.policy import region_chain, working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
+DEFAULT_PROCESS = LIFECYCLE  # what a new hazard starts when no process rule matches
 
 
 class DiagramInvalid(ValidationFailed):
@@ -217,6 +218,32 @@ def install_shipped(process_key: str, xml: str) -> str:
                 "(open the shipped diagram in the designer to adopt it)")
     version = new_version(process_key, xml, None, note=SHIPPED_NOTE)
     return f"process {process_key}: installed version {version.number}"
+
+
+# ------------------------------------------------------------------------------ which process a hazard starts
+def rules() -> list[ProcessRule]:
+    """The rules choosing a new hazard's process, in the order they are tried."""
+    return list(db.session.scalars(select(ProcessRule).order_by(ProcessRule.position, ProcessRule.id)))
+
+
+def rule_matches(rule: ProcessRule, source: str | None, industry: str | None, regions: list[int]) -> bool:
+    return ((rule.source is None or rule.source == source)
+            and (rule.industry is None or rule.industry == industry)
+            and (rule.region_id is None or rule.region_id in regions))
+
+
+def process_for(source: str | None, industry: str | None, region_id: int | None) -> str:
+    """The process a new hazard starts, by what is known when it is reported: the first matching rule whose
+    process has an active version, else the default (the shipped lifecycle)."""
+    candidates = rules()
+    if not candidates:
+        return DEFAULT_PROCESS
+    regions = region_chain(region_id)
+    deployed = set(db.session.scalars(select(ProcessVersion.process_key).where(ProcessVersion.active.is_(True))))
+    for rule in candidates:
+        if rule.process_key in deployed and rule_matches(rule, source, industry, regions):
+            return rule.process_key
+    return DEFAULT_PROCESS
 
 
 def active_version(process_key: str = LIFECYCLE) -> ProcessVersion:
