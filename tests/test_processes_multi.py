@@ -8,6 +8,7 @@ from app.engine.diagram import read_diagram
 from app.extensions import db
 from app.models import Hazard, Organisation, ProcessInstance, ProcessVersion, Region, User
 from app.services import designer, processes
+from app.services.shipped import shipped_processes
 from tests.helpers import complete, current_task, in_days, report, upload
 from tests.test_designer_pages import Admin
 
@@ -24,12 +25,19 @@ def enterprise_a() -> Organisation:
     return db.session.scalar(select(Organisation).where(Organisation.name == "宏达机械制造有限公司"))
 
 
-def test_the_fix_on_the_spot_template_ships_and_passes_every_check(app):
+def test_the_shipped_templates_install_and_pass_every_check_and_their_dry_run(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        version = processes.active_version("fix_on_the_spot")
-        validation = designer.validate(admin(), "fix_on_the_spot", version.bpmn_xml)
-        assert validation.problems == []
-        assert validation.dry_run.completed_tasks == ["fix_rectify", "fix_verify"] and validation.dry_run.finished
+        shipped = shipped_processes()
+        assert {"hazard_lifecycle", "general_loop", "major_loop", "fix_on_the_spot"} <= set(shipped)
+        runs = {}
+        for key in shipped:
+            validation = designer.validate(admin(), key, processes.active_version(key).bpmn_xml)
+            assert validation.problems == [], key
+            runs[key] = validation.dry_run.completed_tasks
+    assert runs["fix_on_the_spot"] == ["fix_rectify", "fix_verify"]
+    assert runs["general_loop"][:3] == ["assess", "rectify", "review"]
+    assert runs["major_loop"][:5] == ["assess", "plan", "approve_report", "supervision_decision", "rectify_major"]
+    assert "verification" in runs["major_loop"]
 
 
 def test_a_process_created_from_a_template_runs_for_the_hazards_its_rule_chooses(app, api):

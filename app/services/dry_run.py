@@ -16,7 +16,7 @@ from typing import Any
 from app.chinatime import today
 from app.clock import clock
 from app.engine import EngineError, ParsedProcess, ProcessRuntime, Snapshot
-from app.extensions import db
+from app.extensions import db, transaction_memo
 from app.models import Hazard, HazardStatus, Organisation, OrgKind, ProcessVersion
 from app.services import forms, lifecycle
 from app.services.errors import NotFound
@@ -121,6 +121,7 @@ def dry_run(parsed: ParsedProcess) -> DryRun:
         return DryRun(done, False, DryRunFailure(exc.element_id, str(exc)))
     finally:
         savepoint.rollback()
+        transaction_memo().clear()  # what the run cached about its sample rows is gone with them
 
 
 def _stuck(snapshot: Snapshot) -> bool:
