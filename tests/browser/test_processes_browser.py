@@ -38,7 +38,8 @@ def test_a_process_from_a_template_runs_the_hazards_inspectors_find(browser):
 
     inspector = browser.login("inspector")
     inspector.goto("/hazards/new")
-    inspector.locator('[data-field="enterprise_id"] select').select_option(label="宏达机械制造有限公司")
+    enterprise = inspector.locator('[data-field="enterprise_id"] option', has_text="宏达机械制造有限公司")
+    inspector.locator('[data-field="enterprise_id"] select').select_option(enterprise.get_attribute("value"))
     fill(inspector, {"title": "防护罩缺失", "description": "检查发现砂轮机防护罩缺失", "location": "二车间",
                      "hazard_type": "unsafe_condition", "source": "government_inspection"})
     inspector.click("#report-submit")
