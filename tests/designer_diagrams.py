@@ -188,3 +188,21 @@ def add_boundary_timer(xml: str, task_id: str, timer_id: str, duration: str = '"
     etree.SubElement(end, q("bpmn", "incoming")).text = flow_id
     etree.SubElement(process, q("bpmn", "sequenceFlow"), id=flow_id, sourceRef=timer_id, targetRef=end_id)
     return _text(root)
+
+
+def activate_unchecked(process_key: str, xml: str) -> None:
+    """Make `xml` the active version without validation, as a diagram deployed before the dry run existed
+    (or one that only fails on data a real hazard brings) would be; in the caller's app context, committed."""
+    from sqlalchemy import func, select, update
+
+    from app.clock import clock
+    from app.engine.specs import sha256_of
+    from app.extensions import db
+    from app.models import ProcessVersion
+
+    number = (db.session.scalar(select(func.max(ProcessVersion.number))
+                                .where(ProcessVersion.process_key == process_key)) or 0) + 1
+    db.session.execute(update(ProcessVersion).where(ProcessVersion.process_key == process_key).values(active=False))
+    db.session.add(ProcessVersion(process_key=process_key, number=number, bpmn_xml=xml, sha256=sha256_of(xml),
+                                  active=True, deployed_at=clock.now(), note="deployed before the dry run"))
+    db.session.commit()

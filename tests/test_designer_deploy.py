@@ -41,7 +41,9 @@ def refused(xml: str | bytes) -> dict[str | None, list[str]]:
 
 def test_the_shipped_lifecycle_passes_every_check(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        assert designer.validate(user("admin"), KEY, dd.shipped()) == []
+        validation = designer.validate(user("admin"), KEY, dd.shipped())
+        assert validation.problems == []
+        assert validation.dry_run.completed_tasks[0] == "assess"
 
 
 def test_a_user_task_whose_form_does_not_exist_is_refused_and_named(app):
@@ -207,14 +209,14 @@ def test_the_diff_between_versions_names_added_removed_and_changed_elements(app)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         processes.active_version()
         xml = dd.add_user_task_after(dd.shipped(), "assess", "double_check", "复核")
-        xml = dd.set_condition(xml, "Flow_review_pass", 'review_result == "ok"')
+        xml = dd.set_condition(xml, "Flow_review_pass", 'review_result in ("pass", "ok")')
         xml = dd.set_property(xml, "rectify", "formKey", "review")
         designer.deploy(user("admin"), KEY, xml)
         diff = designer.diff_versions(user("admin"), KEY, 1, 2).diff
         assert {e.id for e in diff.added} == {"double_check", "Flow_assess_double_check"}
         assert diff.removed == []
         changed = {c.id: c.changes for c in diff.changed}
-        assert changed["Flow_review_pass"]["condition"] == ('review_result == "pass"', 'review_result == "ok"')
+        assert changed["Flow_review_pass"]["condition"] == ('review_result == "pass"', 'review_result in ("pass", "ok")')
         assert changed["rectify"]["form_key"] == ("rectify", "review")
         assert changed["Flow_assess_grade"]["source"] == ("assess", "double_check")
 

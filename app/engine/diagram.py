@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.engine.errors import DiagramError
-from app.engine.sandbox import check_expression, check_script
+from app.engine.sandbox import SAFE_BUILTINS, check_expression, check_script
 from app.engine.specs import ParsedProcess, check_xml_is_safe, parse_process
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -34,6 +34,13 @@ GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway",
 FLOW_NODES = ACTIVITIES | EVENTS | GATEWAYS
 CONTAINERS = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
+# Tasks a person does: SpiffWorkflow waits for someone on a plain bpmn:task too.
+HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
+# What nothing in HazardLoop can run or trigger, by element type or by the events an element catches.
+UNSUPPORTED_TASKS = {"serviceTask": "service_task", "businessRuleTask": "business_rule_task",
+                     "receiveTask": "receive_task"}
+UNSUPPORTED_CATCHES = {"message": "message_catch", "signal": "signal_catch"}
+CATCHING_EVENTS = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ class Diagram:
     process_ids: list[str] = field(default_factory=list)
     process_names: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    # Names the document itself puts into task data: data objects, multi-instance items, data inputs/outputs.
+    data_names: set[str] = field(default_factory=set)
 
     def of_type(self, *types: str) -> list[Element]:
         return [e for e in self.elements.values() if e.type in types]
@@ -148,8 +157,15 @@ def read_diagram(xml: str | bytes) -> Diagram:
             diagram.process_ids.append(process.get("id"))
             if process.get("name"):
                 diagram.process_names[process.get("id")] = process.get("name")
-            _read_container(process, process.get("id"), diagram, _lanes_of(process))
+            _read_container(process, process.get("id"), diagram, _lanes_of(process), None)
+    for kind in _DATA_ELEMENTS:
+        for node in root.iter(f"{{{BPMN}}}{kind}"):
+            diagram.data_names.update(v for v in (node.get("id"), node.get("name"), _text(node)) if v)
     return diagram
+
+
+_DATA_ELEMENTS = ("dataObject", "dataInput", "dataOutput", "inputDataItem", "outputDataItem", "loopDataInputRef",
+                  "loopDataOutputRef")
 
 
 def _lanes_of(process: etree._Element) -> dict[str, str]:
@@ -162,7 +178,10 @@ def _lanes_of(process: etree._Element) -> dict[str, str]:
     return lanes
 
 
-def _read_container(container: etree._Element, container_id: str, diagram: Diagram, lanes: dict[str, str]) -> None:
+def _read_container(container: etree._Element, container_id: str, diagram: Diagram, lanes: dict[str, str],
+                    container_lane: str | None) -> None:
+    """Read the flow elements of a process or sub-process; inside a sub-process an element without a lane of
+    its own takes the sub-process's lane (SpiffWorkflow assigns it so)."""
     for node in container:
         kind = _local(node.tag)
         if etree.QName(node).namespace != BPMN or not node.get("id"):
@@ -176,7 +195,7 @@ def _read_container(container: etree._Element, container_id: str, diagram: Diagr
             element.source, element.target = node.get("sourceRef"), node.get("targetRef")
             element.condition = _text(node.find(f"{{{BPMN}}}conditionExpression"))
         else:
-            element.lane = lanes.get(element.id) or None
+            element.lane = lanes.get(element.id) or container_lane or None
             props = _properties(node)
             element.form_key = props.get("formKey") or None
             element.status = props.get("status") or None
@@ -192,7 +211,7 @@ def _read_container(container: etree._Element, container_id: str, diagram: Diagr
             _read_other_expressions(node, element)
         diagram.elements[element.id] = element
         if kind in CONTAINERS:
-            _read_container(node, element.id, diagram, lanes)
+            _read_container(node, element.id, diagram, lanes, element.lane)
 
 
 def _read_event_definitions(node: etree._Element, element: Element) -> None:
@@ -228,23 +247,127 @@ def _read_other_expressions(node: etree._Element, element: Element) -> None:
             element.expressions += ((part, text),)
 
 
+# ------------------------------------------------------------------------------------------------ import
+def main_process_id(root: etree._Element) -> str | None:
+    """The process an imported document is about: its only executable process, else the one with the most
+    flow elements (a collaboration's other pools are often empty black boxes)."""
+    processes = [p for p in root.iter(f"{{{BPMN}}}process") if p.get("id")]
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
+    candidates = executable if len(executable) == 1 else processes
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: sum(1 for n in p.iter() if _local(n.tag) in FLOW_NODES)).get("id")
+
+
+_PROCESS_REFERENCES = ("processRef", "bpmnElement", "calledElement")
+
+
+def adopt_process_id(xml: str | bytes, process_key: str, source_id: str | None = None, name: str | None = None) -> str:
+    """The document with process `source_id` (default: its main process) renamed to `process_key` everywhere
+    it is referenced (participants, the diagram plane, call activities); a process already named
+    `process_key` is left as it is. The adopted process is marked executable and, given a `name`, named so
+    (with the pool that shows it). Raises DiagramError when the document is unsafe, malformed or has no
+    such process."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    root = parse_xml(data)
+    ids = {p.get("id") for p in root.iter(f"{{{BPMN}}}process")}
+    if process_key in ids and source_id in (None, process_key) and name is None:
+        return data.decode("utf-8")
+    source = source_id or main_process_id(root)
+    if source is None or source not in ids:
+        raise DiagramError([(None, f"the document has no process {source_id or ''}".strip())])
+    if process_key in ids and source != process_key:
+        raise DiagramError([(None, f"the document already has another process with the id {process_key}")])
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.get("id") == source and _local(node.tag) == "process":
+            node.set("id", process_key)
+            node.set("isExecutable", "true")  # imported to run here
+            if name:
+                node.set("name", name)
+        if name and _local(node.tag) == "participant" and node.get("processRef") == source:
+            node.set("name", name)
+        for attr in _PROCESS_REFERENCES:
+            if node.get(attr) == source:
+                node.set(attr, process_key)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
 # ------------------------------------------------------------------------------------------------ checks
+def check_supported(diagram: Diagram) -> list[Finding]:
+    """Elements nothing in HazardLoop can run or trigger: service, DMN and receive tasks, message and signal
+    catch events (nothing sends them), each with its own code so the message can say what to use instead."""
+    found: list[Finding] = []
+    for el in diagram.elements.values():
+        if el.type in UNSUPPORTED_TASKS:
+            found.append(Finding(el.id, UNSUPPORTED_TASKS[el.type], el.label()))
+        elif el.type in CATCHING_EVENTS:
+            found += [Finding(el.id, UNSUPPORTED_CATCHES[kind], el.label())
+                      for kind in el.event_kinds if kind in UNSUPPORTED_CATCHES]
+    return found
+
+
+_FOREIGN_EXPRESSION = re.compile(r"[$#]\{")
+
+
 def check_code(diagram: Diagram) -> list[Finding]:
     """Every condition, script and timer expression must pass the restricted evaluator's static check."""
     found: list[Finding] = []
     for el in diagram.elements.values():
         if el.condition is not None:
-            found += [Finding(el.id, "condition", p) for p in check_expression(el.condition)]
+            found += _check_expression(el.id, "condition", el.condition)
         for code, source in (("script", el.script), ("pre_script", el.pre_script), ("post_script", el.post_script)):
             if source:
                 found += [Finding(el.id, code, p) for p in check_script(source)]
         for part, source in el.expressions:
-            found += [Finding(el.id, "expression", f"{part}: {p}") for p in check_expression(source)]
+            found += _check_expression(el.id, "expression", source, f"{part}: ")
         if el.timer_kind is not None:
             found += _check_timer(el)
     return found
 
 
+# Names every expression and script may read without anything defining them: the evaluator's own.
+EVALUATOR_NAMES = frozenset(SAFE_BUILTINS) | {"now", "today"}
+
+
+def check_names(diagram: Diagram, provided: set[str]) -> list[Finding]:
+    """Names that conditions, scripts and timers read but nothing defines: not `provided` (the start data, the
+    fields of the diagram's forms), not set by any script of the diagram, not a data object, not the
+    evaluator's own (`x`, `done`, `get_env()` in diagrams written for another engine)."""
+    sources: list[tuple[str, str, str]] = []  # (element, code, source); scripts are "exec", the rest "eval"
+    for el in diagram.elements.values():
+        sources += [(el.id, "exec", code) for code in (el.script, el.pre_script, el.post_script) if code]
+        sources += [(el.id, "eval", code) for code in (el.condition, *(e for _p, e in el.expressions)) if code]
+        if el.timer:
+            sources.append((el.id, "eval", el.timer))
+    trees = []
+    for element_id, mode, source in sources:
+        try:
+            trees.append((element_id, mode, ast.parse(source.strip(), mode=mode)))
+        except SyntaxError:
+            continue  # check_code reports it
+    stored = {n.id for _e, mode, tree in trees if mode == "exec" for n in ast.walk(tree)
+              if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    known = provided | stored | diagram.data_names | EVALUATOR_NAMES
+    found: list[Finding] = []
+    for element_id, _mode, tree in trees:
+        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        local |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+        missing = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                         - known - local)
+        found += [Finding(element_id, "undefined_name", name) for name in missing]
+    return found
+
+
+def _check_expression(element_id: str, code: str, source: str, prefix: str = "") -> list[Finding]:
+    if _FOREIGN_EXPRESSION.search(source):  # Camunda/JUEL: ${approved}, #{x > 1}
+        return [Finding(element_id, "foreign_expression", source)]
+    return [Finding(element_id, code, f"{prefix}{p}") for p in check_expression(source)]
+
+
+# Quartz/cron: "0 0 9 * * ?", "0 */5 * * *" (five to seven fields of digits, *, ?, /, -, ,, L, W, #, names)
+_CRON = re.compile(r"^[\w*?/,#-]+(\s+[\w*?/,#-]+){4,6}$")
 _ISO_TIMER = re.compile(r"^(R\d*/)?P(\d|T\d)|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
 
 
@@ -253,6 +376,10 @@ def _check_timer(el: Element) -> list[Finding]:
     source = (el.timer or "").strip()
     if not source:
         return [Finding(el.id, "timer_empty")]
+    if _FOREIGN_EXPRESSION.search(source):
+        return [Finding(el.id, "foreign_expression", source)]
+    if _CRON.match(source.strip("\"'")):
+        return [Finding(el.id, "timer_cron", source)]
     if _ISO_TIMER.match(source):  # P30D, R2/PT1H or 2026-01-31 written bare: a name or a syntax error
         return [Finding(el.id, "timer_unquoted", source)]
     if problems := check_expression(source):
@@ -405,6 +532,7 @@ def validate_diagram(xml: str | bytes, process_key: str) -> DiagramCheck:
             parsed = parse_process(data, process_key, validate=False)
         except DiagramError as exc:
             findings += [Finding(element, "parse", message) for element, message in exc.problems]
+    findings += check_supported(diagram)
     findings += check_code(diagram)
     findings += check_paths(diagram)
     return DiagramCheck(_unique(findings), diagram, parsed)

@@ -2,7 +2,14 @@
 
 
 class EngineError(Exception):
-    """The workflow could not advance (a failing condition, script or timer expression)."""
+    """The workflow could not advance (a failing condition, script or timer expression).
+
+    `element_id`: the BPMN element it failed on, when the engine says (a gateway, a script task, ...).
+    """
+
+    def __init__(self, message: str = "", element_id: str | None = None):
+        super().__init__(message)
+        self.element_id = element_id
 
 
 class DiagramError(EngineError):

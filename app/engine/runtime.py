@@ -120,6 +120,13 @@ def _parse_due(value: Any) -> datetime | None:
     return due.astimezone(UTC) if due.tzinfo else due.replace(tzinfo=UTC)
 
 
+def _element_of(exc: SpiffWorkflowException) -> str | None:
+    """The BPMN element id an engine error names (the failing gateway, script or event), if any."""
+    spec = getattr(exc, "task_spec", None)
+    name = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    return name if isinstance(name, str) else None
+
+
 def _attached_task(task) -> str | None:
     """The uuid of the task a boundary event watches (its sibling under the boundary split)."""
     if task.parent is None or not isinstance(task.task_spec, BoundaryEvent):
@@ -148,7 +155,9 @@ class ProcessRuntime:
             wf.refresh_timers()
             wf.do_engine_steps()
         except SpiffWorkflowException as exc:
-            raise EngineError(f"the process could not continue: {exc}") from None
+            raise EngineError(f"the process could not continue: {exc}", _element_of(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a diagram's code or an engine fault: the step is refused, not a 500
+            raise EngineError(f"the process could not continue: {type(exc).__name__}: {exc}") from None
 
     def start(self, data: dict[str, Any]) -> Snapshot:
         wf = self._workflow(None)
@@ -171,7 +180,10 @@ class ProcessRuntime:
         try:
             task.run()
         except SpiffWorkflowException as exc:
-            raise EngineError(f"the task could not be completed: {exc}") from None
+            raise EngineError(f"the task could not be completed: {exc}", _element_of(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - as in _steps
+            raise EngineError(f"the task could not be completed: {type(exc).__name__}: {exc}",
+                              task.task_spec.name) from None
         self._steps(wf)
         return self._snapshot(wf)
 

@@ -94,7 +94,10 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
     except Exception as exc:  # noqa: BLE001 — the parser raises many kinds for bad input; each is the user's to fix
         raise DiagramError([(None, f"{type(exc).__name__}: {exc}")]) from None
     parsed = ParsedProcess(process_key, sha256_of(data), spec, subprocess_specs)
-    for task_spec in spec.task_specs.values():
+    # Tasks of expanded sub-processes (and called processes) are waited on like the process's own.
+    every = [(True, t) for t in spec.task_specs.values()]
+    every += [(False, t) for sub in subprocess_specs.values() for t in sub.task_specs.values()]
+    for top_level, task_spec in every:
         props = _properties(task_spec)
         if getattr(task_spec, "manual", False):
             parsed.user_tasks[task_spec.name] = UserTaskMeta(
@@ -105,7 +108,7 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
                 status=props.get("status"),
                 documentation=getattr(task_spec, "documentation", None),
             )
-        elif isinstance(task_spec, EndEvent) and props.get("status"):
+        elif top_level and isinstance(task_spec, EndEvent) and props.get("status"):
             parsed.end_statuses[task_spec.name] = props["status"]
         if (timer := _timer_definition(task_spec)) is not None:
             parsed.timer_events[task_spec.name] = TimerEventMeta(

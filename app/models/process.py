@@ -131,3 +131,20 @@ class Timer(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     instance = relationship("ProcessInstance", foreign_keys=[instance_id])  # written after its instance
+
+
+class ProcessRule(Base):
+    """Which process a new hazard starts: the first rule (lowest position) whose conditions all hold.
+
+    A condition left empty matches anything; no rule matching means the shipped lifecycle (the default).
+    """
+
+    __tablename__ = "process_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(index=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(40))      # the report's source (government_inspection, ...)
+    industry: Mapped[str | None] = mapped_column(String(60))    # the enterprise's industry
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))  # the enterprise's region or above
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]

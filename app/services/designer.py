@@ -11,12 +11,26 @@ from sqlalchemy import case, func, select
 
 from app.clock import clock
 from app.engine import DiagramError
-from app.engine.diagram import DiagramDiff, compare, read_diagram
+from app.engine.diagram import DiagramDiff, adopt_process_id, compare, read_diagram
 from app.engine.specs import MAX_BPMN_BYTES, check_xml_is_safe, sha256_of
 from app.extensions import db
-from app.models import InstanceStatus, ProcessDraft, ProcessInstance, ProcessVersion, Role, User
-from app.services import forms, processes
+from app.models import (
+    Hazard,
+    InstanceStatus,
+    Organisation,
+    ProcessDraft,
+    ProcessInstance,
+    ProcessRule,
+    ProcessVersion,
+    Region,
+    Role,
+    Timer,
+    TimerStatus,
+    User,
+)
+from app.services import audit, forms, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services.hazards import REPORT_FORM
 from app.services.policy import working_lanes
 
 
@@ -42,11 +56,25 @@ class VersionRow:
 
 
 @dataclass
+class FailingInstance:
+    """A hazard whose instance the engine keeps refusing: a timer that failed (or is failing) and why."""
+
+    hazard_id: int
+    hazard_number: str
+    version: int
+    element: str
+    gave_up: bool
+    attempts: int
+    reason: str
+
+
+@dataclass
 class ProcessSummary:
     process_key: str
     name: str
     versions: list[VersionRow] = field(default_factory=list)
     drafts: list[ProcessDraft] = field(default_factory=list)
+    failing: list[FailingInstance] = field(default_factory=list)
 
     @property
     def active(self) -> VersionRow | None:
@@ -84,7 +112,30 @@ def library(user: User) -> list[ProcessSummary]:
     for draft in db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.updated_at.desc())):
         summary = summaries.setdefault(draft.process_key, ProcessSummary(draft.process_key, draft.process_key))
         summary.drafts.append(draft)
+    for process_key, failing in _failing_instances().items():
+        if process_key in summaries:
+            summaries[process_key].failing = failing
     return list(summaries.values())
+
+
+FAILING_SHOWN = 100
+
+
+def _failing_instances() -> dict[str, list[FailingInstance]]:
+    """By process: the instances whose timers failed when fired (given up, or still being retried)."""
+    rows = db.session.execute(
+        select(ProcessVersion.process_key, ProcessVersion.number, Hazard.id, Hazard.number, Timer)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+        .join(Hazard, Hazard.instance_id == ProcessInstance.id)
+        .where(Timer.last_error.is_not(None), Timer.status.in_([TimerStatus.failed, TimerStatus.pending]))
+        .order_by(Timer.id.desc()).limit(FAILING_SHOWN))
+    found: dict[str, list[FailingInstance]] = {}
+    for process_key, number, hazard_id, hazard_number, timer in rows:
+        found.setdefault(process_key, []).append(FailingInstance(
+            hazard_id, hazard_number, number, timer.spec_name, timer.status == TimerStatus.failed, timer.attempts,
+            timer.last_error or ""))
+    return found
 
 
 def get_version(user: User, process_key: str, number: int) -> ProcessVersion:
@@ -174,11 +225,19 @@ def delete_draft(user: User, process_key: str, draft_id: int) -> None:
 
 
 # ------------------------------------------------------------------------------------- validate, deploy
-def validate(user: User, process_key: str, xml: str) -> list[dict[str, str | None]]:
-    """Every problem that would stop this diagram from being deployed ([] when it can be deployed)."""
+def _adopted(process_key: str, xml: str) -> str:
+    """An imported diagram runs as this process whatever its own process id: its main process adopts the key
+    (engine.diagram.adopt_process_id). A document that cannot be read is left for validation to explain."""
+    try:
+        return adopt_process_id(xml, process_key)
+    except DiagramError:
+        return xml
+
+
+def validate(user: User, process_key: str, xml: str) -> processes.Validation:
+    """Every problem that would stop this diagram from being deployed (none: it can be), and its dry run."""
     require_admin(user)
-    problems, _result = processes.check_diagram(_check_key(process_key), xml)
-    return problems
+    return processes.check_diagram(_check_key(process_key), _adopted(process_key, xml))
 
 
 def deploy(user: User, process_key: str, xml: str, note: str | None = None,
@@ -190,6 +249,7 @@ def deploy(user: User, process_key: str, xml: str, note: str | None = None,
         raise processes.DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), [{
             "element_id": None, "message": _("The diagram is larger than %(n)d KB.", n=MAX_BPMN_BYTES // 1024)}])
     draft = get_draft(user, process_key, draft_id) if draft_id is not None else None
+    xml = _adopted(process_key, xml)
     try:
         version = processes.new_version(process_key, xml, user.id, note=(note or "").strip()[:500] or None)
         if draft is not None:
@@ -269,3 +329,92 @@ def form_history(user: User, key: str) -> list:
     db.session.commit()
     return history
 
+
+
+# ------------------------------------------------------------------------------------- more than one process
+def create_process(user: User, process_key: str, name: str, template_key: str) -> ProcessVersion:
+    """A new process in the library: version 1 is a copy of the template process's active version, with the
+    new key as its process id and the new name."""
+    require_admin(user)
+    name = (name or "").strip()
+    problems: dict[str, str] = {}
+    if not process_key or len(process_key) > 100 or not all(c.isalnum() or c == "_" for c in process_key) \
+            or not process_key[0].isalpha():
+        problems["process_key"] = _("Use letters, digits and underscores, starting with a letter (at most 100).")
+    elif db.session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_key == process_key).limit(1)):
+        problems["process_key"] = _("A process with the key %(key)s exists already.", key=process_key)
+    if not name or len(name) > 200:
+        problems["name"] = _("Give the process a name (at most 200 characters).")
+    template = db.session.scalar(select(ProcessVersion).where(
+        ProcessVersion.process_key == template_key, ProcessVersion.active.is_(True))) if template_key else None
+    if template is None:
+        problems["template"] = _("Choose the process to start from.")
+    if problems:
+        raise ValidationFailed(_("The process cannot be created: fix the fields marked."), fields=problems)
+    xml = adopt_process_id(template.bpmn_xml, process_key, source_id=template_key, name=name)
+    return processes.deploy(process_key, xml, user.id, note=_("Created from %(template)s", template=template_key))
+
+
+@dataclass
+class RuleChoices:
+    """What a process rule can test: report sources, the enterprises' industries and regions; the processes."""
+
+    source_field: dict   # the report form's `source` field (its choices' labels)
+    sources: list[str]
+    industries: list[str]
+    regions: list[tuple[int, str]]
+    processes: list[str]
+
+
+def rule_choices(user: User) -> RuleChoices:
+    require_admin(user)
+    field = forms.get_form(REPORT_FORM).field("source") or {}
+    sources = [c["value"] for c in field.get("choices", [])]
+    industries = list(db.session.scalars(select(Organisation.industry).where(Organisation.industry.is_not(None))
+                                         .distinct().order_by(Organisation.industry)))
+    regions = [(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code))]
+    deployed = list(db.session.scalars(select(ProcessVersion.process_key).where(ProcessVersion.active.is_(True))
+                                       .order_by(ProcessVersion.process_key)))
+    return RuleChoices(field, sources, industries, regions, deployed)
+
+
+def process_rules(user: User) -> list[ProcessRule]:
+    require_admin(user)
+    return processes.rules()
+
+
+def add_rule(user: User, process_key: str, source: str | None = None, industry: str | None = None,
+             region_id: int | None = None) -> ProcessRule:
+    """A rule tried after the existing ones: hazards matching every condition given start `process_key`."""
+    choices = rule_choices(user)
+    problems: dict[str, str] = {}
+    if process_key not in choices.processes:
+        problems["process_key"] = _("Choose a process that has a deployed version.")
+    source, industry = (source or None), (industry or "").strip() or None
+    if source is not None and source not in choices.sources:
+        problems["source"] = _("Choose one of the report sources.")
+    if industry is not None and len(industry) > 60:
+        problems["industry"] = _("An industry has at most 60 characters.")
+    if region_id is not None and db.session.get(Region, region_id) is None:
+        problems["region_id"] = _("Choose one of the regions.")
+    if problems:
+        raise ValidationFailed(_("The rule cannot be added: fix the fields marked."), fields=problems)
+    last = db.session.scalar(select(func.max(ProcessRule.position))) or 0
+    rule = ProcessRule(position=last + 1, process_key=process_key, source=source, industry=industry,
+                       region_id=region_id, created_by_id=user.id, created_at=clock.now())
+    db.session.add(rule)
+    db.session.flush()
+    audit.record("process_rule_added", actor_id=user.id, data={
+        "rule": rule.id, "process_key": process_key, "source": source, "industry": industry, "region_id": region_id})
+    db.session.commit()
+    return rule
+
+
+def delete_rule(user: User, rule_id: int) -> None:
+    require_admin(user)
+    rule = db.session.get(ProcessRule, rule_id)
+    if rule is None:
+        raise NotFound(_("This rule was not found; it may have been removed already."))
+    audit.record("process_rule_removed", actor_id=user.id, data={"rule": rule.id, "process_key": rule.process_key})
+    db.session.delete(rule)
+    db.session.commit()

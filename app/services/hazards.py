@@ -25,7 +25,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import attachments, audit, forms, processes
+from app.services import attachments, audit, forms, lifecycle, processes
 from app.services.access import hazard_scope, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_cap, paginate
@@ -65,7 +65,7 @@ def can_report(user: User) -> bool:
 
 
 def report_hazard(user: User, data: Any) -> Hazard:
-    """Record a hazard (登记建档) and start its lifecycle on the active process version."""
+    """Record a hazard (登记建档) and start the process the rules choose for it (processes.process_for)."""
     report = _checked_report(user, data)  # writes nothing: a refused report leaves the caller's work alone
     return _record(user, report, commit=True)
 
@@ -107,7 +107,8 @@ def _checked_report(user: User, data: Any) -> _Report:
 
 def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
     enterprise, form, cleaned = report.enterprise, report.form, report.cleaned
-    version = processes.active_version()
+    version = processes.active_version(processes.process_for(cleaned["source"], enterprise.industry,
+                                                             enterprise.region_id))
     now = clock.now()
     hazard = Hazard(number=f"TMP-{now.timestamp()}-{user.id}", title=cleaned["title"],
                     description=cleaned["description"], location=cleaned["location"],
@@ -119,8 +120,7 @@ def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"
         step.audit("hazard_reported", actor_id=user.id, data={"number": hazard.number, **cleaned})
-        step.start(version, {"hazard_id": hazard.id, "hazard_number": hazard.number, "title": hazard.title,
-                             "hazard_type": hazard.hazard_type, "source": hazard.source}, actor_id=user.id)
+        step.start(version, lifecycle.start_data(hazard), actor_id=user.id)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
     return hazard
 

@@ -27,6 +27,15 @@ from app.models import (
 from app.services import deadlines, forms
 from app.services.policy import organisation_for, role_for_lane
 
+# What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
+START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
+
+
+def start_data(hazard: Hazard) -> dict:
+    """The data a hazard's instance starts on (its diagram sees these names)."""
+    return {"hazard_id": hazard.id, "hazard_number": hazard.number, "title": hazard.title,
+            "hazard_type": hazard.hazard_type, "source": hazard.source}
+
 
 def new_instance(version_id: int, snapshot: Snapshot) -> ProcessInstance:
     now = clock.now()
@@ -146,10 +155,10 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
             continue
         role = role_for_lane(info.lane)
         if role is None:
-            raise EngineError(f"task {info.name} is in lane {info.lane!r}, which names no role")
+            raise EngineError(f"task {info.name} is in lane {info.lane!r}, which names no role", info.name)
         org = organisation_for(role, hazard)
         if org is None:
-            raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}")
+            raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}", info.name)
         row = HumanTask(instance_id=instance.id, hazard_id=hazard.id, task_uuid=uuid, spec_name=info.name,
                         title=info.title, form_key=info.form_key or "", role=role, organisation_id=org,
                         form_version_id=forms.active_version_id_clause(info.form_key),

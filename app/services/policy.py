@@ -55,15 +55,28 @@ def organisation_for(role: Role, hazard: Hazard) -> int | None:
 
 
 # ------------------------------------------------------------------------------ government units
+def _ancestry(node_id: int | None, model) -> list[int]:
+    """A row of a tree (regions, organisations) and the rows above it, nearest first."""
+    chain: list[int] = []
+    while node_id is not None and node_id not in chain:
+        chain.append(node_id)
+        node_id = db.session.scalar(select(model.parent_id).where(model.id == node_id))
+    return chain
+
+
+def region_chain(region_id: int | None) -> list[int]:
+    """A region and the regions above it, nearest first (a grid, its township, its district, ...)."""
+    return _ancestry(region_id, Region)
+
+
 def resolve_supervising_unit(region_id: int | None) -> int | None:
     """The lowest-tier government unit whose jurisdiction covers the region (walking up the tree)."""
-    while region_id is not None:
-        unit = db.session.scalar(select(Jurisdiction.unit_id).where(Jurisdiction.region_id == region_id)
+    for region in region_chain(region_id):
+        unit = db.session.scalar(select(Jurisdiction.unit_id).where(Jurisdiction.region_id == region)
                                  .join(Organisation, Organisation.id == Jurisdiction.unit_id)
                                  .order_by(Organisation.id.desc()).limit(1))
         if unit is not None:
             return unit
-        region_id = db.session.scalar(select(Region.parent_id).where(Region.id == region_id))
     return None
 
 
@@ -94,11 +107,7 @@ def unit_subtree(unit_id: int) -> frozenset[int]:
 
 def unit_chain(unit_id: int | None) -> list[int]:
     """A government unit and the units above it, nearest first (a township station, then its bureau)."""
-    chain: list[int] = []
-    while unit_id is not None and unit_id not in chain:
-        chain.append(unit_id)
-        unit_id = db.session.scalar(select(Organisation.parent_id).where(Organisation.id == unit_id))
-    return chain
+    return _ancestry(unit_id, Organisation)
 
 
 def acting_orgs(user: User) -> frozenset[int]:

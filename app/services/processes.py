@@ -1,21 +1,26 @@
 """Process versions: deploying diagrams and finding the version new hazards start on."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.clock import clock
 from app.engine import ProcessRuntime, runtime_for
-from app.engine.diagram import DiagramCheck, Finding, validate_diagram
+from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, check_names, validate_diagram
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import HazardStatus, ProcessVersion
+from app.models import HazardStatus, ProcessRule, ProcessVersion
 from app.services import audit, deadlines, forms, immutable
+from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
-from app.services.policy import working_lanes
+from app.services.lifecycle import START_DATA
+from app.services.policy import region_chain, working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
+DEFAULT_PROCESS = LIFECYCLE  # what a new hazard starts when no process rule matches
 
 
 class DiagramInvalid(ValidationFailed):
@@ -55,20 +60,55 @@ def _finding_message(finding: Finding) -> str:
         "no_start": lambda: _("The process needs a start event."),
         "no_end": lambda: _("The process needs an end event."),
         "flow_ends": lambda: _("This flow is not connected at both ends."),
+        "service_task": lambda: _("Service tasks cannot run here: nothing calls outside systems. Use a user task "
+                                  "for the person who does it, or a script task for a calculation."),
+        "business_rule_task": lambda: _("DMN decision tables cannot run here. Decide with conditions on the "
+                                        "outgoing flows of an exclusive gateway, or a script task."),
+        "receive_task": lambda: _("Nothing in HazardLoop sends messages to a receive task, so the process would "
+                                  "wait forever. Use a user task for the person who records what arrived."),
+        "message_catch": lambda: _("Nothing in HazardLoop sends messages, so this event would wait forever. Use a "
+                                   "user task for the person who records it, or a timer for a deadline."),
+        "signal_catch": lambda: _("Nothing in HazardLoop sends signals, so this event would wait forever. Use a "
+                                  "user task for the person who records it, or a timer for a deadline."),
+        "foreign_expression": lambda: _("%(source)s is a Camunda-style expression; conditions and timers here "
+                                        "are Python expressions: write approved == True, not ${approved}.",
+                                        source=detail),
+        "undefined_name": lambda: _("%(name)s is read here but nothing defines it: no form of this diagram has "
+                                    "a field %(name)s, no script sets it, and a new hazard's data has only "
+                                    "%(start)s.", name=detail, start=", ".join(START_DATA)),
+        "timer_cron": lambda: _("%(source)s is a cron expression; timers are ISO 8601 in quotes: a date "
+                                '"2026-01-31T09:00:00+08:00", a duration "P10D" or a cycle "R3/P1D".', source=detail),
     }
     return str(messages.get(finding.code, lambda: detail or finding.code)())
 
 
-def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, str | None]], DiagramCheck]:
-    """Every problem that stops a diagram from being deployed, each as {element_id, message}."""
+@dataclass
+class Validation:
+    """Validation's answer: every problem as {element_id, message} ([] = deployable), and what the dry run did
+    (None when the static checks already refused the diagram)."""
+
+    problems: list[dict[str, str | None]]
+    check: DiagramCheck
+    dry_run: DryRun | None = None
+
+    def as_dict(self) -> dict:
+        run = self.dry_run
+        return {"problems": self.problems, "deployable": not self.problems,
+                "dry_run": None if run is None else {"completed_tasks": run.completed_tasks,
+                                                      "finished": run.finished}}
+
+
+def check_diagram(process_key: str, xml: str | bytes) -> Validation:
+    """Every problem that stops a diagram from being deployed, each as {element_id, message}; when the static
+    checks pass, the dry run (services/dry_run.py) starts it on a sample hazard and its failure is one more."""
     result = validate_diagram(xml, process_key)
     problems = [{"element_id": f.element_id, "message": _finding_message(f)} for f in result.findings]
     if result.diagram is None:
-        return problems, result
+        return Validation(problems, result)
     known_forms = set(forms.form_keys())
     lanes = working_lanes()
     names = "、".join(sorted({lane for lane, role in lanes.items() if not lane.isascii()}))
-    for task in result.diagram.of_type("userTask", "manualTask"):
+    for task in result.diagram.of_type(*HUMAN_TASKS):
         if not task.form_key:
             problems.append({"element_id": task.id, "message": _("Choose the form this task shows (formKey).")})
         elif task.form_key not in known_forms:
@@ -90,7 +130,30 @@ def check_diagram(process_key: str, xml: str | bytes) -> tuple[list[dict[str, st
     if getattr(result, "parsed", None) is not None:  # deadline timers: their reminder/escalation settings
         problems += [{"element_id": element, "message": _("Reminders and escalation: %(detail)s", detail=detail)}
                      for element, detail in deadlines.diagram_problems(result.parsed)]
-    return problems, result
+    used_forms = {t.form_key for t in result.diagram.of_type(*HUMAN_TASKS) if t.form_key in known_forms}
+    problems += [{"element_id": f.element_id, "message": _finding_message(f)}
+                 for f in check_names(result.diagram, set(START_DATA) | _form_fields(used_forms))]
+    if problems or result.parsed is None:
+        return Validation(problems, result)
+    run = dry_run(result.parsed)
+    if run.failure is not None:
+        problems.append({"element_id": run.failure.element_id, "message": _(
+            "A trial run on a sample hazard failed here: %(reason)s", reason=run.failure.reason)})
+    elif run.stuck:
+        problems.append({"element_id": None, "message": _(
+            "A trial run on a sample hazard stopped with no task for anyone and no timer: the process would wait "
+            "forever. Make sure every path reaches a user task, a timer or an end event.")})
+    return Validation(problems, result, run)
+
+
+def _form_fields(keys: set[str]) -> set[str]:
+    """The names a person's submissions on these forms put into task data."""
+    names: set[str] = set()
+    for key in keys:
+        form = forms.get_form(key)
+        names.update(form.schema.get("properties", {}))
+        names.update(f["name"] for f in form.fields if f.get("name"))
+    return names
 
 
 def new_version(process_key: str, xml: str, deployed_by_id: int | None, note: str | None = None) -> ProcessVersion:
@@ -99,7 +162,7 @@ def new_version(process_key: str, xml: str, deployed_by_id: int | None, note: st
 
     Refused diagrams raise DiagramInvalid and change nothing (no version row, no audit event).
     """
-    problems, _result = check_diagram(process_key, xml)
+    problems = check_diagram(process_key, xml).problems
     if problems:
         raise DiagramInvalid(_("The diagram cannot be deployed: fix the problems marked on it."), problems)
     digest = sha256_of(xml)
@@ -155,6 +218,32 @@ def install_shipped(process_key: str, xml: str) -> str:
                 "(open the shipped diagram in the designer to adopt it)")
     version = new_version(process_key, xml, None, note=SHIPPED_NOTE)
     return f"process {process_key}: installed version {version.number}"
+
+
+# ------------------------------------------------------------------------------ which process a hazard starts
+def rules() -> list[ProcessRule]:
+    """The rules choosing a new hazard's process, in the order they are tried."""
+    return list(db.session.scalars(select(ProcessRule).order_by(ProcessRule.position, ProcessRule.id)))
+
+
+def rule_matches(rule: ProcessRule, source: str | None, industry: str | None, regions: list[int]) -> bool:
+    return ((rule.source is None or rule.source == source)
+            and (rule.industry is None or rule.industry == industry)
+            and (rule.region_id is None or rule.region_id in regions))
+
+
+def process_for(source: str | None, industry: str | None, region_id: int | None) -> str:
+    """The process a new hazard starts, by what is known when it is reported: the first matching rule whose
+    process has an active version, else the default (the shipped lifecycle)."""
+    candidates = rules()
+    if not candidates:
+        return DEFAULT_PROCESS
+    regions = region_chain(region_id)
+    deployed = set(db.session.scalars(select(ProcessVersion.process_key).where(ProcessVersion.active.is_(True))))
+    for rule in candidates:
+        if rule.process_key in deployed and rule_matches(rule, source, industry, regions):
+            return rule.process_key
+    return DEFAULT_PROCESS
 
 
 def active_version(process_key: str = LIFECYCLE) -> ProcessVersion:

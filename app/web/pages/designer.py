@@ -18,8 +18,8 @@ from flask_wtf.csrf import CSRFError
 from app.engine.specs import MAX_BPMN_BYTES
 from app.extensions import login_manager
 from app.models import Role
-from app.services import designer, forms, migration
-from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError
+from app.services import designer, forms, migration, processes
+from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
 
@@ -105,7 +105,49 @@ def _arg_int(name: str) -> int | None:
 @bp.get("/processes")
 @admin_required
 def library():
-    return render_template("designer/library.html", processes=designer.library(current_user))
+    return render_template("designer/library.html", processes=designer.library(current_user),
+                           rules=designer.process_rules(current_user), choices=designer.rule_choices(current_user),
+                           default_process=processes.DEFAULT_PROCESS)
+
+
+def _refused(exc: ValidationFailed):
+    """Back to the library with what to fix (the library's forms are small: what was chosen is shown again)."""
+    flash(" ".join([exc.message, *(exc.fields or {}).values()]), "danger")
+    return redirect(url_for("designer.library"))
+
+
+@bp.post("/processes")
+@admin_required
+def create_process():
+    key = request.form.get("process_key", "").strip()
+    try:
+        designer.create_process(current_user, key, request.form.get("name", ""), request.form.get("template", ""))
+    except ValidationFailed as exc:
+        return _refused(exc)
+    flash(_("The process %(key)s was created from its template; edit it in the designer and deploy.", key=key),
+          "success")
+    return redirect(url_for("designer.edit", key=key))
+
+
+@bp.post("/process-rules")
+@admin_required
+def add_rule():
+    region = request.form.get("region_id", "")
+    try:
+        designer.add_rule(current_user, request.form.get("process_key", ""), request.form.get("source") or None,
+                          request.form.get("industry") or None, int(region) if region.isdigit() else None)
+    except ValidationFailed as exc:
+        return _refused(exc)
+    flash(_("The rule was added: new hazards that match it start this process."), "success")
+    return redirect(url_for("designer.library"))
+
+
+@bp.post("/process-rules/<int:rule_id>/delete")
+@admin_required
+def delete_rule(rule_id: int):
+    designer.delete_rule(current_user, rule_id)
+    flash(_("The rule was removed."), "success")
+    return redirect(url_for("designer.library"))
 
 
 @bp.get("/processes/<key>/versions/<int:number>")
@@ -176,8 +218,7 @@ def edit(key: str):
 @bp.post("/processes/<key>/validate")
 @admin_required
 def validate(key: str):
-    problems = designer.validate(current_user, key, _xml(_json()))
-    return jsonify({"problems": problems, "deployable": not problems})
+    return jsonify(designer.validate(current_user, key, _xml(_json())).as_dict())
 
 
 @bp.post("/processes/<key>/drafts")

@@ -80,6 +80,9 @@ PHRASES: dict[str, Phrase] = {
     # The system chain (processes, forms, checklists): not on a hazard's timeline, phrased for audit views.
     "process_deployed": lambda d, s: _("deployed process version %(n)s", n=d.get("number", "")),
     "process_activated": lambda d, s: _("made process version %(n)s active again", n=d.get("number", "")),
+    "process_rule_added": lambda d, s: _("added a rule: matching new hazards start %(key)s",
+                                         key=d.get("process_key", "")),
+    "process_rule_removed": lambda d, s: _("removed the rule for %(key)s", key=d.get("process_key", "")),
     "instances_migrated": lambda d, s: ngettext("moved %(num)s hazard to process version %(version)s",
                                                 "moved %(num)s hazards to process version %(version)s",
                                                 len(d.get("moved") or []), version=d.get("to_version", "")),
