@@ -5,7 +5,12 @@ from flask import Flask
 
 
 def register_pages(app: Flask) -> None:
-    """Register the server-rendered pages."""
+    """Register the server-rendered pages (and the checks every request's input passes first)."""
+    from app.web.inputs import BoundedInt, BoundedJSONProvider, refuse_unfit_text
     from app.web.pages import register
+
+    app.json = BoundedJSONProvider(app)
+    app.url_map.converters["int"] = BoundedInt
+    app.before_request(refuse_unfit_text)
 
     register(app)

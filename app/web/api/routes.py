@@ -17,6 +17,7 @@ from app.services import attachments, auth, forms, hazards, tasks
 from app.services.errors import ServiceError, Unauthorized
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
+from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
 ID = f"int(min=1, max={s.INT_MAX})"
@@ -30,6 +31,7 @@ def error_response(status: int, message: str, fields: dict[str, str] | None = No
 
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
+    db.session.rollback()  # a refused request writes nothing, and its answer must not need the database
     return error_response(exc.status, exc.message, {k: str(v) for k, v in exc.fields.items()})
 
 
@@ -61,13 +63,14 @@ def _validation_error(messages: dict[str, Any]):
 def http_error(exc: HTTPException):
     """Every HTTP error under /api/ as JSON (the pages' handlers send unmatched /api/ URLs here too)."""
     code = exc.code or 500
-    if code >= 500:
-        db.session.rollback()  # the failed transaction must not leak into what runs next
+    db.session.rollback()  # the failed transaction must not leak into what runs next
     data = getattr(exc, "data", None) or {}
     if code == 422 and "messages" in data:  # a declared schema refused the request
         return _validation_error(data["messages"])
     messages = {
-        400: _("The request body must be a JSON object (Content-Type: application/json).") if data
+        400: _("The JSON is nested more than %(n)d levels deep; send a flatter document.", n=MAX_JSON_DEPTH)
+        if isinstance(getattr(exc, "exc", None) or exc.__cause__, JSONTooDeep)
+        else _("The request body must be a JSON object (Content-Type: application/json).") if data
         else _("The request could not be understood; check its syntax."),
         401: _("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."),
         404: _("There is no such API resource."),

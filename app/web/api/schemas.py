@@ -20,8 +20,8 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_l
 
 from app.models import HazardStatus, Role, TaskStatus
 from app.services.hazards import SORTS
+from app.web.inputs import INT_MAX
 
-INT_MAX = 2_147_483_647  # PostgreSQL's integer: ids and page numbers beyond it cannot exist
 NO_NUL = r"^[^\x00]*$"
 # The hazard status vocabulary (the read model's `status`).
 HAZARD_STATUSES = tuple(status.value for status in HazardStatus)
