@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Checklist
 from app.services.demo import tiny_png
 from tests.deadline_steps import general_hazard_rectifying
-from tests.helpers import complete, current_task, hazard, in_days, report, upload
+from tests.helpers import REPORT, complete, current_task, hazard, in_days, report, upload
 from tests.test_page_submissions import stored
 from tests.test_pages import Pages, text
 
@@ -199,3 +199,42 @@ def test_an_api_error_while_the_transaction_has_failed_still_answers_json(api, a
         app.view_functions["api.list_hazards"] = view
         resp = officer.get("/hazards")
         assert resp.status_code == status and resp.is_json and resp.get_json()["error"], resp.get_data()
+
+
+# ------------------------------------------------------------------------------ a report's answer
+@pytest.fixture
+def lost_after_commit(app):
+    """From the first commit of the request on, every statement fails as if the connection had been lost."""
+    import sqlalchemy as sa
+
+    state = {"armed": False, "lost": False}
+
+    def committed(_session):
+        state["lost"] = state["armed"]
+
+    def execute(*_args, **_kwargs):
+        if state["lost"]:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", execute)
+    sa.event.listen(sa.orm.Session, "after_commit", committed)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    yield state
+    sa.event.remove(engine, "before_cursor_execute", execute)
+    sa.event.remove(sa.orm.Session, "after_commit", committed)
+
+
+def test_a_report_answers_from_what_it_holds_when_the_connection_is_lost_after_its_commit(api, app,
+                                                                                       lost_after_commit):
+    officer = api.as_("officer_a")
+    officer.token("officer_a")
+    lost_after_commit["armed"] = True
+    resp = officer.post("/hazards", json=REPORT)
+    lost_after_commit.update(armed=False, lost=False)
+    assert resp.status_code == 201, resp.get_data(as_text=True)[:500]
+    body = resp.get_json()
+    assert body["enterprise"] == "宏达机械制造有限公司" and body["number"].startswith("YH")
+    assert body["current_step"] and body["status"] == "assessing"
+    assert hazard(officer, body["id"])["number"] == body["number"]

@@ -13,7 +13,7 @@ from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, typed_values, uploads
-from app.web.pages.view import STATUSES, status_label, task_title
+from app.web.pages.view import STATUSES, status_label
 
 bp = Blueprint("hazards", __name__)
 
@@ -77,8 +77,7 @@ def report():
         return _render_report(dict(typed_values(form), enterprise_id=enterprise_id), {}, exc.status, picker,
                               refused=exc.message)
     flash(_("Hazard %(number)s has been recorded. Next step: %(step)s.", number=hazard.number,
-            step=", ".join(task_title(t) for t in hazards.open_tasks(hazard.id)) or status_label(hazard.status)),
-          "success")
+            step=hazard.current_step or status_label(hazard.status)), "success")  # in hand: no read after commit
     return redirect(url_for("hazards.detail", hazard_id=hazard.id))
 
 
