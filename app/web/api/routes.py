@@ -2,7 +2,9 @@
 service and returns what the service returned. Errors are JSON `{"error": ..., "fields": {...}}`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
@@ -12,8 +14,10 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db, limiter
+from app.models import Attachment as AttachmentModel
+from app.models import Hazard as HazardModel
 from app.models import User
-from app.services import attachments, auth, forms, hazards, tasks
+from app.services import attachments, auth, forms, hazards, idempotency, tasks
 from app.services.errors import ServiceError, Unauthorized
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
@@ -104,6 +108,28 @@ def errors(*codes: int):
     return decorate
 
 
+IDEMPOTENCY_HEADER = {"in": "header", "name": idempotency.HEADER, "required": False, "schema": {
+    "type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+    "description": "Send a new key (e.g. a UUID) with each creating request; a retry with the same key gets the "
+                   "first request's answer instead of creating again"}
+
+
+def idempotent(answer: Callable[[User, int], Any], *, creates: type | None = None, acts_on: str | None = None):
+    """Accept an `Idempotency-Key` header on a creating POST: a retry with the key answers `answer(user, id)` for
+    what the first request created (`creates`, a model) or acted on (the view argument named `acts_on`)."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(idempotency.HEADER)
+            if key is None:
+                return view(*args, **kwargs)
+            done = idempotency.begin(caller(), key, request.endpoint, creates=creates,
+                                     result_id=kwargs.get(acts_on) if acts_on else None)
+            return view(*args, **kwargs) if done is None else answer(caller(), done)
+        return bp.doc(parameters=[IDEMPOTENCY_HEADER])(wrapper)
+    return decorate
+
+
 class Extended:
     """`obj` with extra attributes, for a response schema that adds fields to a model's own."""
 
@@ -132,6 +158,7 @@ def token(credentials: dict[str, str]):
 @bp.response(201, s.HazardSummary)
 @errors(400, 401, 403, 413)
 @bp.doc(summary="Report a hazard and start its lifecycle")
+@idempotent(hazards.get_hazard, creates=HazardModel)
 def report_hazard(report: dict[str, Any]):
     return hazards.report_hazard(caller(), report)
 
@@ -210,6 +237,7 @@ def delegate_task(body: dict[str, int], task_id: int):
 @bp.response(200, s.TaskWithHazard)
 @errors(400, 401, 403, 404, 409, 413)
 @bp.doc(summary="Complete a task with its form data")
+@idempotent(tasks.visible_task, acts_on="task_id")
 def complete_task(body: dict[str, Any], task_id: int):
     return tasks.complete(caller(), task_id, body["data"])
 
@@ -227,6 +255,7 @@ def get_form(key: str):
 @bp.response(201, s.Attachment)
 @errors(400, 401, 413)
 @bp.doc(summary="Upload a photo or document (multipart/form-data, field `file`)")
+@idempotent(attachments.visible_attachment, creates=AttachmentModel)
 def upload_attachment(files: dict[str, Any]):
     upload = files["file"]
     return attachments.upload(caller(), upload.stream, upload.filename)
