@@ -238,3 +238,16 @@ def test_a_report_answers_from_what_it_holds_when_the_connection_is_lost_after_i
     assert body["enterprise"] == "宏达机械制造有限公司" and body["number"].startswith("YH")
     assert body["current_step"] and body["status"] == "assessing"
     assert hazard(officer, body["id"])["number"] == body["number"]
+
+
+def test_a_lone_surrogate_in_api_text_is_refused_naming_the_field(api, app):
+    officer = api.as_("officer_a")
+    body = '{"title": "配电箱\\ud800", "description": "x", "location": "x", "hazard_type": "unsafe_condition", ' \
+           '"source": "self_check"}'
+    resp = officer.post("/hazards", data=body, content_type="application/json")
+    assert resp.status_code == 422 and "title" in resp.get_json()["fields"]
+    h = report(officer)
+    task = current_task(officer, h["id"], "assess")
+    resp = officer.post(f"/tasks/{task}/complete", data='{"data": {"measures": "\\udfff"}}',
+                        content_type="application/json")
+    assert resp.status_code == 422 and "data.measures" in resp.get_json()["fields"]
