@@ -11,6 +11,8 @@ from typing import Any
 from app.clock import clock
 
 CHINA = timezone(timedelta(hours=8))
+# How far ahead a deadline may be set (forms say so with "x-max-years-ahead"; extension requests use this).
+DEADLINE_YEARS_AHEAD = 5
 
 
 def end_of_day(day: date) -> datetime:
@@ -31,6 +33,14 @@ def china_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def today() -> date:
     """Today in China, by the application's clock."""
     return china_date(clock.now())
+
+
+def years_after(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def parse_date(value: Any) -> date | None:

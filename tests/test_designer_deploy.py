@@ -10,7 +10,7 @@ from app.services import designer, processes
 from app.services.errors import Forbidden
 from app.services.processes import DiagramInvalid
 from tests import designer_diagrams as dd
-from tests.helpers import current_task, hazard, report
+from tests.helpers import current_task, hazard, in_days, report
 
 KEY = "hazard_lifecycle"
 
@@ -195,7 +195,7 @@ def test_new_hazards_start_on_the_new_version_and_running_ones_finish_on_their_o
         designer.deploy(user("admin"), KEY, xml)
     new = report(officer)
     assess = {"grade": "general", "responsible_person": "张安全", "measures": "加锁",
-              "rectification_deadline": "2099-01-01"}
+              "rectification_deadline": in_days(60)}
     from tests.helpers import complete
     for h in (old, new):
         complete(officer, current_task(officer, h["id"], "assess"), assess)

@@ -496,7 +496,9 @@ def test_each_form_file_is_well_formed(path):
             assert prop["type"] == "boolean", name
         if widget == "date":
             assert prop["type"] == "string" and prop["format"] == "date", name
-            assert set(prop) <= {"type", "format", "x-not-past"}, name
+            assert set(prop) <= {"type", "format", "x-not-past", "x-not-future", "x-max-years-ahead"}, name
+            # Every date a user types has a sensible range: a deadline within a few years, a done-date not ahead.
+            assert "x-not-future" in prop or prop.get("x-max-years-ahead", 99) <= 5, name
         if widget == "money":
             assert prop["type"] == "number" and prop["minimum"] == 0, name
         if widget in ("text", "textarea", "person"):

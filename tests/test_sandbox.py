@@ -5,6 +5,7 @@ so these tests try the classic ways out of a Python sandbox, check that ordinary
 expressions still work, and run a small diagram through SpiffWorkflow with the restricted engine.
 """
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from app.engine.sandbox import (
     RestrictedEnvironment,
     UnsafeCode,
     check_expression,
+    check_loop_cardinality,
     check_script,
     make_script_engine,
 )
@@ -417,3 +419,117 @@ def test_task_data_cannot_replace_the_builtins_or_the_guards():
     env.execute("y = len(x)", data)
     assert data["y"] == 2
     assert data["__builtins__"] == {"len": "oops"} and data["__sandbox_call__"] == "oops"
+
+
+# ------------------------------------------------------------------------- exhaustion (issue 18)
+def _stopped_within_a_second(run) -> str:
+    started = time.monotonic()
+    with pytest.raises(ResourceLimitExceeded) as caught:
+        run()
+    assert time.monotonic() - started < 1.0
+    return str(caught.value)
+
+
+def test_memory_built_in_a_comprehension_is_stopped_within_a_second():
+    env = RestrictedEnvironment()
+    message = _stopped_within_a_second(lambda: env.evaluate("['a' * 1000000 for i in range(100000)]", {}))
+    assert "too much work" in message
+    data = {"grade": "general"}
+    _stopped_within_a_second(lambda: env.execute("x = ['a' * 1000000 for i in range(100000)]", data))
+    assert data == {"grade": "general"}
+
+
+@pytest.mark.parametrize("source", [
+    "sum(1 for i in range(100000) if 1 in l)",
+    "sum(1 for i in range(100000) if l == m)",
+    "len([l[:] for i in range(100000)])",
+    "sum(l.count(1) for i in range(100000))",
+    "sum(len(sorted(l)) for i in range(100000))",
+])
+def test_work_hidden_inside_builtins_is_stopped_within_a_second(source):
+    data = {"l": [0] * 1_000_000, "m": [0] * 1_000_000}
+    env = RestrictedEnvironment()
+    assert "too much work" in _stopped_within_a_second(lambda: env.evaluate(source, data))
+    script = "l = [0] * 1000000\nn = sum(1 for i in range(100000) if 1 in l)"
+    _stopped_within_a_second(lambda: env.execute(script, {}))
+
+
+def test_an_evaluation_running_longer_than_its_time_is_stopped(monkeypatch):
+    from app.engine import sandbox
+
+    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.05)
+    monkeypatch.setattr(sandbox, "MAX_WORK", 10**12)  # only the clock can stop it
+    env = RestrictedEnvironment()
+    big = list(range(100_000))
+    message = _stopped_within_a_second(lambda: env.evaluate("[sorted(l) for i in range(1000)]", {"l": big}))
+    assert "ran longer than" in message
+
+
+def test_ordinary_work_on_task_data_stays_within_the_budget():
+    env = RestrictedEnvironment()
+    data = {"items": [{"ok": i % 3 != 0} for i in range(1000)], "l": list(range(10_000))}
+    assert env.evaluate("sum(1 for item in items if not item['ok'])", data) == 334
+    assert env.evaluate("sorted(l)[-1] in l and len(l[:100]) == 100", data) is True
+
+
+MULTI = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs" targetNamespace="http://example.org/test">
+  <bpmn:message id="msg" name="notify">
+    <bpmn:extensionElements><spiffworkflow:messagePayload>{payload}</spiffworkflow:messagePayload></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:process id="multi_test" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each" />
+    <bpmn:scriptTask id="each" name="Each">
+      <bpmn:multiInstanceLoopCharacteristics>
+        <bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>x = 1</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="call" />
+    <bpmn:serviceTask id="call" name="Call">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="http/get">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="url" type="str" value="{parameter}" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="call" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _multi(cardinality="n", payload="{'id': 1}", parameter="'https://example.org'") -> str:
+    return MULTI.format(cardinality=cardinality, payload=payload, parameter=parameter.replace("'", "&apos;"))
+
+
+def test_a_huge_constant_loop_cardinality_and_code_outside_the_flow_nodes_are_refused_at_deploy():
+    from app.engine.diagram import check_code, read_diagram
+
+    assert check_code(read_diagram(_multi())) == []
+    assert check_loop_cardinality("10**9") and check_loop_cardinality("1000") == []
+    found = check_code(read_diagram(_multi(cardinality="10**9")))
+    assert [(f.element_id, f.code) for f in found] == [("each", "expression")]
+    assert "loopCardinality: the loop cardinality 1000000000 is too large" in found[0].detail
+    found = check_code(read_diagram(_multi(payload="().__class__.__base__.__subclasses__()",
+                                           parameter="['a' * 10**9]")))
+    assert {(f.element_id, f.detail.split(":")[0]) for f in found} == {("msg", "messagePayload"),
+                                                                         ("call", "parameter url")}
+
+
+def test_a_computed_loop_cardinality_beyond_the_cap_fails_the_step_within_a_second():
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(_multi().encode("utf-8"))
+    workflow = BpmnWorkflow(parser.get_spec("multi_test"))
+    workflow.script_engine = make_script_engine()
+    workflow.task_tree.data.update({"n": 10**9})
+    started = time.monotonic()
+    with pytest.raises(WorkflowTaskException, match="too large"):
+        workflow.do_engine_steps()
+    assert time.monotonic() - started < 1.0

@@ -10,6 +10,7 @@ what it held before.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,37 @@ def test_a_connection_lost_in_the_middle_of_a_step_is_503_and_nothing_is_written
         assert snapshot() == before
         db.session.remove()
     complete(officer, task_id, ASSESS)  # a new connection: the same step goes through
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_completion_racing_the_scheduler_leaves_no_stale_overdue_flag(api, app, backend):
+    """Issue 18: the scheduler marks the hazard overdue just before the completion takes the instance lock. The
+    completion reads the hazard under the lock, so its `overdue = false` is written, not lost as a no-op."""
+    from tests.deadline_steps import deadline_of, general_hazard_rectifying, move_to, view
+    from tests.helpers import complete, current_task, in_days, upload
+
+    day = in_days(3)
+    hazard_id = general_hazard_rectifying(api, day)
+    move_to(deadline_of(day) + timedelta(minutes=1))  # past the deadline; the scheduler has not run yet
+    officer = api.as_("officer_a")
+    officer.tokens.clear()
+    task = current_task(officer, hazard_id, "rectify")
+    photo = upload(officer)
+    with app.app_context():
+        engine = db.engine
+    raced = []
+
+    def scheduler_first(conn, _cursor, statement, *_args):
+        if not raced and "FOR UPDATE" in statement and "process_instance" in statement:
+            raced.append(statement)
+            with engine.connect() as other:  # the scheduler, in its own transaction, commits first
+                other.execute(text("UPDATE hazard SET overdue = true WHERE id = :id"), {"id": hazard_id})
+                other.commit()
+
+    event.listen(engine, "before_cursor_execute", scheduler_first)
+    try:
+        complete(officer, task, {"measures_taken": "已加锁", "after_photos": [photo], "completed_on": in_days(0)})
+    finally:
+        event.remove(engine, "before_cursor_execute", scheduler_first)
+    assert raced, "the completion took no row lock on the instance"
+    assert view(api, "officer_a", hazard_id)["overdue"] is False

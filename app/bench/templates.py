@@ -20,14 +20,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.chinatime import years_after
+
 # Sentinels reported in the scratch run and replaced per generated hazard.
 FIRST_SCRATCH_ID = 987654321000
 TITLE = "__TITLE__"
 DESCRIPTION = "__DESCRIPTION__"
 LOCATION = "__LOCATION__"
-DEADLINE = date(2199, 12, 31)
-SUPERVISION_DEADLINE = date(2199, 11, 30)
-SENTINEL_YEAR = 2100  # any date after this came from a sentinel deadline
+# Sentinel deadlines: years away from every timestamp the scratch run makes (it spans weeks), so they are told
+# apart, yet within the forms' range for a deadline (x-max-years-ahead: 5).
+DEADLINE = years_after(date.today(), 4)
+SUPERVISION_DEADLINE = DEADLINE - timedelta(days=31)
+SENTINEL_AFTER = years_after(date.today(), 2)  # any date after this came from a sentinel deadline
 STEP_DAYS = 2         # the scratch clock moves this much between steps, so timestamps are spread
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -256,13 +260,13 @@ class _Capture:
         if isinstance(value, bool):
             return "t" if value else "f"
         if isinstance(value, datetime):
-            if value.year > SENTINEL_YEAR:
+            if value.date() > SENTINEL_AFTER:
                 return _sentinel_ts(value)
             if table.name == "timer" and column.name in ("due_at", "anchor_at"):
                 return value.isoformat()  # engine fire times are absolute (in the state too)
             return _shift_ts(value - self.start)
         if isinstance(value, date):
-            if value.year > SENTINEL_YEAR:
+            if value > SENTINEL_AFTER:
                 return _sentinel_date(value)
             shift = value - self.start.date()
             return lambda ctx: (ctx.base.date() + shift).isoformat()
@@ -434,7 +438,7 @@ def build_templates(log=print) -> tuple[list[StageTemplate], dict[str, list], sa
                 open_count += 1
             if table.name == "timer" and _enum_name(values["status"]) == "pending":
                 pending_timers += 1
-                sentinel_timers += values["due_at"].year > SENTINEL_YEAR
+                sentinel_timers += values["due_at"].date() > SENTINEL_AFTER
             cells = []
             for column in table.c:
                 if table.name == "process_instance" and column.name == "state":

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.engine.errors import DiagramError
-from app.engine.sandbox import SAFE_BUILTINS, check_expression, check_script
+from app.engine.sandbox import SAFE_BUILTINS, check_expression, check_loop_cardinality, check_script
 from app.engine.specs import ParsedProcess, check_xml_is_safe, parse_process
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -100,6 +100,8 @@ class Diagram:
     lines: dict[str, int] = field(default_factory=dict)
     # Names the document itself puts into task data: data objects, multi-instance items, data inputs/outputs.
     data_names: set[str] = field(default_factory=set)
+    # Python outside the flow nodes' own fields: (the id of the element holding it, what it is, the source).
+    code: list[tuple[str | None, str, str]] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Element]:
         return [e for e in self.elements.values() if e.type in types]
@@ -161,11 +163,36 @@ def read_diagram(xml: str | bytes) -> Diagram:
     for kind in _DATA_ELEMENTS:
         for node in root.iter(f"{{{BPMN}}}{kind}"):
             diagram.data_names.update(v for v in (node.get("id"), node.get("name"), _text(node)) if v)
+    diagram.code = _read_other_code(root)
     return diagram
 
 
 _DATA_ELEMENTS = ("dataObject", "dataInput", "dataOutput", "inputDataItem", "outputDataItem", "loopDataInputRef",
                   "loopDataOutputRef")
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    """The id of the nearest BPMN element around `node` (the message, the service task, ...)."""
+    while node is not None and not (node.get("id") and etree.QName(node).namespace == BPMN):
+        node = node.getparent()
+    return None if node is None else node.get("id")
+
+
+def _read_other_code(root: etree._Element) -> list[tuple[str | None, str, str]]:
+    """The Python expressions SpiffWorkflow evaluates that are not a flow node's condition, script, timer or
+    loop: message payloads, correlation expressions and service-task parameters, so that they are checked when
+    the diagram is deployed rather than when a hazard first reaches them."""
+    found = [(_owner_id(node), "messagePayload", _text(node))
+             for node in root.iter(f"{{{SPIFF}}}messagePayload")]
+    found += [(_owner_id(expr), "correlation", _text(expr))
+              for prop in root.iter(f"{{{SPIFF}}}processVariableCorrelation")
+              for expr in prop.iter(f"{{{SPIFF}}}expression")]
+    found += [(_owner_id(expr), "messagePath", _text(expr))
+              for prop in root.iter(f"{{{BPMN}}}correlationPropertyRetrievalExpression")
+              for expr in prop.iter(f"{{{BPMN}}}formalExpression")]
+    found += [(_owner_id(node), f"parameter {node.get('id')}", node.get("value"))
+              for node in root.iter(f"{{{SPIFF}}}parameter") if node.get("value") is not None]
+    return [(owner, what, source) for owner, what, source in found if source]
 
 
 def _lanes_of(process: etree._Element) -> dict[str, str]:
@@ -321,9 +348,14 @@ def check_code(diagram: Diagram) -> list[Finding]:
             if source:
                 found += [Finding(el.id, code, p) for p in check_script(source)]
         for part, source in el.expressions:
-            found += _check_expression(el.id, "expression", source, f"{part}: ")
+            if part == "loopCardinality":
+                found += [Finding(el.id, "expression", f"{part}: {p}") for p in check_loop_cardinality(source)]
+            else:
+                found += _check_expression(el.id, "expression", source, f"{part}: ")
         if el.timer_kind is not None:
             found += _check_timer(el)
+    for owner, what, source in diagram.code:
+        found += [Finding(owner, "expression", f"{what}: {p}") for p in check_expression(source)]
     return found
 
 

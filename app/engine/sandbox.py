@@ -22,8 +22,17 @@ Two layers, because either alone is not enough:
    ``replace``, ``ljust`` & co. and ``int.to_bytes`` are checked before they run; ``range()`` is
    capped at ``MAX_RANGE``; every turn of a ``for``/``while`` loop or comprehension costs one
    unit of a ``MAX_ITERATIONS`` budget per evaluation.  Constant expressions such as ``9**9**9``
-   are refused by the static check already.  Not covered: ``str()`` of a huge nested container
-   built within the limits; the worker time-out is the backstop.
+   are refused by the static check already.
+3. A work budget and a clock per evaluation, for what hides inside builtins: every item a guarded
+   operation builds, copies or scans (``'a' * 10**6``, ``x in big_list``, ``sorted(l)``, ``l[:]``,
+   ``l == m``, a method of a big container) costs one unit of ``MAX_WORK``, and an evaluation that
+   runs longer than ``MAX_SECONDS`` is stopped at its next loop turn or guarded operation.  So
+   ``['a' * 1000000 for i in range(100000)]`` stops after about 10 MB and
+   ``sum(1 for i in range(100000) if 1 in l)`` (``l`` a million items) after 10 scans, well within a
+   second, and the web worker goes on.  Kept in-process on purpose: conditions run on every step's
+   hot path, where a child process per evaluation (fork, pickling task data, a wall-clock kill) would
+   cost milliseconds each; the bounds are counted where the work happens instead.  Not covered:
+   ``str()`` of a huge nested container built within the limits; the worker time-out is the backstop.
 
 Allowed: expressions, assignments (plain, augmented, ``del``), ``if``, ``for`` and ``while``
 (bounded by the budget), ``break``/``continue``/``pass``, comprehensions, f-strings.  Refused:
@@ -44,7 +53,10 @@ import ast
 import copy
 import math
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from types import ModuleType
@@ -61,6 +73,9 @@ MAX_RANGE = 100_000
 MAX_LENGTH = 1_000_000
 MAX_INT_BITS = 10_000
 MAX_FORMAT_WIDTH = 1_000
+MAX_WORK = 10_000_000  # items built, copied or scanned per evaluation (about 10 MB of text)
+MAX_SECONDS = 1.0  # wall-clock time of one evaluation
+MAX_LOOP_CARDINALITY = 1_000  # instances of one multi-instance activity
 
 
 class UnsafeCode(Exception):
@@ -174,6 +189,21 @@ _METHOD_DESCRIPTOR = type(str.join)
 def _check_length(n: int) -> None:
     if n > MAX_LENGTH:
         raise ResourceLimitExceeded(f"the result would be too large (more than {MAX_LENGTH} items)")
+    _charge(n)
+
+
+def _charge(n: int) -> None:
+    """Count `n` items of work against the running evaluation's budget (none while the static check folds)."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(n)
+
+
+def _scan(value: Any) -> Any:
+    """A container about to be scanned or copied whole (`in`, `==`, a slice): its length is work."""
+    if isinstance(value, _SIZED):
+        _charge(len(value))
+    return value
 
 
 def _check_bits(n: int) -> None:
@@ -249,6 +279,9 @@ def _precheck(owner: Any, name: str, args: tuple, kwargs: dict) -> tuple:
 
 
 def _call(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+    for arg in args:  # sorted(l), max(l), l.count(x): builtins walk their arguments
+        _scan(arg)
+    _scan(getattr(func, "__self__", None))
     if isinstance(func, _METHOD_DESCRIPTOR) and args:  # str.join(sep, items)
         owner = args[0]
         args = (owner, *_precheck(owner, func.__name__, args[1:], kwargs))
@@ -280,22 +313,49 @@ def _sum(iterable: Any, /, start: Any = 0) -> Any:
 
 
 class _Budget:
-    """Iterations left for one evaluation; every loop turn and comprehension item costs one."""
+    """What one evaluation may still use: loop turns (every loop turn and comprehension item costs one), work
+    (items built, copied or scanned) and time."""
 
-    __slots__ = ("left",)
+    __slots__ = ("deadline", "left", "work")
 
     def __init__(self) -> None:
         self.left = MAX_ITERATIONS
+        self.work = MAX_WORK
+        self.deadline = time.monotonic() + MAX_SECONDS
 
     def tick(self) -> None:
         self.left -= 1
         if self.left < 0:
             raise ResourceLimitExceeded(f"too many loop iterations (at most {MAX_ITERATIONS})")
+        self._in_time()
+
+    def charge(self, n: int) -> None:
+        self.work -= n
+        if self.work < 0:
+            raise ResourceLimitExceeded(f"the code does too much work (more than {MAX_WORK} items built, copied "
+                                        "or scanned)")
+        self._in_time()
+
+    def _in_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise ResourceLimitExceeded(f"the code ran longer than {MAX_SECONDS:g} second(s)")
 
     def iterate(self, iterable: Any) -> Any:
         for item in iterable:
             self.tick()
             yield item
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("sandbox_budget", default=None)
+
+
+@contextmanager
+def _running(budget: _Budget) -> Iterator[None]:
+    token = _BUDGET.set(budget)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 SAFE_BUILTINS: dict[str, Any] = {
@@ -305,7 +365,7 @@ SAFE_BUILTINS: dict[str, Any] = {
     "sum": _sum, "tuple": tuple, "zip": zip, "True": True, "False": False, "None": None,
     "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone}
 _GUARD_NAMES = {op: f"__sandbox{f.__name__}__" for op, f in _BINOP_GUARDS.items()}
-_GUARDS = {"__sandbox_call__": _call, "__sandbox_size__": _size,
+_GUARDS = {"__sandbox_call__": _call, "__sandbox_size__": _size, "__sandbox_scan__": _scan,
            **{_GUARD_NAMES[op]: f for op, f in _BINOP_GUARDS.items()}}
 
 
@@ -334,6 +394,18 @@ class _Instrument(ast.NodeTransformer):
         guarded = self._guard("__sandbox_call__", node, node.func, *node.args)
         guarded.keywords = node.keywords
         return guarded
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:  # `x in l`, `l == m` walk the containers
+        self.generic_visit(node)
+        node.left = self._guard("__sandbox_scan__", node.left, node.left)
+        node.comparators = [self._guard("__sandbox_scan__", c, c) for c in node.comparators]
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:  # l[:] copies l
+        self.generic_visit(node)
+        if isinstance(node.slice, ast.Slice) and isinstance(node.ctx, ast.Load):
+            node.value = self._guard("__sandbox_scan__", node.value, node.value)
+        return node
 
     def visit_For(self, node: ast.For | ast.comprehension) -> ast.AST:
         self.generic_visit(node)
@@ -409,6 +481,24 @@ def check_script(source: str) -> list[str]:
     return list(_compile(source, "exec")[1]) if isinstance(source, str) else ["the code must be text"]
 
 
+def check_loop_cardinality(source: str) -> list[str]:
+    """What stops `source` from being a multi-instance loop cardinality: the expression's problems, or a
+    constant beyond MAX_LOOP_CARDINALITY (a computed one is checked when it is evaluated)."""
+    if problems := check_expression(source):
+        return problems
+    try:
+        value = _fold(ast.parse(source.strip(), mode="eval").body)
+    except (*_FOLD_ERRORS, SyntaxError):
+        return []
+    return [] if not isinstance(value, int) else _cardinality_problems(value)
+
+
+def _cardinality_problems(value: int) -> list[str]:
+    if value > MAX_LOOP_CARDINALITY:
+        return [f"the loop cardinality {value} is too large (at most {MAX_LOOP_CARDINALITY} instances)"]
+    return []
+
+
 def _is_data(value: Any) -> bool:
     return not (callable(value) or isinstance(value, ModuleType) or hasattr(type(value), "__next__"))
 
@@ -436,12 +526,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def _namespace(self, context: dict, external_context: dict | None) -> dict[str, Any]:
         budget = _Budget()
         namespace = {**self.globals, **(external_context or {}), **context, **_GUARDS}  # guards win over data
-        namespace.update(__builtins__=self.builtins, __sandbox_iter__=budget.iterate, __sandbox_tick__=budget.tick)
+        namespace.update(__builtins__=self.builtins, __sandbox_iter__=budget.iterate, __sandbox_tick__=budget.tick,
+                         __sandbox_budget__=budget)
         return namespace
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         code = _compiled(expression, "eval")
-        return eval(code, self._namespace(context, external_context))
+        namespace = self._namespace(context, external_context)
+        with _running(namespace["__sandbox_budget__"]):
+            return eval(code, namespace)
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
         reserved = set(self.globals) | set(external_context or ())
@@ -450,7 +543,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                              f"the following variable or field name(s) to something else: {overwrites}")
         code = _compiled(script, "exec")
         namespace = self._namespace(context, external_context)
-        exec(code, namespace)  # noqa: S102 - validated and instrumented above
+        with _running(namespace["__sandbox_budget__"]):
+            exec(code, namespace)  # noqa: S102 - validated and instrumented above
         for key in [k for k in context if k not in namespace]:  # `del x`
             del context[key]
         for key, value in namespace.items():
@@ -467,7 +561,11 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
+            is_cardinality = expression == getattr(task.task_spec, "cardinality", None) and isinstance(value, int)
+            if is_cardinality and (problems := _cardinality_problems(value)):  # 10**9 instances: the worker
+                raise ResourceLimitExceeded(problems)
+            return value
         except SpiffWorkflowException as exc:
             exc.add_note(f"Error evaluating expression '{expression}'")
             raise

@@ -4,6 +4,7 @@ from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckSta
 from app.models.designer import FormVersion, ProcessDraft
 from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
+from app.models.idempotency import IdempotencyKey
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
 from app.models.org import (
     ApiToken,
@@ -46,6 +47,7 @@ __all__ = [
     "Hazard",
     "HazardStatus",
     "HumanTask",
+    "IdempotencyKey",
     "InstanceStatus",
     "Jurisdiction",
     "LoginSession",

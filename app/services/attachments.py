@@ -246,6 +246,9 @@ def path_of(attachment: Attachment) -> Path:
     path = (upload_dir() / attachment.storage_key).resolve()
     if upload_dir().resolve() not in path.parents:
         raise BadRequest(_("Invalid attachment path."))
+    if not path.is_file():
+        raise NotFound(_("The file of this attachment is missing from the file store; ask your administrator to "
+                         "restore it from the backup."))
     return path
 
 

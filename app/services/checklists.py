@@ -88,7 +88,8 @@ def create_checklist(user: User, data: Any) -> Checklist:
     schedule = (data.get("schedule") or "").strip() if level == "custom" else LEVEL_SCHEDULES.get(level or "", "")
     if level == "custom":
         try:
-            cron(schedule)
+            if cron(schedule).get_next_fire_time(None, clock.now()) is None:
+                raise ValueError(_("this rule never fires (no such date); check the day and month"))
         except ValueError as exc:
             errors["schedule"] = _("Write a crontab rule such as “0 8 * * mon” (minute hour day month weekday): "
                                    "%(reason)s", reason=str(exc))

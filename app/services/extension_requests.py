@@ -13,7 +13,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.chinatime import parse_date
+from app.chinatime import DEADLINE_YEARS_AHEAD, parse_date, years_after
 from app.chinatime import today as china_today
 from app.clock import clock
 from app.extensions import db
@@ -129,6 +129,10 @@ def request_extension(user: User, hazard_id: int, data: dict) -> ExtensionReques
         if requested <= max(current or today, today):
             errors["requested_deadline"] = _("The new deadline must be later than the current one (%(current)s) "
                                              "and than today.", current=(current or today).isoformat())
+        elif requested > years_after(today, DEADLINE_YEARS_AHEAD):
+            errors["requested_deadline"] = _(
+                "Choose a date at most %(n)d years from today (no later than %(latest)s).", n=DEADLINE_YEARS_AHEAD,
+                latest=years_after(today, DEADLINE_YEARS_AHEAD).isoformat())
     if errors:
         raise ValidationFailed(_("Some fields need your attention."), fields=errors)
     request = ExtensionRequest(hazard_id=hazard.id, deadlines=",".join(kinds), current_deadline=current or requested,

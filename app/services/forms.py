@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.chinatime import parse_date, today
+from app.chinatime import parse_date, today, years_after
 from app.clock import clock
 from app.extensions import db
 from app.models import FormVersion
@@ -233,8 +233,23 @@ def _not_past(validator, enabled, instance, schema):
         yield ValidationError("x-not-past", validator="x-not-past")
 
 
+def _not_future(validator, enabled, instance, schema):
+    """The `x-not-future` keyword: a date that must not lie after today (when something was done)."""
+    value = parse_date(instance) if enabled and isinstance(instance, str) else None
+    if value is not None and value > today():
+        yield ValidationError("x-not-future", validator="x-not-future")
+
+
+def _max_years_ahead(validator, years, instance, schema):
+    """The `x-max-years-ahead: N` keyword: a date at most N years after today (a deadline someone can keep)."""
+    value = parse_date(instance) if isinstance(years, int) and isinstance(instance, str) else None
+    if value is not None and value > years_after(today(), years):
+        yield ValidationError("x-max-years-ahead", validator="x-max-years-ahead")
+
+
 # Built once: jsonschema's extend() creates a new class (with attrs code generation) on each call.
-_Validator = validators.extend(Draft202012Validator, {"x-not-past": _not_past})
+_Validator = validators.extend(Draft202012Validator, {
+    "x-not-past": _not_past, "x-not-future": _not_future, "x-max-years-ahead": _max_years_ahead})
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -271,6 +286,11 @@ def _message(error: ValidationError) -> str:
         return _("Enter a valid date as YYYY-MM-DD.")
     if kind == "x-not-past":
         return _("The date cannot be in the past.")
+    if kind == "x-not-future":
+        return _("The date cannot be in the future; enter the day it was done.")
+    if kind == "x-max-years-ahead":
+        return _("Choose a date at most %(n)d years from today (no later than %(latest)s).", n=value,
+                 latest=years_after(today(), value).isoformat())
     if kind == "additionalProperties":
         return _("This form has no such field.")
     return _("This value is not valid.")

@@ -115,7 +115,10 @@ def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
                     hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise.id,
                     supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
                     reporter_id=user.id, status=HazardStatus.reported, created_at=now, updated_at=now, audit_seq=0)
-    with instance_step(hazard=hazard, commit=commit) as step:
+    hazard.enterprise = enterprise  # the response names it: no read after the commit (issue 18)
+    # keep_objects: the answer is built from these objects, so a connection lost after the commit cannot turn a
+    # recorded report into an error that invites a duplicate.
+    with instance_step(hazard=hazard, commit=commit, keep_objects=True) as step:
         db.session.add(hazard)
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"

@@ -5,11 +5,15 @@ from flask import Flask
 
 
 def register_pages(app: Flask) -> None:
-    """Register the server-rendered pages and the security headers."""
+    """Register the server-rendered pages, the security headers and the checks every request's input passes first."""
     from app.web import headers
-
-    headers.init_app(app)
+    from app.web.inputs import BoundedInt, BoundedJSONProvider, refuse_unfit_text
 
     from app.web.pages import register
+
+    headers.init_app(app)
+    app.json = BoundedJSONProvider(app)
+    app.url_map.converters["int"] = BoundedInt
+    app.before_request(refuse_unfit_text)
 
     register(app)

@@ -14,6 +14,7 @@ from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.web.api.schemas import Error
+from app.web.inputs import load_json
 
 PREFIX = "/api/v1"
 
@@ -26,7 +27,7 @@ class _Parser(FlaskParser):
     def _raw_load_json(self, req):
         if not is_json_request(req):
             raise json.JSONDecodeError("not application/json", req.mimetype or "(none)", 0)  # answered like malformed JSON
-        return super()._raw_load_json(req)
+        return load_json(super()._raw_load_json, req)
 
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX, description="Hazards, their tasks, forms and attachments")

@@ -2,7 +2,9 @@
 service and returns what the service returned. Errors are JSON `{"error": ..., "fields": {...}}`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
@@ -12,12 +14,15 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db, limiter
+from app.models import Attachment as AttachmentModel
+from app.models import Hazard as HazardModel
 from app.models import User
-from app.services import attachments, auth, forms, hazards, tasks
+from app.services import attachments, auth, forms, hazards, idempotency, tasks
 from app.services.errors import ServiceError, Unauthorized
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
 from app.web.headers import user_file
+from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
 ID = f"int(min=1, max={s.INT_MAX})"
@@ -31,6 +36,7 @@ def error_response(status: int, message: str, fields: dict[str, str] | None = No
 
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
+    db.session.rollback()  # a refused request writes nothing, and its answer must not need the database
     return error_response(exc.status, exc.message, {k: str(v) for k, v in exc.fields.items()})
 
 
@@ -62,13 +68,14 @@ def _validation_error(messages: dict[str, Any]):
 def http_error(exc: HTTPException):
     """Every HTTP error under /api/ as JSON (the pages' handlers send unmatched /api/ URLs here too)."""
     code = exc.code or 500
-    if code >= 500:
-        db.session.rollback()  # the failed transaction must not leak into what runs next
+    db.session.rollback()  # the failed transaction must not leak into what runs next
     data = getattr(exc, "data", None) or {}
     if code == 422 and "messages" in data:  # a declared schema refused the request
         return _validation_error(data["messages"])
     messages = {
-        400: _("The request body must be a JSON object (Content-Type: application/json).") if data
+        400: _("The JSON is nested more than %(n)d levels deep; send a flatter document.", n=MAX_JSON_DEPTH)
+        if isinstance(getattr(exc, "exc", None) or exc.__cause__, JSONTooDeep)
+        else _("The request body must be a JSON object (Content-Type: application/json).") if data
         else _("The request could not be understood; check its syntax."),
         401: _("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."),
         404: _("There is no such API resource."),
@@ -102,6 +109,28 @@ def errors(*codes: int):
     return decorate
 
 
+IDEMPOTENCY_HEADER = {"in": "header", "name": idempotency.HEADER, "required": False, "schema": {
+    "type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+    "description": "Send a new key (e.g. a UUID) with each creating request; a retry with the same key gets the "
+                   "first request's answer instead of creating again"}
+
+
+def idempotent(answer: Callable[[User, int], Any], *, creates: type | None = None, acts_on: str | None = None):
+    """Accept an `Idempotency-Key` header on a creating POST: a retry with the key answers `answer(user, id)` for
+    what the first request created (`creates`, a model) or acted on (the view argument named `acts_on`)."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(idempotency.HEADER)
+            if key is None:
+                return view(*args, **kwargs)
+            done = idempotency.begin(caller(), key, request.endpoint, creates=creates,
+                                     result_id=kwargs.get(acts_on) if acts_on else None)
+            return view(*args, **kwargs) if done is None else answer(caller(), done)
+        return bp.doc(parameters=[IDEMPOTENCY_HEADER])(wrapper)
+    return decorate
+
+
 class Extended:
     """`obj` with extra attributes, for a response schema that adds fields to a model's own."""
 
@@ -130,6 +159,7 @@ def token(credentials: dict[str, str]):
 @bp.response(201, s.HazardSummary)
 @errors(400, 401, 403, 413)
 @bp.doc(summary="Report a hazard and start its lifecycle")
+@idempotent(hazards.get_hazard, creates=HazardModel)
 def report_hazard(report: dict[str, Any]):
     return hazards.report_hazard(caller(), report)
 
@@ -208,6 +238,7 @@ def delegate_task(body: dict[str, int], task_id: int):
 @bp.response(200, s.TaskWithHazard)
 @errors(400, 401, 403, 404, 409, 413)
 @bp.doc(summary="Complete a task with its form data")
+@idempotent(tasks.visible_task, acts_on="task_id")
 def complete_task(body: dict[str, Any], task_id: int):
     return tasks.complete(caller(), task_id, body["data"])
 
@@ -225,6 +256,7 @@ def get_form(key: str):
 @bp.response(201, s.Attachment)
 @errors(400, 401, 413)
 @bp.doc(summary="Upload a photo or document (multipart/form-data, field `file`)")
+@idempotent(attachments.visible_attachment, creates=AttachmentModel)
 def upload_attachment(files: dict[str, Any]):
     upload = files["file"]
     return attachments.upload(caller(), upload.stream, upload.filename)

@@ -20,9 +20,10 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_l
 
 from app.models import HazardStatus, Role, TaskStatus
 from app.services.hazards import SORTS
+from app.web.inputs import INT_MAX, unfit_text
 
-INT_MAX = 2_147_483_647  # PostgreSQL's integer: ids and page numbers beyond it cannot exist
-NO_NUL = r"^[^\x00]*$"
+NO_NUL = r"^[^\x00\ud800-\udfff]*$"  # nor lone surrogates: neither database can store them
+UNFIT_TEXT = _l("Remove the NUL character (\\u0000) or the broken character from this text.")
 # The hazard status vocabulary (the read model's `status`).
 HAZARD_STATUSES = tuple(status.value for status in HazardStatus)
 GRADES = ("general", "major")
@@ -40,7 +41,7 @@ class Text(fields.String):
     default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES, "invalid": _l("Enter text (a JSON string).")}
 
     def __init__(self, *, max_length: int | None = None, min_length: int | None = None, **kwargs):
-        checks = [validate.Regexp(NO_NUL, error=_l("Remove the NUL character (\\u0000) from this text."))]
+        checks = [validate.Regexp(NO_NUL, error=UNFIT_TEXT)]
         if max_length is not None or min_length is not None:
             message = (_l("Enter at most {max} characters.") if min_length is None
                        else _l("Enter at least {min} characters.") if max_length is None
@@ -98,9 +99,8 @@ class FreeObject(fields.Dict):
 def refuse_nul(value: Any, path: str = "") -> None:
     """Raise a ValidationError naming the first key or string within `value` that holds a NUL character."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValidationError({path: [_l("Remove the NUL character (\\u0000) from this text.")]}
-                                  if path else [_l("Remove the NUL character (\\u0000) from this text.")])
+        if unfit_text(value):
+            raise ValidationError({path: [UNFIT_TEXT]} if path else [UNFIT_TEXT])
     elif isinstance(value, dict):
         for key, item in value.items():
             refuse_nul(key, path)
@@ -193,8 +193,8 @@ def _named_file(upload) -> None:
     name = upload.filename or ""
     if not name.strip():
         raise ValidationError(_l("The file needs a name."))
-    if "\x00" in name:
-        raise ValidationError(_l("Remove the NUL character (\\u0000) from the file name."))
+    if unfit_text(name):
+        raise ValidationError(_l("Remove the NUL character (\\u0000) or the broken character from the file name."))
 
 
 class Upload(Schema):

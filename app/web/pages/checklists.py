@@ -10,6 +10,7 @@ from app.models import CheckStatus
 from app.services import checklists
 from app.services.errors import ValidationFailed
 from app.services.policy import is_enterprise_staff
+from app.web.inputs import int_arg
 
 bp = Blueprint("checklists", __name__)
 
@@ -40,6 +41,7 @@ def create():
     values = {k: request.form.get(k, "") for k in ("title", "post", "level", "schedule", "location", "role",
                                                     "assignee_id", "items")}
     try:
+        values["assignee_id"] = int_arg("assignee_id", request.form) or values["assignee_id"]
         checklist = checklists.create_checklist(current_user, values)
     except ValidationFailed as exc:
         return _render_new(values, exc.fields or {"_form": exc.message}, 422)

@@ -22,6 +22,7 @@ from app.services import designer, forms, migration, processes
 from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
+from app.web.inputs import bounded_int, int_arg, int_args
 
 bp = Blueprint("designer", __name__, url_prefix="/admin")
 
@@ -89,16 +90,10 @@ def _optional_int(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value in (None, ""):
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    number = None if isinstance(value, bool) or not isinstance(value, int | str) else bounded_int(name, str(value))
+    if number is not None:
+        return number
     raise BadRequest(_("%(name)s must be a whole number.", name=name), fields={name: _("Enter a whole number.")})
-
-
-def _arg_int(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 # ------------------------------------------------------------------------------------------- library
@@ -190,8 +185,8 @@ def diff(key: str):
     versions = designer.versions_of(current_user, key)
     if not versions:
         raise NotFound(_("No process named %(key)s is deployed.", key=key))
-    after = _arg_int("to") or versions[0].number
-    before = _arg_int("from") or max(after - 1, 1)
+    after = int_arg("to") or versions[0].number
+    before = int_arg("from") or max(after - 1, 1)
     result = designer.diff_versions(current_user, key, before, after)
     return render_template("designer/diff.html", key=key, result=result, versions=versions,
                            diff=result.diff.as_dict())
@@ -201,7 +196,7 @@ def diff(key: str):
 @bp.get("/processes/<key>/designer")
 @admin_required
 def edit(key: str):
-    draft_id, number = _arg_int("draft"), _arg_int("version")
+    draft_id, number = int_arg("draft"), int_arg("version")
     draft = designer.get_draft(current_user, key, draft_id) if draft_id else None
     if draft is not None:
         base, xml_url = None, url_for(".draft_xml", key=key, draft_id=draft.id)
@@ -256,7 +251,7 @@ def changes(key: str):
 @bp.get("/processes/<key>/migrate")
 @admin_required
 def migrate_preview(key: str):
-    number = _arg_int("to") or designer.active_or_shipped(current_user, key).number
+    number = int_arg("to") or designer.active_or_shipped(current_user, key).number
     preview = migration.preview(current_user, key, number)
     return render_template("designer/migrate.html", key=key, preview=preview)
 
@@ -264,10 +259,10 @@ def migrate_preview(key: str):
 @bp.post("/processes/<key>/migrate")
 @admin_required
 def migrate(key: str):
-    number = _arg_int("to")
+    number = int_arg("to")
     if number is None:
         raise BadRequest(_("Choose the version to move the hazards to."))
-    ids = [int(v) for v in request.form.getlist("instance") if v.isdigit()]
+    ids = int_args("instance", request.form)
     outcome = migration.migrate(current_user, key, number, ids)
     if outcome.moved:
         flash(_("%(n)d hazard(s) now run on version %(v)d.", n=len(outcome.moved), v=number), "success")
@@ -289,7 +284,7 @@ def form_list():
 @admin_required
 def form_edit(key: str):
     history = designer.form_history(current_user, key)
-    number = _arg_int("version")
+    number = int_arg("version")
     shown = next((v for v in history if v.number == number), None) if number else None
     shown = shown or next((v for v in history if v.active), None)
     definition = json.loads(shown.definition) if shown is not None else None

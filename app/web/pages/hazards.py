@@ -11,29 +11,25 @@ from app.models import Role
 from app.services import attachments, extension_requests, forms, hazards
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.headers import user_file
+from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, typed_values, uploads
-from app.web.pages.view import STATUSES, status_label, task_title
+from app.web.pages.view import STATUSES, status_label
 
 bp = Blueprint("hazards", __name__)
-
-
-def _int(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 @bp.get("/hazards")
 @login_required
 def register():
     sort = request.args.get("sort") if request.args.get("sort") in hazards.SORTS else "created"
-    picker, enterprise_id = enterprises.picker(current_user, _int("enterprise"), request.args.get("enterprise_name"))
+    picker, enterprise_id = enterprises.picker(current_user, int_arg("enterprise"), request.args.get("enterprise_name"))
     filters = hazards.HazardFilters(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
         grade=request.args.get("grade") if request.args.get("grade") in ("general", "major") else None,
         enterprise_id=enterprise_id, overdue=True if request.args.get("overdue") else None,
         text=(request.args.get("q") or "").strip() or None, sort=sort)
-    page = hazards.list_hazards(current_user, filters, max(_int("page") or 1, 1), per_page=20)
+    page = hazards.list_hazards(current_user, filters, max(int_arg("page") or 1, 1), per_page=20)
     filtered = any([filters.status, filters.grade, filters.enterprise_id, filters.overdue, filters.text,
                     picker.typed])
     return render_template("hazards/register.html", page=page, filters=filters, filtered=filtered,
@@ -68,9 +64,8 @@ def report():
     form = forms.get_form(hazards.REPORT_FORM)
     picker = enterprise_id = None
     if current_user.role == Role.inspector:
-        raw = request.form.get("enterprise_id", "")
         picker, enterprise_id = enterprises.picker(
-            current_user, int(raw) if raw.isdigit() else None, request.form.get("enterprise_name"))
+            current_user, int_arg("enterprise_id", request.form), request.form.get("enterprise_name"))
     try:
         hazard = hazards.report_submission(current_user, request.form.getlist, uploads(form), enterprise_id)
     except ValidationFailed as exc:
@@ -83,8 +78,7 @@ def report():
         return _render_report(dict(typed_values(form), enterprise_id=enterprise_id), {}, exc.status, picker,
                               refused=exc.message)
     flash(_("Hazard %(number)s has been recorded. Next step: %(step)s.", number=hazard.number,
-            step=", ".join(task_title(t) for t in hazards.open_tasks(hazard.id)) or status_label(hazard.status)),
-          "success")
+            step=hazard.current_step or status_label(hazard.status)), "success")  # in hand: no read after commit
     return redirect(url_for("hazards.detail", hazard_id=hazard.id))
 
 

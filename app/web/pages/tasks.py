@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.models import TaskStatus
 from app.services import access, hazards, tasks
 from app.services.errors import Conflict, Forbidden, ValidationFailed
+from app.web.inputs import int_arg
 from app.web.pages import enterprises
 from app.web.pages.formview import field_views, typed_values, uploads
 from app.web.pages.view import can_act, safe_next, status_label, task_title
@@ -15,11 +16,6 @@ from app.web.pages.view import can_act, safe_next, status_label, task_title
 bp = Blueprint("tasks", __name__)
 
 QUEUES = ("all", "mine", "unclaimed")
-
-
-def _int(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 def _filters(enterprise_id: int | None) -> tuple[tasks.TaskFilters, str]:
@@ -34,14 +30,14 @@ def _filters(enterprise_id: int | None) -> tuple[tasks.TaskFilters, str]:
 @bp.get("/tasks")
 @login_required
 def worklist():
-    picker, enterprise_id = enterprises.picker(current_user, _int("enterprise"), request.args.get("enterprise_name"))
+    picker, enterprise_id = enterprises.picker(current_user, int_arg("enterprise"), request.args.get("enterprise_name"))
     filters, queue = _filters(enterprise_id)
     filtered = any([filters.grade, filters.status, filters.enterprise_id, filters.overdue, filters.text,
                     picker.typed])
     g.task_counts = counts = tasks.task_counts(current_user)  # the header's badge reuses them
     # Unfiltered, the queue's size is one of the tiles' counts: no second count.
     known = None if filtered else {"all": counts.total, "mine": counts.mine, "unclaimed": counts.unclaimed}[queue]
-    page = tasks.list_tasks(current_user, filters, max(_int("page") or 1, 1), per_page=25, total=known)
+    page = tasks.list_tasks(current_user, filters, max(int_arg("page") or 1, 1), per_page=25, total=known)
     return render_template("tasks/worklist.html", page=page, filters=filters, queue=queue, filtered=filtered,
                            counts=counts, picker=picker)
 
