@@ -5,10 +5,9 @@ from flask import Flask
 
 
 def register_pages(app: Flask) -> None:
-    """Register the server-rendered pages, the security headers and the checks every request's input passes first."""
+    """Register the pages, the security headers and the checks every request's input passes first."""
     from app.web import headers
     from app.web.inputs import BoundedInt, BoundedJSONProvider, refuse_unfit_text
-
     from app.web.pages import register
 
     headers.init_app(app)
