@@ -102,3 +102,30 @@ def test_the_library_pages_create_processes_and_rules_and_refuse_bad_input_witho
         assert user.client.get(path).status_code == 200, path
     with app.app_context():
         assert db.session.scalar(select(ProcessVersion.number).where(ProcessVersion.process_key == "spot_fix")) == 1
+
+
+def test_version_diff_and_migration_work_for_a_second_process(app, api):
+    """A process other than the shipped lifecycle gets a second version; the diff names the changed step and
+    its running hazard moves to the new version."""
+    from app.services import migration
+    from tests import designer_diagrams as dd
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        first_xml = designer.create_process(admin(), "inspection_fix", "检查发现立改", "fix_on_the_spot").bpmn_xml
+        designer.add_rule(admin(), "inspection_fix", source="government_inspection")
+        ent_id = enterprise_a().id
+    found = report(api.as_("inspector"), source="government_inspection", enterprise_id=ent_id)
+    current_task(api.as_("officer_a"), found["id"], "fix_rectify")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        second = designer.deploy(admin(), "inspection_fix", dd.set_name(first_xml, "fix_rectify", "当场整改（新）"))
+        assert second.number == 2
+        diff = designer.diff_versions(admin(), "inspection_fix", 1, 2)
+        assert "fix_rectify" in {c.id for c in diff.diff.changed}
+        preview = migration.preview(admin(), "inspection_fix", 2)
+        instance_id = db.session.get(Hazard, found["id"]).instance_id
+        assert [m.instance_id for m in preview.movable] == [instance_id]
+        outcome = migration.migrate(admin(), "inspection_fix", 2, [instance_id])
+        assert outcome.moved == [instance_id]
+        assert db.session.get(ProcessInstance, instance_id).version.number == 2
+        db.session.remove()
+    assert current_task(api.as_("officer_a"), found["id"], "fix_rectify")
