@@ -229,3 +229,16 @@ def test_a_step_or_end_status_outside_the_hazard_vocabulary_is_refused_and_named
         assert sorted(problems) == ["end_closed", "rectify"]
         assert "fixing" in problems["rectify"][0] and "rectifying" in problems["rectify"][0]
         assert "done" in problems["end_closed"][0] and "written_off" in problems["end_closed"][0]
+
+
+def test_markup_inside_documentation_is_refused_on_its_element(app):
+    """An XHTML <script> in <bpmn:documentation> is valid BPMN (documentation takes any content) but would
+    carry code to any browser the diagram is shown in: documentation must be text."""
+    xml = dd.shipped().replace(
+        "<bpmn:documentation>安全员核实隐患情况",
+        '<bpmn:documentation><script xmlns="http://www.w3.org/1999/xhtml">alert(document.cookie)</script>'
+        "安全员核实隐患情况", 1)
+    assert "alert(document.cookie)" in xml
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        problems = refused(xml)
+    assert any("plain text" in message and "<script>" in message for message in problems.get("assess", [])), problems

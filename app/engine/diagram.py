@@ -567,7 +567,16 @@ def validate_diagram(xml: str | bytes, process_key: str) -> DiagramCheck:
     findings += check_supported(diagram)
     findings += check_code(diagram)
     findings += check_paths(diagram)
+    findings += check_documentation(root)
     return DiagramCheck(_unique(findings), diagram, parsed)
+
+
+def check_documentation(root: etree._Element) -> list[Finding]:
+    """Documentation is text: markup inside it (an XHTML <script>, any foreign element) is refused, so that a
+    diagram served back to a browser can never carry code into our pages."""
+    return [Finding(_owner_id(node.getparent()), "documentation_markup", etree.QName(child).localname)
+            for node in root.iter(f"{{{BPMN}}}documentation")
+            for child in node if isinstance(child.tag, str)]
 
 
 def _check_schema(data: bytes, root: etree._Element) -> list[Finding]:

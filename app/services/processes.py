@@ -60,6 +60,8 @@ def _finding_message(finding: Finding) -> str:
         "no_start": lambda: _("The process needs a start event."),
         "no_end": lambda: _("The process needs an end event."),
         "flow_ends": lambda: _("This flow is not connected at both ends."),
+        "documentation_markup": lambda: _("Documentation must be plain text; remove the <%(tag)s> element inside it.",
+                                          tag=detail),
         "service_task": lambda: _("Service tasks cannot run here: nothing calls outside systems. Use a user task "
                                   "for the person who does it, or a script task for a calculation."),
         "business_rule_task": lambda: _("DMN decision tables cannot run here. Decide with conditions on the "
