@@ -196,19 +196,9 @@ def form_version(version_id: int) -> FormDefinition:
     return form
 
 
-def active_version_id(key: str | None) -> int | None:
-    """The id of the active version of form `key`, or None when there is no such form."""
-    if not key:
-        return None
-    try:
-        return get_form(key).version_id
-    except NotFound:
-        return None
-
-
 def active_version_id_clause(key: str | None):
-    """The id of the active version of form `key` as a SQL expression, for a row inserted in the same statement
-    (a new task is given the form version that is active when it is written; NULL when there is no such form)."""
+    """The id of the active version of form `key` as a SQL expression, for the row written in the same statement
+    (a task is given the form version that is active when it is written; NULL when there is no such form)."""
     return select(FormVersion.id).where(FormVersion.key == (key or ""), FormVersion.active.is_(True)) \
         .scalar_subquery()
 

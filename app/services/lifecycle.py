@@ -77,7 +77,7 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
             t.due_at is not None and t.due_at <= now for t in still_open)
         rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
         alerts = deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
-        _insert_timers([row for row in rows if row.id is None and row not in db.session] + alerts)
+        _insert_timers([row for row in rows if row not in db.session] + alerts)
     return created
 
 

@@ -133,7 +133,7 @@ def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard, result: Migra
         row.title = info.title[:200]
         if (info.form_key or "") != row.form_key:
             row.form_key = info.form_key or ""
-            row.form_version_id = forms.active_version_id(info.form_key)
+            row.form_version_id = forms.active_version_id_clause(info.form_key)
         role = role_for_lane(info.lane)
         if role is not None and role != row.role:
             row.role, row.assignee_id = role, None
