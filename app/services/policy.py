@@ -7,13 +7,19 @@ act on it. Everything that asks "who are the active people holding role R in org
 `people` here.
 
 What a user may *see* (query scopes for lists and pages) is built on these rules in access.py.
+
+Who may *administer* whom (delegated administration) is answered here too: a system administrator (no
+organisation) manages everything; a district administrator manages their unit, the units below it, the
+regions under their jurisdiction and the enterprises those units supervise, with their people; an
+enterprise's principal manages the accounts of their own staff. Nobody manages above or beside their
+organisation.
 """
 from __future__ import annotations
 
 from collections.abc import Collection
 
 from flask import g, has_app_context
-from sqlalchemy import select
+from sqlalchemy import false, or_, select, true
 
 from app.extensions import db
 from app.models import Hazard, Jurisdiction, Organisation, OrgKind, Region, Role, User
@@ -144,3 +150,61 @@ def people(organisations: int | Collection[int], role: Role | Collection[Role] |
     if bureau_head is not None:
         stmt = stmt.where(User.bureau_head.is_(bureau_head))
     return list(db.session.scalars(stmt.order_by(User.id)))
+
+
+# ---------------------------------------------------------------------------------- administration
+def administered_units(user: User) -> frozenset[int] | None:
+    """Government units this user administers: None for every unit (a system administrator, who belongs to no
+    organisation); a district administrator's unit and the units below it; nothing for everybody else."""
+    if user.role != Role.admin:
+        return frozenset()
+    if user.organisation_id is None:
+        return None
+    return unit_subtree(user.organisation_id)
+
+
+def region_subtree(region_ids: Collection[int]) -> frozenset[int]:
+    """The regions and every region below them (a district, its townships, their grids)."""
+    children: dict[int, list[int]] = {}
+    for region_id, parent_id in db.session.execute(select(Region.id, Region.parent_id)):
+        children.setdefault(parent_id or 0, []).append(region_id)
+    found, stack = set(), list(region_ids)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return frozenset(found)
+
+
+def administered_regions(user: User) -> frozenset[int] | None:
+    """Regions this user administers: None for all; for a district administrator the regions their units'
+    jurisdictions cover, with every region below them; nothing for everybody else."""
+    units = administered_units(user)
+    if units is None or not units:
+        return units
+    covered = db.session.scalars(select(Jurisdiction.region_id).where(Jurisdiction.unit_id.in_(units)))
+    return region_subtree(list(covered))
+
+
+def administered_org_clause(user: User):
+    """A WHERE clause over Organisation selecting the organisations whose records and people this user
+    manages: every one (system administrator), the unit subtree and the enterprises it supervises (district
+    administrator), their own enterprise (principal), none (everybody else)."""
+    if user.role == Role.principal:
+        return Organisation.id == user.organisation_id if user.organisation_id is not None else false()
+    units = administered_units(user)
+    if units is None:
+        return true()
+    if not units:
+        return false()
+    return or_(Organisation.id.in_(units), Organisation.supervising_unit_id.in_(units))
+
+
+def manageable_roles(user: User) -> frozenset[Role]:
+    """Roles this user may give to the accounts they manage: a principal only enterprise roles."""
+    if user.role == Role.admin:
+        return frozenset(Role)
+    if user.role == Role.principal and user.organisation_id is not None:
+        return ENTERPRISE_ROLES
+    return frozenset()
