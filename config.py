@@ -36,6 +36,9 @@ class Config:
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # Whole-request cap: a few files per request at most.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(40 * 1024 * 1024)))
+    # Text fields of one request (not files): Werkzeug's default of 500 kB turned a long paste into a bare 413
+    # that lost the page; up to this size the form comes back with the field named and the text kept.
+    MAX_FORM_MEMORY_SIZE = int(os.environ.get("MAX_FORM_MEMORY_SIZE", str(4 * 1024 * 1024)))
     API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", str(12)))
     LOCK_TIMEOUT_MS = int(os.environ.get("LOCK_TIMEOUT_MS", str(5000)))
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")

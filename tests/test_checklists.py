@@ -78,7 +78,7 @@ def test_a_failed_item_becomes_a_hazard_report_filled_in_from_the_item(app):
         [failed] = [r for r in done.results if not r.ok]
         hazard = db.session.get(Hazard, failed.hazard_id)
         assert (hazard.title, hazard.location, hazard.source, hazard.enterprise_id) == (
-            "防护罩完好", "一车间冲压线", "self_check", user("officer_a").organisation_id)
+            "二号冲床防护罩脱落", "一车间冲压线", "self_check", user("officer_a").organisation_id)
         assert "二号冲床防护罩脱落" in hazard.description and "一车间班组长" in hazard.description
         assert hazard.status == "assessing", "the hazard starts its lifecycle like any other report"
         assert done.status == CheckStatus.completed
@@ -157,7 +157,7 @@ def test_a_bad_rule_or_an_empty_checklist_is_refused_with_what_to_fix(app):
             checklists.create_checklist(user("principal_a"), dict(DAILY, level="custom", schedule="every day",
                                                                   items=""))
         except ValidationFailed as exc:
-            assert "crontab" in exc.fields["schedule"] and "items" in exc.fields
+            assert "五个" in exc.fields["schedule"] and "items" in exc.fields
         else:
             raise AssertionError("a bad checklist was saved")
         try:

@@ -35,7 +35,10 @@ class Checklist(Base):
     next_due_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime]
-    items: Mapped[list[ChecklistItem]] = relationship(order_by="ChecklistItem.position")
+    # The items checked now; an item taken off the list is retired, not deleted (past results name it).
+    items: Mapped[list[ChecklistItem]] = relationship(
+        primaryjoin="and_(Checklist.id == ChecklistItem.checklist_id, ChecklistItem.retired.is_(False))",
+        order_by="ChecklistItem.position", viewonly=True)
     enterprise = relationship("Organisation")
     assignee = relationship("User", foreign_keys=[assignee_id])
 
@@ -48,6 +51,7 @@ class ChecklistItem(Base):
     text: Mapped[str] = mapped_column(String(500))
     standard: Mapped[str | None] = mapped_column(String(300))  # the clause a failure breaches
     hazard_type: Mapped[str] = mapped_column(String(40), default="unsafe_condition")
+    retired: Mapped[bool] = mapped_column(default=False)
 
 
 class CheckTask(Base):

@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from app.services import attachments, audit, forms, hazards, notifications
-from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.policy import ENTERPRISE_ROLES, acting_orgs, is_enterprise_staff, people
 
 # 班组每天、车间每周、厂级每月 — at 08:00 China time unless the enterprise sets its own rule.
@@ -46,6 +46,69 @@ MAX_CATCH_UP = 370  # runs created (as missed) for one checklist after a long ou
 def cron(schedule: str) -> CronTrigger:
     """The trigger for a crontab rule (minute hour day month weekday) in China time; ValueError if bad."""
     return CronTrigger.from_crontab(schedule.strip(), timezone=CHINA)
+
+
+def _cron_fields() -> list[tuple[str, str]]:
+    """The five fields of a crontab rule: their names and what each accepts, in the user's language."""
+    return [(_("minute"), _("0–59")), (_("hour"), _("0–23")), (_("day of month"), _("1–31")),
+            (_("month"), _("1–12 or jan–dec")), (_("day of week"), _("0–6 (0 is Sunday) or mon–sun"))]
+
+
+def schedule_problem(schedule: str) -> str | None:
+    """What is wrong with a crontab rule, in the user's language, naming the field; None when it is good.
+
+    APScheduler's own messages are English and name no field; each field is tried alone to say which one is
+    wrong and what it accepts.
+    """
+    parts = schedule.split()
+    example = _("Write five fields, e.g. “0 8 * * mon” (minute hour day-of-month month day-of-week).")
+    if len(parts) != 5:
+        return _("The rule has %(n)s fields; it needs five. %(example)s", n=len(parts), example=example)
+    for position, (name, accepts) in enumerate(_cron_fields()):
+        alone = ["*"] * 5
+        alone[position] = parts[position]
+        try:
+            cron(" ".join(alone))
+        except ValueError:
+            return _("The %(field)s field “%(value)s” is not valid: it takes %(accepts)s, lists (1,15), ranges "
+                     "(1-5) or steps (*/2).", field=name, value=parts[position][:20], accepts=accepts)
+    try:
+        trigger = cron(schedule)
+    except ValueError:
+        return example
+    if trigger.get_next_fire_time(None, clock.now()) is None:
+        return _("This rule never fires (no such date); check the day and the month.")
+    return None
+
+
+def describe_schedule(schedule: str, locale: str = "zh") -> str:
+    """A crontab rule in words (“At 08:00, only on Monday” / “在 08:00, 仅在 星期一”), by cron-descriptor.
+
+    cron-descriptor translates its sentences but takes the names of days and months from the process's C
+    locale (English); they are replaced with Babel's names for the user's language. A rule it cannot read is
+    shown as it is.
+    """
+    import calendar
+
+    from babel.dates import get_day_names, get_month_names
+    from cron_descriptor import ExpressionDescriptor, Options
+
+    options = Options()
+    options.locale_code = "zh_CN" if locale.startswith("zh") else "en_US"
+    options.use_24hour_time_format = True
+    try:
+        text = ExpressionDescriptor(schedule, options).get_description()
+    except Exception:  # noqa: BLE001 - a rule the describer cannot read is shown as typed
+        return schedule
+    if not locale.startswith("zh"):
+        return text
+    days = get_day_names("wide", locale="zh_CN")   # 0 = Monday, like calendar.day_name
+    months = get_month_names("wide", locale="zh_CN")
+    for number in range(12, 0, -1):  # December before December's prefixes
+        text = text.replace(calendar.month_name[number], months[number])
+    for number in range(7):
+        text = text.replace(calendar.day_name[number], days[number])
+    return text
 
 
 def next_run(schedule: str, after: datetime) -> datetime:
@@ -73,9 +136,20 @@ def _text(data: dict, name: str, limit: int, errors: dict, message: str) -> str:
     return value
 
 
-def create_checklist(user: User, data: Any) -> Checklist:
-    """Create a checklist for the user's enterprise: post, schedule, who checks, and its items."""
-    enterprise_id = _enterprise_of(user)
+@dataclass
+class _ChecklistValues:
+    title: str
+    post: str
+    location: str
+    level: str
+    schedule: str
+    role: Role
+    assignee_id: int | None
+    items: list[tuple[str, str | None, str]]  # text, standard, hazard type
+
+
+def _checklist_values(enterprise_id: int, data: Any) -> _ChecklistValues:
+    """Validate a checklist's fields (creating or editing); ValidationFailed names every field to fix."""
     if not isinstance(data, dict):
         raise ValidationFailed(_("The form data must be an object of field names and values."))
     errors: dict[str, str] = {}
@@ -87,45 +161,128 @@ def create_checklist(user: User, data: Any) -> Checklist:
         errors["level"] = _("Choose how often: team daily, workshop weekly, plant monthly or your own rule.")
     schedule = (data.get("schedule") or "").strip() if level == "custom" else LEVEL_SCHEDULES.get(level or "", "")
     if level == "custom":
-        try:
-            if cron(schedule).get_next_fire_time(None, clock.now()) is None:
-                raise ValueError(_("this rule never fires (no such date); check the day and month"))
-        except ValueError as exc:
-            errors["schedule"] = _("Write a crontab rule such as “0 8 * * mon” (minute hour day month weekday): "
-                                   "%(reason)s", reason=str(exc))
+        problem = schedule_problem(schedule) if len(schedule) <= 100 else _("At most %(n)s characters.", n=100)
+        if problem:
+            errors["schedule"] = problem
     role = Role.principal if data.get("role") == "principal" else Role.officer
     assignee = None
     if data.get("assignee_id") not in (None, ""):
         raw = data["assignee_id"]
-        assignee = db.session.get(User, int(raw)) if str(raw).isdigit() else None
-        if assignee is None or assignee.organisation_id != enterprise_id or assignee.role != role:
+        assignee = db.session.get(User, int(raw)) if str(raw).isdigit() and len(str(raw)) < 10 else None
+        if assignee is None or assignee.organisation_id != enterprise_id or assignee.role != role \
+                or not assignee.active:
             errors["assignee_id"] = _("Choose a colleague in your enterprise who holds the role that checks.")
     raw_items = data.get("items")
     if isinstance(raw_items, str):
         raw_items = [line for line in raw_items.splitlines() if line.strip()]
     items = []
-    for entry in raw_items or []:
+    for entry in raw_items if isinstance(raw_items, list) else []:
         entry = {"text": entry} if isinstance(entry, str) else entry
         text = str(entry.get("text", "")).strip() if isinstance(entry, dict) else ""
+        if len(text) > 500:
+            errors["items"] = _("Item %(n)s is longer than %(limit)s characters; shorten it.", n=len(items) + 1,
+                                limit=500)
         if text:
             hazard_type = entry.get("hazard_type") if entry.get("hazard_type") in HAZARD_TYPES else "unsafe_condition"
-            items.append((text[:500], (str(entry.get("standard") or "").strip() or None), hazard_type))
+            items.append((text[:500], (str(entry.get("standard") or "").strip()[:300] or None), hazard_type))
     if not items:
         errors["items"] = _("List at least one thing to check, one per line.")
+    elif len(items) > 200:
+        errors["items"] = _("At most %(n)s items per checklist; split it by post.", n=200)
     if errors:
         raise ValidationFailed(_("Some fields need your attention."), fields=errors)
+    return _ChecklistValues(title, post, location, level, schedule, role, assignee.id if assignee else None, items)
+
+
+def create_checklist(user: User, data: Any) -> Checklist:
+    """Create a checklist for the user's enterprise: post, schedule, who checks, and its items; with `start_now`
+    the first check opens at once (due at the next scheduled run) instead of at the first scheduled run."""
+    enterprise_id = _enterprise_of(user)
+    values = _checklist_values(enterprise_id, data)
     now = clock.now()
-    checklist = Checklist(enterprise_id=enterprise_id, title=title, post=post, level=level, schedule=schedule,
-                          location=location, role=role, assignee_id=assignee.id if assignee else None,
-                          next_due_at=next_run(schedule, now), created_by_id=user.id, created_at=now)
+    checklist = Checklist(enterprise_id=enterprise_id, title=values.title, post=values.post, level=values.level,
+                          schedule=values.schedule, location=values.location, role=values.role,
+                          assignee_id=values.assignee_id,
+                          # "Start now": the scheduler's next tick opens the first check (until the next run).
+                          next_due_at=now if data.get("start_now") in (True, "1", "on") else next_run(values.schedule, now),
+                          created_by_id=user.id, created_at=now)
     db.session.add(checklist)
     db.session.flush()
-    for position, (text, standard, hazard_type) in enumerate(items, 1):
+    for position, (text, standard, hazard_type) in enumerate(values.items, 1):
         db.session.add(ChecklistItem(checklist_id=checklist.id, position=position, text=text, standard=standard,
                                      hazard_type=hazard_type))
     audit.record("checklist_created", actor_id=user.id, data={
-        "checklist": checklist.id, "enterprise": enterprise_id, "title": title, "post": post,
-        "schedule": schedule, "items": [i[0] for i in items]})
+        "checklist": checklist.id, "enterprise": enterprise_id, "title": values.title, "post": values.post,
+        "schedule": values.schedule, "items": [i[0] for i in values.items]})
+    db.session.commit()
+    return checklist
+
+
+def get_checklist(user: User, checklist_id: int) -> Checklist:
+    """One checklist, or NotFound when it is not the user's to see."""
+    checklist = db.session.get(Checklist, checklist_id)
+    scope = _visible_enterprises(user) if checklist is not None else []
+    if checklist is None or not _in_scope(scope, checklist.enterprise_id):
+        raise NotFound(_("Checklist %(id)s was not found.", id=checklist_id))
+    return checklist
+
+
+def can_edit(user: User, checklist: Checklist) -> bool:
+    """Enterprise staff keep their own enterprise's checklists."""
+    return is_enterprise_staff(user) and user.organisation_id == checklist.enterprise_id
+
+
+def _editable(user: User, checklist_id: int) -> Checklist:
+    checklist = get_checklist(user, checklist_id)
+    if not can_edit(user, checklist):
+        raise Forbidden(_("Only the enterprise's own staff change its checklists."))
+    return checklist
+
+
+def update_checklist(user: User, checklist_id: int, data: Any) -> Checklist:
+    """Change a checklist. Items whose text stays keep their history; items taken off are retired (past
+    results still name them); a changed schedule sets the next check from now, open checks stay open."""
+    checklist = _editable(user, checklist_id)
+    values = _checklist_values(checklist.enterprise_id, data)
+    before = {"title": checklist.title, "post": checklist.post, "location": checklist.location,
+              "schedule": checklist.schedule, "role": checklist.role.value, "assignee": checklist.assignee_id,
+              "items": [i.text for i in checklist.items]}
+    now = clock.now()
+    if values.schedule != checklist.schedule and checklist.active:
+        checklist.next_due_at = next_run(values.schedule, now)
+    checklist.title, checklist.post, checklist.location = values.title, values.post, values.location
+    checklist.level, checklist.schedule, checklist.role = values.level, values.schedule, values.role
+    checklist.assignee_id = values.assignee_id
+    current = {item.text: item for item in checklist.items}
+    for position, (text, standard, hazard_type) in enumerate(values.items, 1):
+        item = current.pop(text, None)
+        if item is None:
+            db.session.add(ChecklistItem(checklist_id=checklist.id, position=position, text=text,
+                                         standard=standard, hazard_type=hazard_type))
+        else:
+            item.position = position
+            if standard is not None:
+                item.standard = standard
+    for item in current.values():
+        item.retired = True
+    after = {"title": values.title, "post": values.post, "location": values.location, "schedule": values.schedule,
+             "role": values.role.value, "assignee": values.assignee_id, "items": [i[0] for i in values.items]}
+    audit.record("checklist_changed", actor_id=user.id, data={
+        "checklist": checklist.id, "changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}})
+    db.session.commit()
+    db.session.expire(checklist, ["items"])
+    return checklist
+
+
+def set_checklist_active(user: User, checklist_id: int, active: bool) -> Checklist:
+    """Retire a checklist (no more checks are scheduled; its record stays) or put it back into use."""
+    checklist = _editable(user, checklist_id)
+    if checklist.active == active:
+        return checklist
+    checklist.active = active
+    checklist.next_due_at = next_run(checklist.schedule, clock.now()) if active else None
+    audit.record("checklist_reactivated" if active else "checklist_retired", actor_id=user.id,
+                 data={"checklist": checklist.id, "title": checklist.title})
     db.session.commit()
     return checklist
 
@@ -190,9 +347,12 @@ def my_checks_count_query(user: User):
     return select(func.count()).select_from(CheckTask).where(CheckTask.status == CheckStatus.open, scope)
 
 
-def recent_checks(user: User, *, status: CheckStatus | None = None, limit: int = 100) -> list[CheckTask]:
+def recent_checks(user: User, *, status: CheckStatus | None = None, checklist_id: int | None = None,
+                  limit: int = 100) -> list[CheckTask]:
     """The latest check runs the user may see (missed ones are the accountability record)."""
     stmt = select(CheckTask).order_by(CheckTask.scheduled_for.desc(), CheckTask.id.desc()).limit(limit)
+    if checklist_id is not None:
+        stmt = stmt.where(CheckTask.checklist_id == checklist_id)
     scope = _visible_enterprises(user)
     if scope is not None:
         stmt = stmt.where(CheckTask.organisation_id.in_(scope))
@@ -201,14 +361,20 @@ def recent_checks(user: User, *, status: CheckStatus | None = None, limit: int =
     return list(db.session.scalars(stmt))
 
 
+def _in_scope(scope, enterprise_id: int) -> bool:
+    """Whether an enterprise lies in a scope of _visible_enterprises (None: every one)."""
+    if scope is None:
+        return True
+    if isinstance(scope, list):
+        return enterprise_id in scope
+    return db.session.scalar(scope.where(Organisation.id == enterprise_id)) is not None
+
+
 def get_check(user: User, check_id: int) -> CheckTask:
     """One check run, or NotFound when it is not the user's to see."""
     check = db.session.get(CheckTask, check_id)
     scope = _visible_enterprises(user) if check is not None else []
-    visible = check is not None and (scope is None or (
-        check.organisation_id in scope if isinstance(scope, list) else
-        db.session.scalar(scope.where(Organisation.id == check.organisation_id)) is not None))
-    if not visible:
+    if check is None or not _in_scope(scope, check.organisation_id):
         raise NotFound(_("Check %(id)s was not found.", id=check_id))
     return check
 
@@ -226,7 +392,9 @@ def _hazard_report(check: CheckTask, item: ChecklistItem, note: str, photos: lis
         description += f"\n{_('Standard')}：{item.standard}"
     if note:
         description += f"\n{_('Found')}：{note}"
-    report: dict[str, Any] = {"title": item.text[:200], "description": description[:2000],
+    # The finding names the hazard ("guard missing"); the item is the standard it breaches ("guard intact").
+    title = note.splitlines()[0].strip() if note else item.text
+    report: dict[str, Any] = {"title": title[:200], "description": description[:2000],
                               "location": checklist.location[:200], "hazard_type": item.hazard_type,
                               "source": "self_check"}
     if photos:
@@ -234,8 +402,15 @@ def _hazard_report(check: CheckTask, item: ChecklistItem, note: str, photos: lis
     return report
 
 
-def submit_check(user: User, check_id: int, results: Any, note: str | None = None) -> CheckTask:
-    """Record a check: every item passed or failed; each failed item is reported as a hazard."""
+def submit_check(user: User, check_id: int, results: Any, note: str | None = None,
+                 uploads: list[attachments.Upload] | None = None) -> CheckTask:
+    """Record a check: every item passed or failed; each failed item is reported as a hazard.
+
+    `uploads`: photos sent from the page, in fields `photos_<item id>`; they are stored once the user may act
+    and become the photos of that item's hazard. When the answers need fixing, the stored photos are kept
+    (committed, the user's own until used) and ValidationFailed.values maps each item to its photo ids, so the
+    page can offer them again; any other refusal stores nothing.
+    """
     check = get_check(user, check_id)
     if check.status != CheckStatus.open:
         raise Conflict(_("This check has already been closed (done or missed); nothing was changed."))
@@ -244,29 +419,53 @@ def submit_check(user: User, check_id: int, results: Any, note: str | None = Non
     if not isinstance(results, dict):
         raise ValidationFailed(_("Answer every item of the checklist."))
     errors: dict[str, str] = {}
-    answers: list[tuple[ChecklistItem, bool, str, list[int]]] = []
-    for item in check.checklist.items:
-        answer = results.get(str(item.id), results.get(item.id))
-        answer = answer if isinstance(answer, dict) else {"ok": answer}
-        ok = answer.get("ok")
-        if ok not in (True, False):
-            errors[f"item_{item.id}"] = _("Say whether this item passed or failed.")
-            continue
-        item_note = str(answer.get("note") or "").strip()[:2000]
-        photos = [p for p in answer.get("photos") or [] if isinstance(p, int)]
-        if not ok and not item_note:
-            errors[f"item_{item.id}"] = _("Describe what you found, so the hazard report is clear.")
-        answers.append((item, ok, item_note, photos))
-    if errors:
-        raise ValidationFailed(_("Some items need your attention."), fields=errors)
-    # Validate every hazard report before anything is stored, so a check is all-or-nothing for the user.
-    report_form = forms.get_form(hazards.REPORT_FORM)
-    for item, ok, item_note, photos in answers:
-        if not ok:
-            forms.validate(report_form, _hazard_report(check, item, item_note, photos),
-                           attachments.attachment_checker(user, None))
-    # One transaction: the check, its results and the hazards its failed items become, or nothing of them.
+    new_photos: dict[str, list[int]] = {}
+    refused = None
     try:
+        for upload in uploads or []:
+            try:
+                new_photos.setdefault(upload.field, []).append(attachments.store(user, upload.stream,
+                                                                                 upload.filename).id)
+            except ServiceError as exc:  # too large, empty, not a photo...
+                errors[upload.field] = _("%(file)s: %(problem)s", file=upload.filename, problem=exc.message)
+        answers: list[tuple[ChecklistItem, bool, str, list[int]]] = []
+        for item in check.checklist.items:
+            answer = results.get(str(item.id), results.get(item.id))
+            answer = answer if isinstance(answer, dict) else {"ok": answer}
+            ok = answer.get("ok")
+            photos = [p for p in answer.get("photos") or [] if isinstance(p, int)] \
+                + new_photos.get(f"photos_{item.id}", [])
+            if ok not in (True, False):
+                errors[f"item_{item.id}"] = _("Say whether this item passed or failed.")
+                continue
+            item_note = str(answer.get("note") or "").strip()[:2000]
+            if not ok and not item_note:
+                errors[f"item_{item.id}"] = _("Describe what you found, so the hazard report is clear.")
+            if ok and photos:
+                errors[f"photos_{item.id}"] = _("Photos go with a failed item; choose “Fail” or remove them.")
+            answers.append((item, ok, item_note, photos))
+        used: dict[int, int] = {}
+        for item, ok, _note, photos in answers:
+            for photo in photos:
+                if used.setdefault(photo, item.id) != item.id:
+                    errors[f"photos_{item.id}"] = _("This photo is already attached to another item; each failed "
+                                                    "item needs its own photos.")
+        # Validate every hazard report before anything else is stored: a check is all-or-nothing for the user.
+        report_form = forms.get_form(hazards.REPORT_FORM)
+        checker = attachments.attachment_checker(user, None)
+        for item, ok, item_note, photos in answers:
+            if not ok and item_note and f"photos_{item.id}" not in errors:
+                try:
+                    forms.validate(report_form, _hazard_report(check, item, item_note, photos), checker)
+                except ValidationFailed as exc:
+                    errors[f"photos_{item.id}" if "photos" in exc.fields else f"item_{item.id}"] = \
+                        exc.fields.get("photos") or next(iter(exc.fields.values()), exc.message)
+        if errors:
+            db.session.commit()  # the photos that were accepted stay for the next try
+            refused = ValidationFailed(_("Some items need your attention."), fields=errors)
+            refused.values = {f"photos_{item.id}": photos for item, _ok, _n, photos in answers}
+            raise refused
+        # One transaction: the check, its results, the hazards its failed items become and their photos.
         now = clock.now()
         check.status, check.completed_at, check.completed_by_id = CheckStatus.completed, now, user.id
         check.note = (note or "").strip()[:2000] or None
@@ -279,6 +478,10 @@ def submit_check(user: User, check_id: int, results: Any, note: str | None = Non
             "check": check.id, "checklist": check.checklist_id, "scheduled_for": check.scheduled_for.isoformat(),
             "failed": [item.id for item, ok, _n, _p in answers if not ok]})
         db.session.commit()
+    except ValidationFailed as exc:
+        if exc is not refused:  # a report refused while recording: nothing of the submission stays
+            db.session.rollback()
+        raise
     except BaseException:
         db.session.rollback()
         raise

@@ -169,8 +169,11 @@ def seed_hazards() -> dict[str, int]:
     tasks.complete(officer_b, _next_task(officer_b, h5.id), {
         "grade": "general", "responsible_person": "王安全", "measures": "更换报警探头", "rectification_deadline": deadline})
 
-    # 一岗一清单: the stamping line team's daily check; the scheduler opens a check task every morning.
+    # 一岗一清单: the stamping line team's daily check; the scheduler opens a check task every morning. A new demo
+    # shows today's check at once (open until tomorrow's run).
     checklists.create_checklist(principal_a, {
         "title": "冲压线班组日检", "post": "二车间冲压班组长", "level": "team", "location": "二车间冲压线",
-        "role": "officer", "items": "冲床防护罩完好、无缺失\n急停按钮有效\n消防通道畅通、无堆放\n配电箱门关闭、警示标识清晰"})
+        "role": "officer", "start_now": True,
+        "items": "冲床防护罩完好、无缺失\n急停按钮有效\n消防通道畅通、无堆放\n配电箱门关闭、警示标识清晰"})
+    checklists.open_due_checks()
     return {"users": len(db.session.scalars(select(User.id)).all()), "hazards": len([h1, h2, h3, h4, h5])}

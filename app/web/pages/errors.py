@@ -33,7 +33,8 @@ MESSAGES = {
             "in the register."),
     405: _l("This address cannot be used that way. Use the buttons and links on the pages."),
     409: _l("Someone else changed this first; nothing was changed. Reload the page to see where things stand."),
-    413: _l("What you sent is too large. Send fewer or smaller files (photos from a phone camera are fine)."),
+    413: _l("What you sent is too large in all: a very long text or too many large files. Go back: what you typed "
+            "is still in the form in most browsers; shorten the text or send fewer files, then send it again."),
     422: _l("Some of what you entered cannot be accepted. Go back and correct the marked fields."),
     429: _l("Too many attempts in a short time. Wait a minute and try again."),
     500: _l("The server could not finish this request; nothing you see has been lost. Try again in a moment, "

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 
+from app.chinatime import today, years_after
 from app.models import Attachment, User
 from app.services import attachments, forms
 from app.services.errors import NotFound
@@ -27,6 +28,10 @@ class FieldView:
     accept: str = "document"
     max_files: int = 9
     files: list[Attachment] = field(default_factory=list)
+    # What the browser is told to enforce too (the server checks the same): a text's length, a date's range.
+    max_length: int | None = None
+    min_date: str | None = None
+    max_date: str | None = None
 
     @property
     def checked(self) -> bool:
@@ -77,8 +82,24 @@ def field_views(form: forms.FormDefinition, user: User, values: dict[str, Any] |
             accept=spec.get("accept", "document"), max_files=int(spec.get("max", 9)))
         if widget == "attachments":
             view.files = _files(user, view.value)
+        _browser_limits(view, form.schema.get("properties", {}).get(name, {}))
         views.append(view)
     return views
+
+
+def _browser_limits(view: FieldView, prop: dict[str, Any]) -> None:
+    """The schema's limits as HTML attributes: a paste stops at maxLength, a date picker offers only the days
+    the form accepts (x-not-past, x-not-future, x-max-years-ahead; see services/forms.py)."""
+    if isinstance(prop.get("maxLength"), int):
+        view.max_length = prop["maxLength"]
+    if view.widget == "date":
+        day = today()
+        if prop.get("x-not-past"):
+            view.min_date = day.isoformat()
+        if prop.get("x-not-future"):
+            view.max_date = day.isoformat()
+        elif isinstance(prop.get("x-max-years-ahead"), int):
+            view.max_date = years_after(day, prop["x-max-years-ahead"]).isoformat()
 
 
 def uploads(form: forms.FormDefinition) -> list[attachments.Upload]:

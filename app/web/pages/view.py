@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.chinatime import china_time
 from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
-from app.services import forms, header, tasks
+from app.services import checklists, forms, header, tasks
 from app.services.access import check_task_owner
 from app.services.errors import Forbidden, NotFound
 
@@ -156,13 +156,19 @@ def safe_next(target: str | None, fallback: str) -> str:
     return target
 
 
+def schedule_text(schedule: str) -> str:
+    """A checklist's crontab rule in words, in the user's language."""
+    return checklists.describe_schedule(schedule, locale())
+
+
 def urgency(task: HumanTask) -> str | None:
     return tasks.urgency(task, task.hazard)
 
 
 def init_app(app: Flask) -> None:
     filters = {"status_label": status_label, "grade_label": grade_label, "role_label": role_label,
-               "local_dt": local_dt, "local_date": local_date, "file_size": file_size, "money": money}
+               "local_dt": local_dt, "local_date": local_date, "file_size": file_size, "money": money,
+               "schedule_text": schedule_text}
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals.update(
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
