@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import ParseError
@@ -31,6 +31,9 @@ class UserTaskMeta:
     form_key: str | None
     status: str | None
     documentation: str | None
+    # The user tasks whose outcome this one decides on or redoes: the nearest user tasks before it, found by
+    # walking its incoming flows back over gateways and events (not through boundary events).
+    predecessors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,30 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
                 attached_to=_attached_to(task_spec), interrupting=bool(getattr(task_spec, "cancel_activity", True)),
                 properties=props)
     parsed.properties = _process_properties(parser, process_key)
+    for spec_map in [spec.task_specs, *(sub.task_specs for sub in subprocess_specs.values())]:
+        for name, meta in parsed.user_tasks.items():
+            if name in spec_map:
+                parsed.user_tasks[name] = replace(meta, predecessors=_predecessors(spec_map[name]))
     return parsed
+
+
+def _predecessors(task_spec) -> tuple[str, ...]:
+    """The nearest user tasks upstream of a task, in the order found (see UserTaskMeta.predecessors)."""
+    found: list[str] = []
+    seen: set[str] = set()
+    queue = list(task_spec.inputs)
+    while queue:
+        current = queue.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if isinstance(current, BoundaryEvent):
+            continue  # its input is the split before the task it is attached to: not this task's past
+        if getattr(current, "manual", False):
+            found.append(current.name)
+            continue
+        queue.extend(current.inputs)
+    return tuple(found)
 
 
 def _timer_definition(task_spec) -> TimerEventDefinition | None:
