@@ -131,6 +131,8 @@ def for_task(task: HumanTask, form: forms.FormDefinition, events: list[AuditEven
             opener = next((t for t in reversed(done) if t.spec_name != task.spec_name), None)
         if opener is not None:
             context.returned = Submission(opener, paired[opener.id])
+            # shown at the top as the reason it came back, not twice
+            context.sources = [s for s in context.sources if s.task is not opener]
     return context
 
 
