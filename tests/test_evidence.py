@@ -187,7 +187,8 @@ def test_a_form_definition_names_only_known_kinds_of_evidence_and_steps(app):
         raw["fields"][1]["evidenceKind"] = "selfie"
         raw["evidence"] = ["plan", {"step": "acceptance", "fields": ["acceptance_opinion"]}]
         errors = forms.check_definition("rectify", raw)
-        assert "unknown kind of evidence" in errors["fields.after_photos"] and "evidence" not in errors
+        assert "selfie" not in errors["fields.after_photos"] and "photo_after" in errors["fields.after_photos"]
+        assert "evidence" not in errors
         raw["evidence"] = [{"step": "plan", "fields": "measures"}]
         assert "evidence" in forms.check_definition("rectify", raw)
         raw["evidence"] = "plan"
