@@ -2,9 +2,8 @@
 "returned" mark, the form starting from the last submission), files filed by kind, and arrivals notified."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import lxml.html
 import pytest

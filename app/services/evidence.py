@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
 from app.chinatime import china_date, today
+from app.engine.specs import UserTaskMeta
 from app.extensions import db
 from app.models import Attachment, AuditEvent, HumanTask, ProcessInstance, TaskStatus, Timer, TimerStatus
 from app.services import attachments, forms, processes
@@ -77,16 +78,17 @@ def _named(entry: Any) -> tuple[str, list[str] | None]:
     return str(entry), None
 
 
-def predecessors(task: HumanTask) -> tuple[str, ...]:
-    """The diagram's user tasks before this one (empty when its process version is gone)."""
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    if instance is None:
-        return ()
+def _meta(version_id: int, spec_name: str) -> UserTaskMeta | None:
     try:
-        meta = processes.runtime_for_version(instance.version_id).parsed.user_tasks.get(task.spec_name)
+        return processes.runtime_for_version(version_id).parsed.user_tasks.get(spec_name)
     except NotFound:
-        return ()
-    return meta.predecessors if meta is not None else ()
+        return None
+
+
+def task_meta(task: HumanTask) -> UserTaskMeta | None:
+    """What the diagram says of this task (its predecessors; which of them send it back), None if it is gone."""
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    return _meta(instance.version_id, task.spec_name) if instance is not None else None
 
 
 def deadline_of(task: HumanTask) -> Deadline | None:
@@ -109,7 +111,9 @@ def for_task(task: HumanTask, form: forms.FormDefinition, events: list[AuditEven
     done.sort(key=lambda t: (t.completed_at, t.id))
     context = DecisionContext(deadline=deadline_of(task) if task.status == TaskStatus.open else None)
 
-    wanted: dict[str, list[str] | None] = {name: None for name in predecessors(task) if name != task.spec_name}
+    meta = task_meta(task)
+    wanted: dict[str, list[str] | None] = {name: None for name in (meta.predecessors if meta else ())
+                                           if name != task.spec_name}
     for entry in form.evidence:
         name, fields = _named(entry)
         if name and name != task.spec_name:
@@ -124,12 +128,13 @@ def for_task(task: HumanTask, form: forms.FormDefinition, events: list[AuditEven
     mine = [t for t in done if t.spec_name == task.spec_name]
     if mine:
         context.attempt = len(mine) + 1
-        context.previous = Submission(mine[-1], paired[mine[-1].id]).data
         opener = next((t for t in reversed(done) if t.completed_at == task.created_at
                        and t.spec_name != task.spec_name), None)
         if opener is None:  # opened otherwise (a migration): the last decision before it
             opener = next((t for t in reversed(done) if t.spec_name != task.spec_name), None)
-        if opener is not None:
+        # Sent back, not merely reached again (a plan approved after it was redone is a new decision).
+        if opener is not None and (meta is None or opener.spec_name in meta.returns_from):
+            context.previous = Submission(mine[-1], paired[mine[-1].id]).data
             context.returned = Submission(opener, paired[opener.id])
             # shown at the top as the reason it came back, not twice
             context.sources = [s for s in context.sources if s.task is not opener]
@@ -146,13 +151,18 @@ def prefill(context: DecisionContext, form: forms.FormDefinition) -> dict[str, A
 
 
 def returned_task_ids(task_ids: list[int]) -> set[int]:
-    """Which of these open tasks redo a step completed before in their instance (a step sent back)."""
+    """Which of these tasks were sent back: opened by a step whose way to them closes a loop of the diagram."""
     if not task_ids:
         return set()
-    earlier = aliased(HumanTask)
-    redo = exists().where(earlier.instance_id == HumanTask.instance_id, earlier.spec_name == HumanTask.spec_name,
-                          earlier.status == TaskStatus.completed)
-    return set(db.session.scalars(select(HumanTask.id).where(HumanTask.id.in_(task_ids), redo)))
+    opener = aliased(HumanTask)
+    rows = db.session.execute(
+        select(HumanTask.id, HumanTask.spec_name, opener.spec_name, ProcessInstance.version_id)
+        .join(opener, and_(opener.instance_id == HumanTask.instance_id, opener.completed_at == HumanTask.created_at,
+                           opener.status == TaskStatus.completed))
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.id.in_(task_ids)))
+    return {task_id for task_id, spec, by, version_id in rows
+            if (meta := _meta(version_id, spec)) is not None and by in meta.returns_from}
 
 
 # ------------------------------------------------------------------------------------------ files by kind

@@ -20,13 +20,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, insert, literal, null, select, update
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import and_, case, func, insert, literal, null, select, update
+from sqlalchemy.orm import joinedload
 
 from app.chinatime import china_date
 from app.clock import clock
 from app.extensions import db
-from app.models import Hazard, HumanTask, Notification, OutboxEmail, OutboxStatus, TaskStatus, User
+from app.models import Hazard, HumanTask, Notification, OutboxEmail, OutboxStatus, User
 from app.services.errors import NotFound
 from app.services.policy import task_candidates
 
@@ -132,11 +132,13 @@ def notify(users: Iterable[User], kind: str, params: dict[str, Any], *, hazard_i
 ARRIVALS = ("task_arrived", "task_returned")
 
 
-def announce_arrivals(hazard: Hazard, opened: Iterable[HumanTask], by_step: str | None) -> None:
+def announce_arrivals(hazard: Hazard, opened: Iterable[HumanTask], by: HumanTask | None,
+                      user_tasks: dict[str, Any]) -> None:
     """Tell the people who may do each newly opened task, in the caller's transaction (the tasks are flushed).
 
     One INSERT … SELECT per task writes every candidate's notification at once (the completion path stays one
-    statement longer, whatever the group's size); a task that redoes a step done before is "returned". Their
+    statement longer, whatever the group's size); a task that `by` sent back (its way here closes a loop of the
+    diagram: `user_tasks`, the parsed process's UserTaskMeta by name) is "returned". Their
     e-mails are written later by `queue_arrival_emails`: one each, or — when more than NOTIFY_GROUP_EMAIL_MAX
     people may take the task — a digest, so a large group is not mailed once per task.
     """
@@ -144,18 +146,17 @@ def announce_arrivals(hazard: Hazard, opened: Iterable[HumanTask], by_step: str 
     now = clock.now()
     for task in opened:
         candidates = task_candidates(task.role, task.organisation_id).subquery()
-        earlier = aliased(HumanTask)
-        redo = exists().where(earlier.instance_id == task.instance_id, earlier.spec_name == task.spec_name,
-                              earlier.status == TaskStatus.completed)
+        meta = user_tasks.get(task.spec_name)
+        returned = by is not None and meta is not None and by.spec_name in meta.returns_from
         params = {"number": hazard.number, "title": hazard.title, "enterprise": hazard.enterprise.name,
-                  "step": task.title, "by_step": by_step or "",
+                  "step": task.title, "by_step": by.title if by is not None else "",
                   "due": china_date(task.due_at).isoformat() if task.due_at else ""}
         email = null()
         if config.get("MAIL_ENABLED"):
             email = case((and_(User.email.is_not(None), User.email != ""),
                           case((func.count().over() > int(config["NOTIFY_GROUP_EMAIL_MAX"]), "digest"),
                                else_="each")))
-        rows = (select(User.id, case((redo, "task_returned"), else_="task_arrived"),
+        rows = (select(User.id, literal("task_returned" if returned else "task_arrived"),
                        literal(json.dumps(params, ensure_ascii=False)), literal(hazard.id), literal(task.id),
                        literal(f"/tasks/{task.id}"), literal(now, Notification.__table__.c.created_at.type), email)
                 .where(User.id.in_(select(candidates.c.id))))

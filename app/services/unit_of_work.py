@@ -89,7 +89,7 @@ class InstanceStep:
         """Notify the people who may do the tasks this step opened (services/notifications.py)."""
         if self.opened:
             db.session.flush()  # the tasks' ids, for the notifications' links
-            notifications.announce_arrivals(self.hazard, self.opened, self.task.title if self.task else None)
+            notifications.announce_arrivals(self.hazard, self.opened, self.task, self.runtime.parsed.user_tasks)
             self.opened = []
 
     def audit(self, action: str, *, actor_id: int | None, task_spec: str | None = None,
