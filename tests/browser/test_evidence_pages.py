@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from tests.browser.steps import do_step, fill, hazard_id, in_days, pdf, png
+from tests.browser.steps import do_step, fill, in_days, pdf, png, report
 from tests.test_notifications import Mailbox, free_port
 
 pytestmark = pytest.mark.browser
@@ -51,12 +51,8 @@ def inbox_kinds(page) -> list[str]:
 
 def test_a_major_hazard_is_decided_with_its_evidence_in_sight_and_everyone_is_told(browser, live_app, mail):
     officer = browser.login("officer_a")
-    officer.click("#hl-nav >> text=报告隐患")
-    fill(officer, {"title": "喷漆房通风系统失效", "description": "巡检时发现风机停转。", "location": "喷漆房",
-                   "hazard_type": "unsafe_condition", "photos": [png()]})
-    officer.click("#report-submit")
-    officer.wait_for_url("**/hazards/*")
-    hazard = hazard_id(officer)
+    hazard = report(officer, {"title": "喷漆房通风系统失效", "description": "巡检时发现风机停转。", "location": "喷漆房",
+                              "hazard_type": "unsafe_condition", "photos": [png()]})
     do_step(officer, hazard, {"grade": "major", "responsible_person": "李厂长", "major_criterion": "判定标准第十条"})
     do_step(officer, hazard, PLAN)
 
