@@ -76,6 +76,10 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    # A group task with more candidates than this tells them by a digest e-mail instead of one e-mail each
+    # (the inbox tells everyone at once); a digest goes out when its oldest item is NOTIFY_DIGEST_MINUTES old.
+    NOTIFY_GROUP_EMAIL_MAX = int(os.environ.get("NOTIFY_GROUP_EMAIL_MAX", "10"))
+    NOTIFY_DIGEST_MINUTES = float(os.environ.get("NOTIFY_DIGEST_MINUTES", "60"))
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     SCHEDULER_IN_PROCESS = _bool("SCHEDULER_IN_PROCESS", False)
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.clock import clock
 from app.extensions import db
 from app.models import AuditEvent, Hazard, Notification, Timer, TimerKind, TimerStatus, User
+from app.services.notifications import ARRIVALS
 from tests.helpers import complete, current_task, hazard, in_days, report, upload, upload_pdf
 
 CHINA = timezone(timedelta(hours=8))
@@ -48,12 +49,13 @@ def tick(app) -> dict:
 
 
 def told(app, username: str, kind: str | None = None) -> list[dict]:
-    """What a user has been told, oldest first: [{kind, number, days, ...}]."""
+    """What a user has been told about deadlines (or of `kind`), oldest first: [{kind, number, days, ...}].
+
+    Arrivals of tasks (notifications.ARRIVALS) are left out unless asked for by kind."""
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
         stmt = select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
-        if kind:
-            stmt = stmt.where(Notification.kind == kind)
+        stmt = stmt.where(Notification.kind == kind) if kind else stmt.where(Notification.kind.not_in(ARRIVALS))
         rows = [dict(json.loads(n.params), kind=n.kind, link=n.link, id=n.id) for n in db.session.scalars(stmt)]
         db.session.remove()
     return rows
@@ -124,7 +126,7 @@ def major_hazard_rectifying(api, *, plan_deadline: str, listed: bool, supervisio
     complete(principal, current_task(principal, h["id"], "approve_report"), {
         "plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
         "reported_to_workers_congress": True})
-    decision = {"listed": listed}
+    decision = {"plan_review": "accept", "listed": listed}
     if listed:
         decision.update(notice_number="示应急督〔2026〕12号", supervision_deadline=supervision_deadline)
     complete(inspector, current_task(inspector, h["id"], "supervision_decision"), decision)

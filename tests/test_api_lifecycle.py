@@ -49,7 +49,7 @@ def test_major_hazard_is_written_off_after_a_failed_verification_sends_it_back(a
         "reported_to_workers_congress": True})
     assert hazard(officer, h["id"])["status"] == "supervision_review"
     complete(inspector, current_task(inspector, h["id"], "supervision_decision"), {
-        "listed": True, "notice_number": "示应急督〔2026〕12号", "supervision_deadline": in_days(45)})
+        "plan_review": "accept", "listed": True, "notice_number": "示应急督〔2026〕12号", "supervision_deadline": in_days(45)})
     listed = hazard(officer, h["id"])
     assert listed["listed"] is True and listed["notice_number"] == "示应急督〔2026〕12号"
     rectify(api, h["id"], "rectify_major")

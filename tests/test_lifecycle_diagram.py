@@ -144,13 +144,14 @@ SAMPLES = {
     ],
     "supervision_decision": [
         {
+            "plan_review": "accept",
             "listed": True,
             "notice_number": "安监督〔2024〕12号",
             "supervision_deadline": FUTURE,
             "supervision_tier": "district",
             "review_opinion": "同意治理方案。",
         },
-        {"listed": False},
+        {"plan_review": "accept", "listed": False},
     ],
     "acceptance": [
         {
@@ -353,6 +354,8 @@ def test_gateway_flows_carry_explicit_conditions_on_the_contract_data_names():
         ("review_gateway", "rectify"): 'review_result == "fail"',
         ("plan_gateway", "supervision_decision"): 'plan_decision == "approve"',
         ("plan_gateway", "plan"): 'plan_decision == "return"',
+        ("supervision_gateway", "rectify_major"): 'plan_review == "accept"',
+        ("supervision_gateway", "plan"): 'plan_review == "return"',
         ("verification_gateway", "write_off"): 'verification_result == "pass"',
         ("verification_gateway", "rectify_major"): 'verification_result == "fail"',
     }

@@ -52,9 +52,9 @@ def mail_on(app, port: int) -> None:
 
 
 def test_a_reminder_e_mail_arrives_with_a_link_that_leads_to_the_task_after_logging_in(api, app, client, smtp):
-    mail_on(app, smtp.port)
     day = in_days(6)
     hazard_id = general_hazard_rectifying(api, day)
+    mail_on(app, smtp.port)  # after the arrivals: only the reminder's e-mail counts here
     number = view(api, "officer_a", hazard_id)["number"]
     move_to(deadline_of(day) - timedelta(days=3, minutes=-1))
     sent = tick(app)
@@ -81,9 +81,9 @@ def test_e_mail_waits_in_the_outbox_until_after_commit_and_survives_a_mail_serve
     from app.services import notifications, timers
 
     down = free_port()
-    mail_on(app, down)  # nothing listens there yet
     day = in_days(2)
     general_hazard_rectifying(api, day)
+    mail_on(app, down)  # nothing listens there yet
     move_to(deadline_of(day) + timedelta(minutes=1))
     with app.app_context():
         result = timers.fire_due()

@@ -30,7 +30,7 @@ def step_data(today: date) -> dict[str, dict]:
                  "responsible_person": "李厂长", "emergency_plan": "停产"},
         "approve_report": {"plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
                            "reported_to_workers_congress": True},
-        "supervision_decision": {"listed": False},
+        "supervision_decision": {"plan_review": "accept", "listed": False},
         "rectify_major": {"measures_taken": "已整改", "after_photos": [1], "completed_on": today.isoformat()},
         "acceptance": {"acceptance_by": "agency", "acceptance_opinion": "合格", "acceptance_report": [2]},
         "verification": {"verification_result": "pass", "verification_opinion": "合格",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import ParseError
@@ -31,6 +31,12 @@ class UserTaskMeta:
     form_key: str | None
     status: str | None
     documentation: str | None
+    # The user tasks whose outcome this one decides on or redoes: the nearest user tasks before it, found by
+    # walking its incoming flows back over gateways and events (not through boundary events).
+    predecessors: tuple[str, ...] = ()
+    # Those of the predecessors that send this task back: their way here closes a loop of the diagram (a flow
+    # back to a step done before, as a failed review's flow back to rectification).
+    returns_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,57 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
                 attached_to=_attached_to(task_spec), interrupting=bool(getattr(task_spec, "cancel_activity", True)),
                 properties=props)
     parsed.properties = _process_properties(parser, process_key)
+    for process_spec in [spec, *subprocess_specs.values()]:
+        back = _back_edges(process_spec)
+        for name, meta in parsed.user_tasks.items():
+            if name in process_spec.task_specs:
+                found = _predecessors(process_spec.task_specs[name], back)
+                parsed.user_tasks[name] = replace(meta, predecessors=tuple(found),
+                                                  returns_from=tuple(n for n, loop in found.items() if loop))
     return parsed
+
+
+def _back_edges(process_spec) -> set[tuple[str, str]]:
+    """The flows that close a loop: from a depth-first walk from the start, the edges to a node still on the path."""
+    start = process_spec.start
+    back: set[tuple[str, str]] = set()
+    on_path: set[str] = set()
+    done: set[str] = set()
+    stack = [(start, iter(start.outputs))]
+    on_path.add(start.name)
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            on_path.discard(node.name)
+            done.add(node.name)
+        elif child.name in on_path:
+            back.add((node.name, child.name))
+        elif child.name not in done:
+            on_path.add(child.name)
+            stack.append((child, iter(child.outputs)))
+    return back
+
+
+def _predecessors(task_spec, back: set[tuple[str, str]]) -> dict[str, bool]:
+    """The nearest user tasks upstream of a task, in the order found, each with whether its way here closes a loop
+    (see UserTaskMeta.predecessors and returns_from)."""
+    found: dict[str, bool] = {}
+    seen: set[tuple[str, bool]] = set()
+    queue = [(source, (source.name, task_spec.name) in back) for source in task_spec.inputs]
+    while queue:
+        current, loop = queue.pop(0)
+        if (current.name, loop) in seen:
+            continue
+        seen.add((current.name, loop))
+        if isinstance(current, BoundaryEvent):
+            continue  # its input is the split before the task it is attached to: not this task's past
+        if getattr(current, "manual", False):
+            found[current.name] = found.get(current.name, False) or loop
+            continue
+        queue.extend((source, loop or (source.name, current.name) in back) for source in current.inputs)
+    return found
 
 
 def _timer_definition(task_spec) -> TimerEventDefinition | None:

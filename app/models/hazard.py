@@ -94,6 +94,9 @@ class Attachment(Base):
     size: Mapped[int]
     content_type: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))  # image | document
+    # What the file is evidence of (EVIDENCE_KINDS in services/forms.py), named by the form field that uploaded
+    # it; None until a form files it (and for files filed before kinds existed: read from the field then).
+    evidence_kind: Mapped[str | None] = mapped_column(String(30))
     original_name: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str] = mapped_column(String(300))
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)

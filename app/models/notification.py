@@ -20,7 +20,8 @@ class Notification(Base):
     """One message to one user; its text is rendered when shown, in the reader's language."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_inbox", "user_id", "read_at", "id"),)
+    __table_args__ = (Index("ix_notification_inbox", "user_id", "read_at", "id"),
+                      Index("ix_notification_email", "email", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(40))
@@ -30,6 +31,9 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(String(300))  # path of the page to act on
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    # An arrival's e-mail still to write (services/notifications.py): "each" (its own e-mail) or "digest" (one
+    # e-mail collecting a user's arrivals); None when there is none to write.
+    email: Mapped[str | None] = mapped_column(String(10))
     user = relationship("User")
     hazard = relationship("Hazard")
 

@@ -223,11 +223,14 @@ def attachment_checker(user: User, hazard: Hazard | None) -> Callable[[str, list
 
 
 def link_to_hazard(hazard: Hazard, data: dict, fields: list[dict]) -> None:
-    ids = [i for f in fields if f.get("widget") == "attachments" for i in data.get(f["name"], [])]
-    if ids:
-        for row in db.session.scalars(select(Attachment).where(Attachment.id.in_(ids),
+    """Give the files a submission uploaded to the hazard, filed by the kind their field names (`evidenceKind`)."""
+    kinds = {i: f.get("evidenceKind") for f in fields if f.get("widget") == "attachments"
+             for i in data.get(f["name"], [])}
+    if kinds:
+        for row in db.session.scalars(select(Attachment).where(Attachment.id.in_(list(kinds)),
                                                                 Attachment.hazard_id.is_(None))):
             row.hazard_id = hazard.id
+            row.evidence_kind = kinds[row.id]
 
 
 def visible_attachment(user: User, attachment_id: int) -> Attachment:

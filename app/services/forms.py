@@ -35,6 +35,9 @@ class FormDefinition:
     fields: list[dict[str, Any]]
     version_id: int | None = None   # the form_version row this definition came from
     number: int | None = None
+    # The steps whose submissions the task page shows above this form, besides the diagram's predecessors:
+    # each a step's element id or a form key, or {"step": ..., "fields": [...]} to show only those fields.
+    evidence: tuple[Any, ...] = ()
 
     def field(self, name: str) -> dict[str, Any] | None:
         return next((f for f in self.fields if f["name"] == name), None)
@@ -45,8 +48,11 @@ class FormDefinition:
 
     def as_dict(self) -> dict[str, Any]:
         """A copy the caller may change (the definition itself is shared by every request: it is cached)."""
-        return copy.deepcopy({"key": self.key, "title": self.title, "description": self.description,
-                              "schema": self.schema, "fields": self.fields})
+        out = {"key": self.key, "title": self.title, "description": self.description, "schema": self.schema,
+               "fields": self.fields}
+        if self.evidence:
+            out["evidence"] = list(self.evidence)
+        return copy.deepcopy(out)
 
 
 # Form definitions are versioned in the form_version table, installed from forms/<key>.json by
@@ -60,6 +66,9 @@ MAX_FORM_BYTES = 200_000
 WIDGETS = frozenset({"text", "textarea", "date", "select", "radio", "checkbox", "money", "number", "person",
                      "attachments"})
 CHOICE_WIDGETS = frozenset({"select", "radio"})
+# What an uploaded file is evidence of: an attachments field names one (`evidenceKind`), and files are shown
+# grouped by it.
+EVIDENCE_KINDS = ("photo_before", "photo_after", "acceptance_report", "plan_document", "notice")
 
 
 def forms_dir() -> Path:
@@ -153,7 +162,8 @@ def _definition(row: FormVersion) -> FormDefinition:
         return hit
     raw = json.loads(row.definition)
     form = FormDefinition(raw["key"], raw.get("title", {}), raw.get("description", {}), raw["schema"],
-                          raw["fields"], version_id=row.id, number=row.number)
+                          raw["fields"], version_id=row.id, number=row.number,
+                          evidence=tuple(raw.get("evidence") or ()))
     with _cache_lock:
         if len(_parsed_cache) > 512:
             _parsed_cache.clear()
@@ -429,10 +439,33 @@ def check_definition(key: str, raw: Any) -> dict[str, str]:
                 enum = properties[name].get("enum")
                 if enum is not None and sorted(map(str, enum)) != sorted(str(c["value"]) for c in choices):
                     errors[where] = _("The choices of field %(name)s do not match its allowed values.", name=name)
+        if spec.get("evidenceKind") is not None and spec.get("evidenceKind") not in EVIDENCE_KINDS:
+            errors[where] = _("Field %(name)s names an unknown kind of evidence; use one of: %(kinds)s.",
+                              name=name, kinds=", ".join(EVIDENCE_KINDS))
+    if (problem := _evidence_problem(raw.get("evidence"))) is not None:
+        errors["evidence"] = problem
     for name in properties:
         if name not in seen:
             errors.setdefault("fields", _("The schema property %(name)s has no field to enter it.", name=name))
     return errors
+
+
+def _evidence_problem(evidence: Any) -> str | None:
+    """What is wrong with a definition's `evidence` list (None: nothing)."""
+    if evidence is None:
+        return None
+    fix = _("“evidence” must list steps: each a step or form name, or {\"step\": name, \"fields\": [names]}.")
+    if not isinstance(evidence, list) or len(evidence) > 20:
+        return fix
+    for item in evidence:
+        if isinstance(item, dict):
+            fields = item.get("fields", [])
+            if (not valid_key(str(item.get("step") or "")) or set(item) - {"step", "fields"}
+                    or not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
+                return fix
+        elif not isinstance(item, str) or not valid_key(item):
+            return fix
+    return None
 
 
 def save_form(user_id: int, key: str, raw: Any, note: str | None = None) -> FormVersion:

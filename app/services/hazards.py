@@ -1,7 +1,6 @@
 """Reporting hazards and reading the register (always from the read model)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,6 @@ from sqlalchemy.orm import aliased, selectinload
 from app.clock import clock
 from app.extensions import db
 from app.models import (
-    Attachment,
     AuditEvent,
     Hazard,
     HazardStatus,
@@ -210,50 +208,6 @@ def completed_steps(hazard_id: int) -> list[str]:
     """BPMN element ids of the user tasks completed so far (for marking the diagram)."""
     return list(db.session.scalars(select(HumanTask.spec_name).where(
         HumanTask.hazard_id == hazard_id, HumanTask.status == TaskStatus.completed).order_by(HumanTask.id)))
-
-
-@dataclass
-class Evidence:
-    before: list[Attachment]
-    after: list[Attachment]
-    documents: list[Attachment]
-
-
-def _submitted(event: AuditEvent) -> tuple[str | None, dict]:
-    data = json.loads(event.data)
-    if event.action == "hazard_reported":
-        return REPORT_FORM, data
-    if event.action == "task_completed" and isinstance(data.get("data"), dict):
-        return data.get("form"), data["data"]
-    return None, {}
-
-
-def evidence(hazard_id: int) -> Evidence:
-    """The hazard's files sorted for a before/after gallery: report photos, later photos, documents."""
-    files = {a.id: a for a in attachments.hazard_attachments(hazard_id)}
-    before: list[int] = []
-    after: list[int] = []
-    for event in timeline(hazard_id):
-        key, data = _submitted(event)
-        if not key:
-            continue
-        try:
-            form = forms.get_form(key)
-        except NotFound:
-            continue  # a form removed since; its files still show up under documents
-        for spec in form.fields:
-            ids = data.get(spec["name"]) if spec.get("widget") == "attachments" else None
-            if isinstance(ids, list):
-                (before if key == REPORT_FORM else after).extend(i for i in ids if isinstance(i, int))
-    placed = set()
-    out = Evidence([], [], [])
-    for ids, bucket in ((before, out.before), (after, out.after)):
-        for i in ids:
-            if i in files and i not in placed and files[i].kind == "image":
-                bucket.append(files[i])
-                placed.add(i)
-    out.documents = [a for a in files.values() if a.id not in placed]
-    return out
 
 
 def process_diagram(user: User, hazard_id: int) -> str:

@@ -13,18 +13,22 @@ import json
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, insert, literal, null, select, update
+from sqlalchemy.orm import joinedload
 
+from app.chinatime import china_date
 from app.clock import clock
 from app.extensions import db
-from app.models import Notification, OutboxEmail, OutboxStatus, User
+from app.models import Hazard, HumanTask, Notification, OutboxEmail, OutboxStatus, User
 from app.services.errors import NotFound
+from app.services.policy import task_candidates
 
 MAX_SEND_ATTEMPTS = 5
 
@@ -67,6 +71,14 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
         return (_("Extension refused for %(number)s", **p),
                 _("%(decider)s refused to move the deadline of hazard %(number)s (%(title)s); it stays "
                   "%(current)s. %(note)s", **p))
+    if kind == "task_arrived":
+        return (_("New task: %(step)s of %(number)s", **p),
+                _("Hazard %(number)s (%(title)s, %(enterprise)s) has reached the step “%(step)s”, which is yours "
+                  "or your group's to do.", **p) + _due(p))
+    if kind == "task_returned":
+        return (_("Sent back: %(step)s of %(number)s", **p),
+                _("The step “%(step)s” of hazard %(number)s (%(title)s, %(enterprise)s) was sent back at "
+                  "“%(by_step)s” and must be done again; the task page shows the reason.", **p) + _due(p))
     if kind == "check_due":
         return (_("Check due: %(checklist)s", **p),
                 _("The scheduled check “%(checklist)s” (%(post)s, %(location)s) is due; finish it by %(due)s.",
@@ -76,6 +88,10 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
                 _("The scheduled check “%(checklist)s” (%(post)s) planned for %(scheduled)s was not done by "
                   "%(due)s. It has been recorded as missed.", **p))
     return kind, json.dumps(params, ensure_ascii=False)
+
+
+def _due(p: dict[str, Any]) -> str:
+    return " " + _("Deadline: %(due)s.", due=p["due"]) if p.get("due") else ""
 
 
 @dataclass
@@ -110,6 +126,91 @@ def notify(users: Iterable[User], kind: str, params: dict[str, Any], *, hazard_i
             if user.email:
                 _queue_email(row, user)
     return [row for row, _user in created]
+
+
+# ------------------------------------------------------------------------------------------- arrivals
+ARRIVALS = ("task_arrived", "task_returned")
+
+
+def announce_arrivals(hazard: Hazard, opened: Iterable[HumanTask], by: HumanTask | None,
+                      user_tasks: dict[str, Any]) -> None:
+    """Tell the people who may do each newly opened task, in the caller's transaction (the tasks are flushed).
+
+    One INSERT … SELECT per task writes every candidate's notification at once (the completion path stays one
+    statement longer, whatever the group's size); a task that `by` sent back (its way here closes a loop of the
+    diagram: `user_tasks`, the parsed process's UserTaskMeta by name) is "returned". Their
+    e-mails are written later by `queue_arrival_emails`: one each, or — when more than NOTIFY_GROUP_EMAIL_MAX
+    people may take the task — a digest, so a large group is not mailed once per task.
+    """
+    config = current_app.config
+    now = clock.now()
+    for task in opened:
+        candidates = task_candidates(task.role, task.organisation_id).subquery()
+        meta = user_tasks.get(task.spec_name)
+        returned = by is not None and meta is not None and by.spec_name in meta.returns_from
+        params = {"number": hazard.number, "title": hazard.title, "enterprise": hazard.enterprise.name,
+                  "step": task.title, "by_step": by.title if by is not None else "",
+                  "due": china_date(task.due_at).isoformat() if task.due_at else ""}
+        email = null()
+        if config.get("MAIL_ENABLED"):
+            email = case((and_(User.email.is_not(None), User.email != ""),
+                          case((func.count().over() > int(config["NOTIFY_GROUP_EMAIL_MAX"]), "digest"),
+                               else_="each")))
+        rows = (select(User.id, literal("task_returned" if returned else "task_arrived"),
+                       literal(json.dumps(params, ensure_ascii=False)), literal(hazard.id), literal(task.id),
+                       literal(f"/tasks/{task.id}"), literal(now, Notification.__table__.c.created_at.type), email)
+                .where(User.id.in_(select(candidates.c.id))))
+        db.session.execute(insert(Notification).from_select(
+            ["user_id", "kind", "params", "hazard_id", "task_id", "link", "created_at", "email"], rows))
+
+
+def queue_arrival_emails(limit: int = 500) -> int:
+    """Write the e-mails of arrivals into the outbox (the scheduler, before draining it); returns how many.
+
+    "each" notifications get their own e-mail; a user's "digest" ones are collected into one e-mail once the
+    oldest is NOTIFY_DIGEST_MINUTES old.
+    """
+    if not current_app.config.get("MAIL_ENABLED"):
+        return 0
+    due = clock.now() - timedelta(minutes=float(current_app.config["NOTIFY_DIGEST_MINUTES"]))
+    try:
+        rows = list(db.session.scalars(select(Notification).where(Notification.email.is_not(None))
+                                       .order_by(Notification.id).limit(limit)
+                                       .options(joinedload(Notification.user))))
+        digests: dict[int, list[Notification]] = {}
+        queued = 0
+        for row in rows:
+            if row.email == "each":
+                row.email = None
+                if row.user.email:
+                    _queue_email(row, row.user)
+                    queued += 1
+            else:
+                digests.setdefault(row.user_id, []).append(row)
+        for items in digests.values():
+            if items[0].created_at > due:
+                continue  # collect more first
+            for item in items:
+                item.email = None
+            if items[0].user.email:
+                _queue_digest(items[0].user, items)
+                queued += 1
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return queued
+
+
+def _queue_digest(user: User, items: list[Notification]) -> None:
+    with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")):
+        subject = ngettext("%(num)s task arrived for your group", "%(num)s tasks arrived for your group",
+                           len(items))
+        lines = [f"- {render(n.kind, json.loads(n.params))[0]}\n  {open_url(n)}" for n in items]
+        intro = _("These tasks arrived for you and your colleagues; whoever takes one first claims it.")
+    db.session.add(OutboxEmail(notification_id=items[-1].id, to_address=user.email, subject=subject[:300],
+                               body=intro + "\n\n" + "\n".join(lines) + "\n", status=OutboxStatus.pending,
+                               created_at=clock.now()))
 
 
 def open_url(notification: Notification) -> str:

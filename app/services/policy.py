@@ -152,6 +152,22 @@ def people(organisations: int | Collection[int], role: Role | Collection[Role] |
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
+def task_candidates(role: Role, organisation_id: int):
+    """SELECT the ids of the active users who may take a group task of `role` for `organisation_id` — the same
+    people `acting_orgs` lets see it: holders of the role in that organisation, and for government roles in
+    the units above it too (read in SQL with the unit chain, so that the caller can insert from it)."""
+    if role in GOVERNMENT_ROLES:
+        chain = (select(Organisation.id, Organisation.parent_id).where(Organisation.id == organisation_id)
+                 .cte("unit_chain", recursive=True))
+        # UNION, not UNION ALL: a loop in the tree ends the recursion instead of repeating it.
+        chain = chain.union(select(Organisation.id, Organisation.parent_id)
+                            .join(chain, Organisation.id == chain.c.parent_id))
+        where = User.organisation_id.in_(select(chain.c.id))
+    else:
+        where = User.organisation_id == organisation_id
+    return select(User.id).where(User.active.is_(True), User.role == role, where)
+
+
 # ---------------------------------------------------------------------------------- administration
 def administered_units(user: User) -> frozenset[int] | None:
     """Government units this user administers: None for every unit (a system administrator, who belongs to no

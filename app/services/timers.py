@@ -98,7 +98,9 @@ def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
         raise EngineError(f"instance {timer.instance_id} has no hazard")
     if timer.kind == TimerKind.engine:
         assert instance is not None, "an engine row's instance is read with the claim"
-        InstanceStep(instance, hazard).run(lambda runtime, state: runtime.refresh(state), actor_id=None)
+        step = InstanceStep(instance, hazard)
+        step.run(lambda runtime, state: runtime.refresh(state), actor_id=None)
+        step.announce_arrivals()
         return "fired" if timer.status == TimerStatus.fired else "cancelled"
     return "alert" if deadlines.fire_alert(timer, hazard, now, tasks=tasks) else "cancelled"
 
@@ -237,6 +239,7 @@ def tick(limit: int | None = None) -> TickResult:
     result = fire_due(limit)
     result.checks_opened = checklists.open_due_checks()
     result.checks_missed = checklists.record_missed_checks()
+    notifications.queue_arrival_emails()
     result.emails_sent = notifications.drain_outbox()
     result.uploads_removed = attachments.remove_unlinked()
     return result

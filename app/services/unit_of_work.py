@@ -31,7 +31,7 @@ from app.clock import clock
 from app.engine import EngineError, ProcessRuntime, Snapshot, TaskNotReady
 from app.extensions import commit_keeping_objects, db
 from app.models import Hazard, HumanTask, ProcessInstance, ProcessVersion, TaskStatus
-from app.services import audit, lifecycle, processes
+from app.services import audit, lifecycle, notifications, processes
 from app.services.errors import Conflict, NotFound, Unavailable
 
 
@@ -44,6 +44,7 @@ class InstanceStep:
         self.hazard = hazard
         self.open_tasks = open_tasks  # by engine task UUID; None: read again when applying
         self.task = task              # the task the step was asked for (instance_step(task_id=...))
+        self.opened: list[HumanTask] = []  # tasks the step opened, announced to their people before commit
         self._runtime: ProcessRuntime | None = None
 
     @property
@@ -72,6 +73,7 @@ class InstanceStep:
                                            completed_task_uuid=completed_task_uuid, actor_id=actor_id,
                                            open_rows=self.open_tasks)
         self.open_tasks = None  # changed by the step: read again if the caller applies another snapshot
+        self.opened.extend(created)
         return created
 
     def start(self, version: ProcessVersion, data: dict[str, Any], *, actor_id: int | None) -> list[HumanTask]:
@@ -82,6 +84,13 @@ class InstanceStep:
         self.hazard.instance_id = self.instance.id
         self.open_tasks = {}
         return self.apply(snapshot, actor_id=actor_id)
+
+    def announce_arrivals(self) -> None:
+        """Notify the people who may do the tasks this step opened (services/notifications.py)."""
+        if self.opened:
+            db.session.flush()  # the tasks' ids, for the notifications' links
+            notifications.announce_arrivals(self.hazard, self.opened, self.task, self.runtime.parsed.user_tasks)
+            self.opened = []
 
     def audit(self, action: str, *, actor_id: int | None, task_spec: str | None = None,
               data: dict[str, Any] | None = None) -> None:
@@ -182,6 +191,7 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
             # order a flush): a writer that read a stale instance (possible on SQLite, which has no row lock)
             # is refused before anything else is written.
             step.instance.updated_at = clock.now()
+        step.announce_arrivals()
         if not commit:
             db.session.flush()
         elif keep_objects:

@@ -1,14 +1,14 @@
 """checklist items can be retired: an edited checklist keeps the items its past results name
 
 Revision ID: 8a3c5e7f9b16
-Revises: 7e1f3a5b9c24
+Revises: c1ef548b044b
 Create Date: 2026-12-05 23:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "8a3c5e7f9b16"
-down_revision = "7e1f3a5b9c24"
+down_revision = "c1ef548b044b"
 branch_labels = None
 depends_on = None
 

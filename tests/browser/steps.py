@@ -57,3 +57,12 @@ def do_step(page, hazard: int, values: dict, shot=None) -> None:
     page.click("#task-submit")
     page.wait_for_url(f"**/hazards/{hazard}")
     assert page.locator(".hl-flash.alert-success").count() == 1, page.content()[:2000]
+
+
+def report(page, values: dict) -> int:
+    """Report a hazard from the menu with these values; returns its id (on its page)."""
+    page.click("#hl-nav >> text=报告隐患")
+    fill(page, values)
+    page.click("#report-submit")
+    page.wait_for_url("**/hazards/*")
+    return hazard_id(page)

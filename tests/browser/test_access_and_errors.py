@@ -4,19 +4,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.steps import fill, hazard_id, png
+from tests.browser.steps import fill, png, report
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_user_of_enterprise_b_gets_the_404_page_for_a_hazard_of_enterprise_a(browser):
     officer_a = browser.login("officer_a")
-    officer_a.click("#hl-nav >> text=报告隐患")
-    fill(officer_a, {"title": "冲床防护罩缺失", "description": "防护罩拆除未复原", "location": "二车间冲压线",
-                     "hazard_type": "unsafe_condition", "photos": [png()]})
-    officer_a.click("#report-submit")
-    officer_a.wait_for_url("**/hazards/*")
-    hazard = hazard_id(officer_a)
+    hazard = report(officer_a, {"title": "冲床防护罩缺失", "description": "防护罩拆除未复原", "location": "二车间冲压线",
+                                "hazard_type": "unsafe_condition", "photos": [png()]})
     photo = officer_a.locator(".hl-gallery-before a").first.get_attribute("href")
     task = officer_a.locator(".hl-open-task").get_attribute("href")
 

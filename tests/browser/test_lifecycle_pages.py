@@ -111,7 +111,7 @@ def test_a_major_hazard_goes_through_plan_approval_supervision_acceptance_verifi
     inspector.goto(f"/hazards/{hazard}")
     inspector.click(".hl-open-task")
     assert not inspector.locator('[data-field="notice_number"]').is_visible()
-    fill(inspector, {"listed": True})
+    fill(inspector, {"plan_review": "accept", "listed": True})
     assert inspector.locator('[data-field="notice_number"]').is_visible()
     fill(inspector, {"notice_number": "示应急督〔2026〕12号", "supervision_deadline": in_days(45),
                      "supervision_tier": "district"})

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import attachments, extension_requests, forms, hazards
+from app.services import attachments, evidence, extension_requests, forms, hazards
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.headers import user_file
 from app.web.inputs import int_arg
@@ -92,12 +92,11 @@ def detail(hazard_id: int):
     audit_events = hazards.timeline(hazard.id)
     used = timeline.versions_used(audit_events, all_tasks)
     events = [timeline.event_view(e, titles, used.get(e.id)) for e in audit_events]
-    evidence = hazards.evidence(hazard.id)
-    files = {f.id: f for f in evidence.before + evidence.after + evidence.documents}
+    files_by_kind = evidence.files_by_kind(hazard.id, audit_events)
     pending = extension_requests.pending_request(hazard.id)
     return render_template(
         "hazards/detail.html", hazard=hazard, open_tasks=open_tasks, events=list(reversed(events)),
-        evidence=evidence, files=files, done_steps=hazards.completed_steps(hazard.id),
+        evidence=files_by_kind, files=files_by_kind.files, done_steps=hazards.completed_steps(hazard.id),
         current_steps=[t.spec_name for t in open_tasks],
         can_request_extension=extension_requests.can_request(current_user, hazard), pending_extension=pending,
         can_decide_extension=pending is not None and extension_requests.can_decide(current_user, pending))

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import TaskStatus
-from app.services import access, hazards, tasks
+from app.services import access, evidence, hazards, tasks
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.inputs import int_arg
-from app.web.pages import enterprises
+from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, typed_values, uploads
 from app.web.pages.view import can_act, safe_next, status_label, task_title
 
@@ -38,8 +38,9 @@ def worklist():
     # Unfiltered, the queue's size is one of the tiles' counts: no second count.
     known = None if filtered else {"all": counts.total, "mine": counts.mine, "unclaimed": counts.unclaimed}[queue]
     page = tasks.list_tasks(current_user, filters, max(int_arg("page") or 1, 1), per_page=25, total=known)
+    returned = evidence.returned_task_ids([task.id for task, _hazard in page.items])
     return render_template("tasks/worklist.html", page=page, filters=filters, queue=queue, filtered=filtered,
-                           counts=counts, picker=picker)
+                           counts=counts, picker=picker, returned=returned)
 
 
 def _render_task(task, values=None, errors=None, status=200, refused=None):
@@ -47,10 +48,17 @@ def _render_task(task, values=None, errors=None, status=200, refused=None):
     (why the step was not done) at the top, with the form as the user filled it in."""
     hazard = task.hazard
     form = tasks.task_form(task)
-    evidence = hazards.evidence(hazard.id)
+    events, all_tasks = hazards.timeline(hazard.id), hazards.tasks_of(hazard.id)
+    context = evidence.for_task(task, form, events, all_tasks)
+    titles = {t.spec_name: (t.title, t.form_key) for t in all_tasks}
     actionable = task.status == TaskStatus.open and can_act(task)
+    if values is None and actionable:
+        values = evidence.prefill(context, form)  # a step sent back starts from what was sent last time
     return render_template(
-        "tasks/task.html", task=task, hazard=hazard, form=form, evidence=evidence, actionable=actionable,
+        "tasks/task.html", task=task, hazard=hazard, form=form, evidence=evidence.files_by_kind(hazard.id, events),
+        context=context, actionable=actionable, prefilled=bool(values) and not errors and refused is None,
+        sources=[timeline.submission_view(s, titles) for s in context.sources],
+        returned=timeline.submission_view(context.returned, titles) if context.returned else None,
         fields=field_views(form, current_user, values, errors) if actionable or values is not None else [],
         errors=errors or {}, title=task_title(task), refused=refused,
         people=access.people_of(hazard.enterprise_id) if actionable else []), status

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from app.models import AuditEvent, HumanTask, TaskStatus
-from app.services import forms, hazards
+from app.services import evidence, forms, hazards
 from app.services.errors import NotFound
 from app.services.notifications import deadline_label
 from app.web.pages.view import local_date, task_title
@@ -137,6 +137,17 @@ def _form(form_key: str | None, version_id: int | None) -> forms.FormDefinition 
         return forms.get_form(form_key)
     except NotFound:
         return None
+
+
+def submission_view(submission: evidence.Submission, titles: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """A step's submission shown as evidence on a task page: its timeline entry, with only the fields asked for."""
+    recorded = json.loads(submission.event.data).get("form_version_id")
+    view = event_view(submission.event, titles, recorded if isinstance(recorded, int) else
+                      (submission.task.form_version_id if submission.task else None))
+    if submission.fields is not None:
+        view["rows"] = [(spec, value) for spec, value in view["rows"] if spec["name"] in submission.fields]
+    view["step"] = task_title(submission.task) if submission.task else view["summary"]
+    return view
 
 
 def event_view(event: AuditEvent, titles: dict[str, tuple[str, str]], version_id: int | None = None

@@ -16,6 +16,7 @@ from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
 from app.services import checklists, forms, header, tasks
 from app.services.access import check_task_owner
 from app.services.errors import Forbidden, NotFound
+from app.services.notifications import deadline_label
 
 S = HazardStatus
 STATUSES = {
@@ -165,6 +166,14 @@ def urgency(task: HumanTask) -> str | None:
     return tasks.urgency(task, task.hazard)
 
 
+def evidence_kind_label(kind: str) -> str:
+    """The name of a kind of evidence (forms.EVIDENCE_KINDS) in the user's language."""
+    labels = {"photo_before": _("Photos when reported"), "photo_after": _("Photos after rectification"),
+              "acceptance_report": _("Acceptance report"), "plan_document": _("Plan documents"),
+              "notice": _("Notices"), "document": _("Documents")}
+    return labels.get(kind, _("Documents"))
+
+
 def init_app(app: Flask) -> None:
     filters = {"status_label": status_label, "grade_label": grade_label, "role_label": role_label,
                "local_dt": local_dt, "local_date": local_date, "file_size": file_size, "money": money,
@@ -174,7 +183,7 @@ def init_app(app: Flask) -> None:
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
         grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
         text_in=text_in, choice_label=choice_label, spec_choice_label=spec_choice_label, task_title=task_title,
-        can_act=can_act, urgency=urgency, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
+        can_act=can_act, urgency=urgency, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
