@@ -268,7 +268,8 @@ def update_checklist(user: User, checklist_id: int, data: Any) -> Checklist:
     after = {"title": values.title, "post": values.post, "location": values.location, "schedule": values.schedule,
              "role": values.role.value, "assignee": values.assignee_id, "items": [i[0] for i in values.items]}
     audit.record("checklist_changed", actor_id=user.id, data={
-        "checklist": checklist.id, "changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}})
+        "checklist": checklist.id, "title": values.title,
+        "changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}})
     db.session.commit()
     db.session.expire(checklist, ["items"])
     return checklist
