@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
+from tests.browser.axe import assert_accessible
 from tests.browser.steps import do_step, fill, in_days, pdf, png, report
 from tests.test_notifications import Mailbox, free_port
 
@@ -62,6 +63,7 @@ def test_a_major_hazard_is_decided_with_its_evidence_in_sight_and_everyone_is_to
     decides_on = principal.locator("#task-evidence").inner_text()
     assert "更换防爆风机，增设可燃气体报警" in decides_on and "180,000" in decides_on and "停产并设置警戒区" in decides_on
     browser.shot(principal, "20-approve-with-plan")
+    assert_accessible(principal, "20-approve-with-plan")
     fill(principal, {"plan_decision": "return", "return_reason": "资金未包含防爆电气改造"})
     principal.click("#task-submit")
     principal.wait_for_url(f"**/hazards/{hazard}")
@@ -75,6 +77,7 @@ def test_a_major_hazard_is_decided_with_its_evidence_in_sight_and_everyone_is_to
     assert "李厂长（宏达）" in officer.locator("#task-returned").inner_text()
     assert officer.locator("#f-measures").input_value() == PLAN["measures"]
     browser.shot(officer, "21-returned-plan-prefilled")
+    assert_accessible(officer, "21-returned-plan-prefilled")
     fill(officer, {"funds": "260000"})
     officer.click("#task-submit")
     officer.wait_for_url(f"**/hazards/{hazard}")
@@ -93,6 +96,7 @@ def test_a_major_hazard_is_decided_with_its_evidence_in_sight_and_everyone_is_to
     shown = inspector.locator("#task-evidence").inner_text()
     assert "更换防爆风机" in shown and "260,000" in shown and "风机损坏，通风不足" in shown
     browser.shot(inspector, "22-supervision-with-plan-and-report")
+    assert_accessible(inspector, "22-supervision-with-plan-and-report")
     fill(inspector, {"plan_review": "accept", "listed": True, "notice_number": "示应急督〔2026〕12号",
                      "supervision_deadline": in_days(45), "supervision_tier": "district"})
     inspector.click("#task-submit")
@@ -111,6 +115,7 @@ def test_a_major_hazard_is_decided_with_its_evidence_in_sight_and_everyone_is_to
     assert "10日审查时限" in inspector.locator("#task-deadline").inner_text() or \
         "10" in inspector.locator("#task-deadline").inner_text()
     browser.shot(inspector, "23-verification-with-acceptance")
+    assert_accessible(inspector, "23-verification-with-acceptance")
     fill(inspector, {"verification_result": "fail", "verification_opinion": "风机未接地",
                      "failure_reason": "补做接地并复测", "verified_on": in_days(0)})
     inspector.click("#task-submit")
@@ -133,6 +138,7 @@ def test_a_major_hazard_is_decided_with_its_evidence_in_sight_and_everyone_is_to
     assert gallery.locator(".hl-evidence-photo_after:not(.hl-attempt-rejected) img").count() == 1
     assert "第 1 次（未通过）" in gallery.inner_text()
     browser.shot(inspector, "24-written-off-attempts")
+    assert_accessible(inspector, "24-written-off-attempts")
 
     # E-mail: each arrival reached its people at the local SMTP server.
     send_mail(live_app)

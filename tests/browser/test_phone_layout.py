@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.axe import assert_accessible
 from tests.browser.steps import do_step, fill, hazard_id, in_days, png
 
 pytestmark = pytest.mark.browser
@@ -14,6 +15,7 @@ def assert_fits(page, name: str, browser) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     browser.shot(page, f"phone-{name}")
     assert width <= 375, f"{name} is {width}px wide at a 375px viewport"
+    assert_accessible(page, f"phone {name}")
 
 
 def test_key_pages_fit_a_375_pixel_wide_phone_screen(browser):
