@@ -12,8 +12,10 @@ chain; closed hazards and the audit trail stay as they were.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, false, func, select, true
@@ -45,6 +47,23 @@ def require_admin(user: User) -> None:
     """Administrators only: anyone else is refused (403)."""
     if user is None or user.role != Role.admin:
         raise Forbidden(_("Only administrators can manage regions, government units and enterprises."))
+
+
+W = TypeVar("W", bound=Callable[..., Any])
+
+
+def _one_transaction(write: W) -> W:
+    """A write service: committed when it returns, rolled back (nothing half-written) when it raises."""
+    @wraps(write)
+    def wrapper(*args, **kwargs):
+        try:
+            result = write(*args, **kwargs)
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+    return wrapper  # type: ignore[return-value]
 
 
 def _refuse(checked: Checked, what: str) -> None:
@@ -130,6 +149,7 @@ def region_tree(user: User) -> list[TreeNode]:
     return roots
 
 
+@_one_transaction
 def create_region(user: User, values: dict[str, Any]) -> Region:
     """Add a region below one the administrator administers (a system administrator may add a district)."""
     require_admin(user)
@@ -139,10 +159,10 @@ def create_region(user: User, values: dict[str, Any]) -> Region:
     db.session.add(region)
     db.session.flush()
     audit.record("region_created", actor_id=user.id, data={"region": region.id, **_plain(checked.values)})
-    db.session.commit()
     return region
 
 
+@_one_transaction
 def update_region(user: User, region_id: int, values: dict[str, Any]) -> Region:
     """Change a region's code, name, kind or parent; moving it re-resolves who supervises the enterprises below."""
     region = visible_region(user, region_id)
@@ -155,7 +175,6 @@ def update_region(user: User, region_id: int, values: dict[str, Any]) -> Region:
             if "parent_id" in changed else []
         audit.record("region_updated", actor_id=user.id, data={"region": region.id, "changes": changed,
                                                                  "enterprises_moved": moved})
-    db.session.commit()
     return region
 
 
@@ -213,6 +232,7 @@ def jurisdictions(unit_ids: list[int]) -> dict[int, list[int]]:
     return found
 
 
+@_one_transaction
 def create_unit(user: User, values: dict[str, Any]) -> Organisation:
     """Add a government unit below one the administrator administers, with its jurisdiction."""
     require_admin(user)
@@ -229,10 +249,10 @@ def create_unit(user: User, values: dict[str, Any]) -> Organisation:
     moved = _resupervise(user, _enterprises_in(policy.region_subtree(region_ids)), "region_ids") if region_ids else []
     audit.record("unit_created", actor_id=user.id, data={"unit": unit.id, **_plain(fields), "region_ids": region_ids,
                                                            "enterprises_moved": moved})
-    db.session.commit()
     return unit
 
 
+@_one_transaction
 def update_unit(user: User, unit_id: int, values: dict[str, Any]) -> Organisation:
     """Change a unit's name, parent or jurisdiction; enterprises whose supervising unit this changes move."""
     unit = visible_unit(user, unit_id)
@@ -257,10 +277,10 @@ def update_unit(user: User, unit_id: int, values: dict[str, Any]) -> Organisatio
     if changed:
         audit.record("unit_updated", actor_id=user.id, data={"unit": unit.id, "changes": changed,
                                                              "enterprises_moved": moved})
-    db.session.commit()
     return unit
 
 
+@_one_transaction
 def set_unit_status(user: User, unit_id: int, status: OrgStatus) -> Organisation:
     """Close (deactivate) or reopen a unit. A unit that still supervises regions or has open units below it
     cannot close: its jurisdiction goes to another unit first."""
@@ -336,6 +356,7 @@ def list_enterprises(user: User, filters: EnterpriseFilters, page: int = 1, per_
     return paginate(stmt, page, per_page, rows)
 
 
+@_one_transaction
 def create_enterprise(user: User, values: dict[str, Any]) -> Organisation:
     """Register an enterprise in a region the administrator administers; the unit covering it supervises it."""
     require_admin(user)
@@ -346,10 +367,10 @@ def create_enterprise(user: User, values: dict[str, Any]) -> Organisation:
     db.session.flush()
     audit.record("enterprise_created", actor_id=user.id,
                  data={"enterprise": enterprise.id, **_plain(checked.values)})
-    db.session.commit()
     return enterprise
 
 
+@_one_transaction
 def update_enterprise(user: User, enterprise_id: int, values: dict[str, Any]) -> Organisation:
     """Change an enterprise's record; a new region moves its supervision (open hazards and inspector tasks)."""
     enterprise = visible_enterprise(user, enterprise_id)
@@ -363,10 +384,10 @@ def update_enterprise(user: User, enterprise_id: int, values: dict[str, Any]) ->
         _move_supervision(user, enterprise, new_unit)
     if changed:
         audit.record("enterprise_updated", actor_id=user.id, data={"enterprise": enterprise.id, "changes": changed})
-    db.session.commit()
     return enterprise
 
 
+@_one_transaction
 def set_enterprise_status(user: User, enterprise_id: int, status: OrgStatus) -> Organisation:
     """Close an enterprise (it stays, with its hazards and history) or reopen it."""
     return _set_status(user, visible_enterprise(user, enterprise_id), status, "enterprise")
@@ -377,7 +398,6 @@ def _set_status(user: User, org: Organisation, status: OrgStatus, what: str) -> 
         before, org.status = org.status, status
         audit.record(f"{what}_{'closed' if status == OrgStatus.closed else 'reopened'}", actor_id=user.id,
                      data={what: org.id, "status": [before.value, status.value]})
-    db.session.commit()
     return org
 
 
