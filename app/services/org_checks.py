@@ -33,6 +33,7 @@ from app.services.org_codes import (
     normalise_credit_code,
     normalise_industry,
 )
+from app.services.text import unfit_text
 
 INT_MAX = 2_147_483_647  # PostgreSQL's integer: a larger id cannot exist
 REGION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -62,17 +63,6 @@ def _text(value: Any) -> str | None:
         value = int(value)
     text = " ".join(str(value).split()) if isinstance(value, str) else str(value)
     return text or None
-
-
-def _unfit(text: str) -> bool:
-    """Whether the text holds what the database cannot store: NUL or a lone surrogate."""
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _id(value: Any) -> int | None | bool:
@@ -105,20 +95,29 @@ class _Form:
     def fail(self, name: str, message: str) -> None:
         self.out.errors.setdefault(name, message)
 
-    def text(self, name: str, max_length: int, *, required: str | None = None) -> str | None:
-        """Field `name` as text of at most `max_length` characters; `required`: the message when it is empty."""
+    def _present(self, name: str, required: str | None) -> tuple[bool, Any]:
+        """(True, value) when field `name` holds something to check; else (False, None), having refused an empty
+        required field or noted an empty optional one as cleared."""
         if not self.given(name):
             if self.creating and required:
                 self.fail(name, required)
-            return None
-        text = _text(self.raw[name])
-        if text is None:
+            return False, None
+        value = self.raw[name]
+        if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.fail(name, required)
             else:
                 self.out.values[name] = None
+            return False, None
+        return True, value
+
+    def text(self, name: str, max_length: int, *, required: str | None = None) -> str | None:
+        """Field `name` as text of at most `max_length` characters; `required`: the message when it is empty."""
+        present, value = self._present(name, required)
+        if not present:
             return None
-        if _unfit(text):
+        text = _text(value) or ""
+        if unfit_text(text):
             self.fail(name, _("Remove the NUL character (\\u0000) or the broken character from this text."))
         elif len(text) > max_length:
             self.fail(name, _("Enter at most %(n)d characters.", n=max_length))
@@ -128,32 +127,21 @@ class _Form:
         return None
 
     def ident(self, name: str, *, required: str | None = None) -> int | None:
-        if not self.given(name):
-            if self.creating and required:
-                self.fail(name, required)
+        present, value = self._present(name, required)
+        if not present:
             return None
-        value = _id(self.raw[name])
-        if value is False:
+        value = _id(value)
+        if value is False or value is None:
             self.fail(name, _("Enter the id as a whole number from 1 to %(n)d.", n=INT_MAX))
-            return None
-        if value is None and required:
-            self.fail(name, required)
             return None
         self.out.values[name] = value
         return value
 
     def choice(self, name: str, enum_cls, *, required: str | None = None):
-        if not self.given(name):
-            if self.creating and required:
-                self.fail(name, required)
+        present, value = self._present(name, required)
+        if not present:
             return None
-        text = _text(self.raw[name])
-        if text is None:
-            if required:
-                self.fail(name, required)
-            else:
-                self.out.values[name] = None
-            return None
+        text = _text(value) or ""
         try:
             chosen = enum_cls(text.lower())
         except ValueError:

@@ -72,6 +72,20 @@ def _refuse(checked: Checked, what: str) -> None:
                                fields=checked.errors)
 
 
+def _visible(user: User, model, row_id: int, scope, missing: str):
+    """The row if it lies within `scope` (the administrator's), else NotFound saying `missing`."""
+    require_admin(user)
+    found = db.session.scalar(select(model).where(model.id == row_id, scope(user)))
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
+def _one_page(stmt, order, page: int, per_page: int) -> Page:
+    rows = db.session.scalars(stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page + 1))
+    return paginate(stmt, page, per_page, rows)
+
+
 def _contains(column, text: str):
     return column.ilike(f"%{escape_like(text)}%", escape="\\")
 
@@ -95,11 +109,7 @@ def _region_scope(user: User):
 
 def visible_region(user: User, region_id: int) -> Region:
     """The region if this administrator administers it, else NotFound."""
-    require_admin(user)
-    region = db.session.scalar(select(Region).where(Region.id == region_id, _region_scope(user)))
-    if region is None:
-        raise NotFound(_("Region %(id)s was not found.", id=region_id))
-    return region
+    return _visible(user, Region, region_id, _region_scope, _("Region %(id)s was not found.", id=region_id))
 
 
 @dataclass
@@ -120,8 +130,7 @@ def list_regions(user: User, filters: RegionFilters, page: int = 1, per_page: in
         stmt = stmt.where(Region.parent_id == filters.parent_id)
     if filters.text:
         stmt = stmt.where(_contains(Region.name, filters.text) | _contains(Region.code, filters.text))
-    rows = db.session.scalars(stmt.order_by(Region.code, Region.id).offset((page - 1) * per_page).limit(per_page + 1))
-    return paginate(stmt, page, per_page, rows)
+    return _one_page(stmt, (Region.code, Region.id), page, per_page)
 
 
 @dataclass
@@ -191,11 +200,8 @@ def _unit_scope(user: User):
 
 def visible_unit(user: User, unit_id: int) -> Organisation:
     """The government unit if this administrator administers it, else NotFound."""
-    require_admin(user)
-    unit = db.session.scalar(select(Organisation).where(Organisation.id == unit_id, _unit_scope(user)))
-    if unit is None:
-        raise NotFound(_("Government unit %(id)s was not found.", id=unit_id))
-    return unit
+    return _visible(user, Organisation, unit_id, _unit_scope,
+                    _("Government unit %(id)s was not found.", id=unit_id))
 
 
 @dataclass
@@ -216,9 +222,7 @@ def list_units(user: User, filters: UnitFilters, page: int = 1, per_page: int = 
         stmt = stmt.where(Organisation.status == filters.status)
     if filters.text:
         stmt = stmt.where(_contains(Organisation.name, filters.text))
-    rows = db.session.scalars(stmt.order_by(Organisation.name, Organisation.id)
-                              .offset((page - 1) * per_page).limit(per_page + 1))
-    return paginate(stmt, page, per_page, rows)
+    return _one_page(stmt, (Organisation.name, Organisation.id), page, per_page)
 
 
 def jurisdictions(unit_ids: list[int]) -> dict[int, list[int]]:
@@ -304,11 +308,8 @@ def _enterprise_scope(user: User):
 
 def visible_enterprise(user: User, enterprise_id: int) -> Organisation:
     """The enterprise if this administrator administers it, else NotFound."""
-    require_admin(user)
-    found = db.session.scalar(select(Organisation).where(Organisation.id == enterprise_id, _enterprise_scope(user)))
-    if found is None:
-        raise NotFound(_("Enterprise %(id)s was not found.", id=enterprise_id))
-    return found
+    return _visible(user, Organisation, enterprise_id, _enterprise_scope,
+                    _("Enterprise %(id)s was not found.", id=enterprise_id))
 
 
 @dataclass
@@ -351,9 +352,7 @@ def enterprise_query(user: User, filters: EnterpriseFilters):
 def list_enterprises(user: User, filters: EnterpriseFilters, page: int = 1, per_page: int = 20) -> Page:
     """The enterprises this administrator administers matching the filters, by name, one page."""
     stmt = enterprise_query(user, filters)
-    rows = db.session.scalars(stmt.order_by(Organisation.name, Organisation.id)
-                              .offset((page - 1) * per_page).limit(per_page + 1))
-    return paginate(stmt, page, per_page, rows)
+    return _one_page(stmt, (Organisation.name, Organisation.id), page, per_page)
 
 
 @_one_transaction

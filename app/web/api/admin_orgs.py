@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask.views import MethodView
+
 from app.models import Organisation, OrgStatus
 from app.models import Region as RegionModel
 from app.services import orgs
@@ -38,21 +40,21 @@ def admin_create_region(body: dict[str, Any]):
     return orgs.create_region(caller(), body)
 
 
-@bp.route(f"{ADMIN}/regions/<{ID}:region_id>", methods=["GET"])
-@bp.response(200, s.Region)
-@errors(401, 403, 404)
-@bp.doc(summary="A region the caller administers")
-def admin_get_region(region_id: int):
-    return orgs.visible_region(caller(), region_id)
+# One rule per item path for GET and PATCH: with two rules, an id out of range (0) would be answered 405, not 404.
+@bp.route(f"{ADMIN}/regions/<{ID}:region_id>")
+class RegionItem(MethodView):
+    @bp.response(200, s.Region)
+    @errors(401, 403, 404)
+    @bp.doc(summary="A region the caller administers")
+    def get(self, region_id: int):
+        return orgs.visible_region(caller(), region_id)
 
-
-@bp.route(f"{ADMIN}/regions/<{ID}:region_id>", methods=["PATCH"])
-@bp.arguments(s.RegionUpdate)
-@bp.response(200, s.Region)
-@errors(400, 401, 403, 404, 413, 422)
-@bp.doc(summary="Change a region's code, name, kind or parent")
-def admin_update_region(body: dict[str, Any], region_id: int):
-    return orgs.update_region(caller(), region_id, body)
+    @bp.arguments(s.RegionUpdate)
+    @bp.response(200, s.Region)
+    @errors(400, 401, 403, 404, 413, 422)
+    @bp.doc(summary="Change a region's code, name, kind or parent")
+    def patch(self, body: dict[str, Any], region_id: int):
+        return orgs.update_region(caller(), region_id, body)
 
 
 # ------------------------------------------------------------------------------------------ government units
@@ -87,21 +89,20 @@ def admin_create_unit(body: dict[str, Any]):
     return _unit_answer(orgs.create_unit(caller(), body))
 
 
-@bp.route(f"{ADMIN}/units/<{ID}:unit_id>", methods=["GET"])
-@bp.response(200, s.Unit)
-@errors(401, 403, 404)
-@bp.doc(summary="A government unit the caller administers, with its jurisdiction")
-def admin_get_unit(unit_id: int):
-    return _unit_answer(orgs.visible_unit(caller(), unit_id))
+@bp.route(f"{ADMIN}/units/<{ID}:unit_id>")
+class UnitItem(MethodView):
+    @bp.response(200, s.Unit)
+    @errors(401, 403, 404)
+    @bp.doc(summary="A government unit the caller administers, with its jurisdiction")
+    def get(self, unit_id: int):
+        return _unit_answer(orgs.visible_unit(caller(), unit_id))
 
-
-@bp.route(f"{ADMIN}/units/<{ID}:unit_id>", methods=["PATCH"])
-@bp.arguments(s.UnitUpdate)
-@bp.response(200, s.Unit)
-@errors(400, 401, 403, 404, 413, 422)
-@bp.doc(summary="Change a unit's name, parent or jurisdiction (enterprises whose supervision changes move)")
-def admin_update_unit(body: dict[str, Any], unit_id: int):
-    return _unit_answer(orgs.update_unit(caller(), unit_id, body))
+    @bp.arguments(s.UnitUpdate)
+    @bp.response(200, s.Unit)
+    @errors(400, 401, 403, 404, 413, 422)
+    @bp.doc(summary="Change a unit's name, parent or jurisdiction (enterprises whose supervision changes move)")
+    def patch(self, body: dict[str, Any], unit_id: int):
+        return _unit_answer(orgs.update_unit(caller(), unit_id, body))
 
 
 @bp.route(f"{ADMIN}/units/<{ID}:unit_id>/close", methods=["POST"])
@@ -142,21 +143,20 @@ def admin_create_enterprise(body: dict[str, Any]):
     return orgs.create_enterprise(caller(), body)
 
 
-@bp.route(f"{ADMIN}/enterprises/<{ID}:enterprise_id>", methods=["GET"])
-@bp.response(200, s.Enterprise)
-@errors(401, 403, 404)
-@bp.doc(summary="An enterprise the caller administers")
-def admin_get_enterprise(enterprise_id: int):
-    return orgs.visible_enterprise(caller(), enterprise_id)
+@bp.route(f"{ADMIN}/enterprises/<{ID}:enterprise_id>")
+class EnterpriseItem(MethodView):
+    @bp.response(200, s.Enterprise)
+    @errors(401, 403, 404)
+    @bp.doc(summary="An enterprise the caller administers")
+    def get(self, enterprise_id: int):
+        return orgs.visible_enterprise(caller(), enterprise_id)
 
-
-@bp.route(f"{ADMIN}/enterprises/<{ID}:enterprise_id>", methods=["PATCH"])
-@bp.arguments(s.EnterpriseUpdate)
-@bp.response(200, s.Enterprise)
-@errors(400, 401, 403, 404, 409, 413, 422)
-@bp.doc(summary="Change an enterprise's record; a new region moves its supervision from now on")
-def admin_update_enterprise(body: dict[str, Any], enterprise_id: int):
-    return orgs.update_enterprise(caller(), enterprise_id, body)
+    @bp.arguments(s.EnterpriseUpdate)
+    @bp.response(200, s.Enterprise)
+    @errors(400, 401, 403, 404, 409, 413, 422)
+    @bp.doc(summary="Change an enterprise's record; a new region moves its supervision from now on")
+    def patch(self, body: dict[str, Any], enterprise_id: int):
+        return orgs.update_enterprise(caller(), enterprise_id, body)
 
 
 @bp.route(f"{ADMIN}/enterprises/<{ID}:enterprise_id>/close", methods=["POST"])
