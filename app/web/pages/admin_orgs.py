@@ -6,6 +6,7 @@ what was typed and a message by each field.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -63,6 +64,18 @@ def _unit_options() -> list[Organisation]:
     return orgs.list_units(current_user, orgs.UnitFilters(status=OrgStatus.active.value), 1, 500).items
 
 
+def _submit(save: Callable[[], Any], again: Callable[[dict[str, str]], Any], done: Callable[[Any], str],
+            to: str):
+    """Run `save()`: a refusal shows the form again (`again(errors)`, 422, with what was typed); success says
+    `done(row)` and goes to the list `to`."""
+    try:
+        row = save()
+    except ValidationFailed as exc:
+        return again(exc.fields or {"_form": exc.message})
+    flash(done(row), "success")
+    return redirect(url_for(to))
+
+
 def _page_number() -> int:
     return max(int_arg("page") or 1, 1)
 
@@ -91,12 +104,9 @@ def region_new():
     if request.method == "GET":
         return _region_form(None, {"parent_id": int_arg("parent") or "", "kind": ""}, {})
     values = _posted(REGION_FIELDS)
-    try:
-        region = orgs.create_region(current_user, values)
-    except ValidationFailed as exc:
-        return _region_form(None, values, exc.fields or {"_form": exc.message}, 422)
-    flash(_("Region %(name)s has been added.", name=region.name), "success")
-    return redirect(url_for("admin_orgs.regions"))
+    return _submit(lambda: orgs.create_region(current_user, values),
+                   lambda errors: _region_form(None, values, errors, 422),
+                   lambda region: _("Region %(name)s has been added.", name=region.name), "admin_orgs.regions")
 
 
 @bp.route("/regions/<int:region_id>/edit", methods=["GET", "POST"])
@@ -107,13 +117,9 @@ def region_edit(region_id: int):
         return _region_form(region, {"code": region.code, "name": region.name, "kind": region.kind.value,
                                      "parent_id": region.parent_id or ""}, {})
     values = _posted(REGION_FIELDS)
-    try:
-        orgs.update_region(current_user, region_id, values)
-    except ValidationFailed as exc:
-        return _region_form(orgs.visible_region(current_user, region_id), values,
-                            exc.fields or {"_form": exc.message}, 422)
-    flash(_("Region %(name)s has been saved.", name=values["name"]), "success")
-    return redirect(url_for("admin_orgs.regions"))
+    return _submit(lambda: orgs.update_region(current_user, region_id, values),
+                   lambda errors: _region_form(orgs.visible_region(current_user, region_id), values, errors, 422),
+                   lambda region: _("Region %(name)s has been saved.", name=region.name), "admin_orgs.regions")
 
 
 # ------------------------------------------------------------------------------------------ government units
@@ -149,12 +155,9 @@ def unit_new():
     if request.method == "GET":
         return _unit_form(None, {"parent_id": current_user.organisation_id or "", "region_ids": []}, {})
     values = _posted_unit()
-    try:
-        unit = orgs.create_unit(current_user, values)
-    except ValidationFailed as exc:
-        return _unit_form(None, values, exc.fields or {"_form": exc.message}, 422)
-    flash(_("Unit %(name)s has been added.", name=unit.name), "success")
-    return redirect(url_for("admin_orgs.units"))
+    return _submit(lambda: orgs.create_unit(current_user, values),
+                   lambda errors: _unit_form(None, values, errors, 422),
+                   lambda unit: _("Unit %(name)s has been added.", name=unit.name), "admin_orgs.units")
 
 
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
@@ -166,12 +169,9 @@ def unit_edit(unit_id: int):
                   "region_ids": orgs.jurisdictions([unit.id])[unit.id]}
         return _unit_form(unit, values, {})
     values = _posted_unit()
-    try:
-        orgs.update_unit(current_user, unit_id, values)
-    except ValidationFailed as exc:
-        return _unit_form(orgs.visible_unit(current_user, unit_id), values, exc.fields or {"_form": exc.message}, 422)
-    flash(_("Unit %(name)s has been saved.", name=values["name"]), "success")
-    return redirect(url_for("admin_orgs.units"))
+    return _submit(lambda: orgs.update_unit(current_user, unit_id, values),
+                   lambda errors: _unit_form(orgs.visible_unit(current_user, unit_id), values, errors, 422),
+                   lambda unit: _("Unit %(name)s has been saved.", name=unit.name), "admin_orgs.units")
 
 
 @bp.post("/units/<int:unit_id>/status")
@@ -223,12 +223,9 @@ def enterprise_new():
     if request.method == "GET":
         return _enterprise_form(None, {"region_id": int_arg("region") or ""}, {})
     values = _posted(ENTERPRISE_FIELDS)
-    try:
-        enterprise = orgs.create_enterprise(current_user, values)
-    except ValidationFailed as exc:
-        return _enterprise_form(None, values, exc.fields or {"_form": exc.message}, 422)
-    flash(_("Enterprise %(name)s has been registered.", name=enterprise.name), "success")
-    return redirect(url_for("admin_orgs.enterprise_list"))
+    return _submit(lambda: orgs.create_enterprise(current_user, values),
+                   lambda errors: _enterprise_form(None, values, errors, 422),
+                   lambda ent: _("Enterprise %(name)s has been registered.", name=ent.name), "admin_orgs.enterprise_list")
 
 
 @bp.route("/enterprises/<int:enterprise_id>/edit", methods=["GET", "POST"])
@@ -240,13 +237,10 @@ def enterprise_edit(enterprise_id: int):
                   for name in ENTERPRISE_FIELDS}
         return _enterprise_form(enterprise, values, {})
     values = _posted(ENTERPRISE_FIELDS)
-    try:
-        orgs.update_enterprise(current_user, enterprise_id, values)
-    except ValidationFailed as exc:
-        return _enterprise_form(orgs.visible_enterprise(current_user, enterprise_id), values,
-                                exc.fields or {"_form": exc.message}, 422)
-    flash(_("Enterprise %(name)s has been saved.", name=values["name"]), "success")
-    return redirect(url_for("admin_orgs.enterprise_list"))
+    return _submit(lambda: orgs.update_enterprise(current_user, enterprise_id, values),
+                   lambda errors: _enterprise_form(orgs.visible_enterprise(current_user, enterprise_id), values,
+                                                   errors, 422),
+                   lambda ent: _("Enterprise %(name)s has been saved.", name=ent.name), "admin_orgs.enterprise_list")
 
 
 @bp.post("/enterprises/<int:enterprise_id>/status")
