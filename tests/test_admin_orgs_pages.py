@@ -139,3 +139,21 @@ def test_moving_and_closing_an_enterprise_through_its_page(app, admin):
     assert page.xpath('//form[@id="enterprise-status-form"]//input[@name="action"]')[0].get("value") == "reopen"
     with app.app_context():
         assert db.session.get(Organisation, ent_id).status == OrgStatus.closed
+
+
+def test_a_district_administrator_renames_their_district_and_bureau(app, admin):
+    with app.app_context():
+        district, bureau = first(Region, code="D01").id, first(Organisation, name="示范区应急管理局").id
+    admin.get(f"/admin/regions/{district}/edit")
+    resp = admin.post(f"/admin/regions/{district}/edit", {"code": "D01", "name": "示范新区", "kind": "district",
+                                                          "parent_id": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    admin.get(f"/admin/units/{bureau}/edit")
+    with app.app_context():
+        covered = [str(first(Region, code="D01").id)]
+    resp = admin.post(f"/admin/units/{bureau}/edit", {"name": "示范新区应急管理局", "parent_id": "",
+                                                       "region_ids": covered})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert db.session.get(Region, district).name == "示范新区"
+        assert db.session.get(Organisation, bureau).name == "示范新区应急管理局"

@@ -182,7 +182,7 @@ def check_region(user: User, values: dict[str, Any], current: Region | None = No
                                  id=parent_id))
     elif tier == 1 and parent is not None:
         form.fail("parent_id", _("A district has no parent region; leave the parent empty."))
-    elif tier == 1 and regions is not None:
+    elif tier == 1 and regions is not None and (current is None or current.kind != kind):
         form.fail("kind", _("Only a system administrator can add a district; add townships, streets, parks and "
                             "grids within yours."))
     elif tier > 1 and parent is None:
@@ -214,7 +214,7 @@ def check_unit(user: User, values: dict[str, Any], current: Organisation | None 
     units = policy.administered_units(user)
     if "parent_id" not in form.out.errors:
         parent_id = parent_id if form.given("parent_id") else (current.parent_id if current else None)
-        if parent_id is None and units is not None and (current is None or form.given("parent_id")):
+        if parent_id is None and units is not None and (current is None or current.parent_id is not None):
             form.fail("parent_id", _("Choose the unit this one reports to (a unit you administer)."))
         elif parent_id is not None:
             parent = db.session.get(Organisation, parent_id)
