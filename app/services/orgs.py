@@ -182,7 +182,8 @@ def update_region(user: User, region_id: int, values: dict[str, Any]) -> Region:
         db.session.flush()
         moved = _resupervise(user, _enterprises_in(policy.region_subtree([region.id])), "parent_id") \
             if "parent_id" in changed else []
-        audit.record("region_updated", actor_id=user.id, data={"region": region.id, "changes": changed,
+        audit.record("region_updated", actor_id=user.id, data={"region": region.id, "name": region.name,
+                                                                 "changes": changed,
                                                                  "enterprises_moved": moved})
     return region
 
@@ -279,7 +280,7 @@ def update_unit(user: User, unit_id: int, values: dict[str, Any]) -> Organisatio
     if "parent_id" in changed:
         policy.forget_units()
     if changed:
-        audit.record("unit_updated", actor_id=user.id, data={"unit": unit.id, "changes": changed,
+        audit.record("unit_updated", actor_id=user.id, data={"unit": unit.id, "name": unit.name, "changes": changed,
                                                              "enterprises_moved": moved})
     return unit
 
@@ -382,7 +383,8 @@ def update_enterprise(user: User, enterprise_id: int, values: dict[str, Any]) ->
         changed["supervising_unit_id"] = [enterprise.supervising_unit_id, new_unit]
         _move_supervision(user, enterprise, new_unit)
     if changed:
-        audit.record("enterprise_updated", actor_id=user.id, data={"enterprise": enterprise.id, "changes": changed})
+        audit.record("enterprise_updated", actor_id=user.id, data={"enterprise": enterprise.id, "name": enterprise.name,
+                                                                     "changes": changed})
     return enterprise
 
 
@@ -395,8 +397,12 @@ def set_enterprise_status(user: User, enterprise_id: int, status: OrgStatus) -> 
 def _set_status(user: User, org: Organisation, status: OrgStatus, what: str) -> Organisation:
     if org.status != status:
         before, org.status = org.status, status
-        audit.record(f"{what}_{'closed' if status == OrgStatus.closed else 'reopened'}", actor_id=user.id,
-                     data={what: org.id, "status": [before.value, status.value]})
+        closing = status == OrgStatus.closed
+        data = {what: org.id, "name": org.name, "status": [before.value, status.value]}
+        if what == "unit":
+            audit.record("unit_closed" if closing else "unit_reopened", actor_id=user.id, data=data)
+        else:
+            audit.record("enterprise_closed" if closing else "enterprise_reopened", actor_id=user.id, data=data)
     return org
 
 
@@ -431,6 +437,7 @@ def _move_supervision(user: User, enterprise: Organisation, unit_id: int) -> Non
     (a claim by an inspector of the old unit is released), each step audited in the hazard's chain."""
     old = enterprise.supervising_unit_id
     enterprise.supervising_unit_id = unit_id
+    unit_name = db.session.scalar(select(Organisation.name).where(Organisation.id == unit_id))
     open_hazards = db.session.execute(select(Hazard.id, Hazard.instance_id).where(
         Hazard.enterprise_id == enterprise.id, Hazard.status.not_in(list(FINAL_STATUSES))).order_by(Hazard.id)).all()
     for hazard_id, instance_id in open_hazards:
@@ -444,4 +451,4 @@ def _move_supervision(user: User, enterprise: Organisation, unit_id: int) -> Non
                     task.organisation_id, task.assignee_id = unit_id, None
             step.audit("supervision_moved", actor_id=user.id,
                        data={"enterprise": enterprise.id, "from_unit": old, "to_unit": unit_id,
-                             "region": enterprise.region_id})
+                             "to_unit_name": unit_name, "region": enterprise.region_id})
