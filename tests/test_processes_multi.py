@@ -64,9 +64,9 @@ def test_rules_match_on_industry_and_region_and_the_first_match_wins(app):
         designer.create_process(admin(), "chemical", "危化品隐患", processes.DEFAULT_PROCESS)
         designer.create_process(admin(), "east_side", "东湖隐患", processes.DEFAULT_PROCESS)
         east = db.session.scalar(select(Region).where(Region.name == "东湖街道"))
-        designer.add_rule(admin(), "chemical", industry="危险化学品")
+        designer.add_rule(admin(), "chemical", industry="C26")
         designer.add_rule(admin(), "east_side", region_id=east.id)
-        a, b = enterprise_a(), db.session.scalar(select(Organisation).where(Organisation.industry == "危险化学品"))
+        a, b = enterprise_a(), db.session.scalar(select(Organisation).where(Organisation.industry == "C26"))
         assert processes.process_for("self_check", b.industry, b.region_id) == "chemical"
         assert processes.process_for("self_check", a.industry, a.region_id) == "east_side"  # a grid of 东湖街道
         assert processes.process_for("self_check", "其他", None) == processes.DEFAULT_PROCESS

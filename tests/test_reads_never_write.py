@@ -58,7 +58,9 @@ def test_the_library_a_form_the_register_and_a_hazard_are_served_by_read_only_tr
     try:
         for who, path in ((admin, "/admin/processes"), (admin, "/admin/forms"), (admin, "/admin/forms/assess"),
                           (admin, "/admin/processes/hazard_lifecycle/versions/1"),
-                          (officer, "/hazards"), (officer, f"/hazards/{hazard_id}"), (officer, "/tasks")):
+                          (officer, "/hazards"), (officer, f"/hazards/{hazard_id}"), (officer, "/tasks"),
+                          (admin, "/admin/regions"), (admin, "/admin/units"), (admin, "/admin/enterprises?q=宏达"),
+                          (admin, "/admin/enterprises/new"), (admin, "/admin/units/new")):
             resp = who.get(path)
             assert resp.status_code == 200, (path, resp.status_code, resp.get_data(as_text=True)[:500])
         resp = app.test_client().get("/api/v1/forms/assess", headers={"Authorization": f"Bearer {token}"})

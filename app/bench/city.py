@@ -22,12 +22,15 @@ import sqlalchemy as sa
 from app.bench.presets import Preset
 from app.bench.templates import STAGE_WEIGHTS, Context, StageTemplate, build_templates, copy_escape
 from app.services.audit import GENESIS, event_hash
+from app.services.org_codes import credit_code_check_char
 
 PROCESS_KEY = "hazard_lifecycle"
 BENCH_PASSWORD = "hazardloop"
 SKELETON_TABLES = ["region", "organisation", "jurisdiction", "user_account"]
 
-INDUSTRIES = ["机械制造", "危险化学品", "仓储物流", "建筑施工", "食品加工", "纺织服装", "电子制造", "冶金", "商贸", "医药"]
+# GB/T 4754-2017 divisions: machinery, chemicals, warehousing, building, food, apparel, electronics, steel, retail,
+# medicines.
+INDUSTRIES = ["C34", "C26", "G59", "E47", "C14", "C18", "C39", "C31", "F52", "C27"]
 OBJECTS = ["配电箱", "消防通道", "灭火器", "安全出口", "防护罩", "叉车", "储罐", "气瓶", "电缆桥架", "脚手架",
            "起重机", "通风系统", "可燃气体报警器", "应急照明", "危化品仓库", "配电柜", "砂轮机", "冲床", "升降平台", "防爆电器"]
 PROBLEMS = ["未上锁", "堵塞", "过期失效", "缺失", "破损", "未接地", "泄漏", "超载使用", "无警示标识", "未定期检验",
@@ -95,6 +98,12 @@ class World:
         return self.grid_township[self.enterprise_grid[j]]
 
 
+def credit_code(n: int) -> str:
+    """The n-th enterprise's unified social credit code, with a valid check character."""
+    first = f"91{n:015d}"
+    return first + credit_code_check_char(first)
+
+
 def _line(values) -> str:
     return "\t".join("\\N" if v is None else v if isinstance(v, str) else str(v) for v in values) + "\n"
 
@@ -156,7 +165,7 @@ def _skeleton(preset: Preset, rng: random.Random, now: datetime, password_hash: 
         enterprise_grid.append(grid)
         org_id += 1
         out.add("organisation", _line([org_id, "enterprise", f"企业{j + 1:06d}有限公司", None, grid_region[grid],
-                                       rng.choice(INDUSTRIES), f"工业路{j + 1}号", f"91{j + 1:016d}",
+                                       rng.choice(INDUSTRIES), f"工业路{j + 1}号", credit_code(j + 1),
                                        stations[grid_township[grid]]]))
 
     def user(username: str, name: str, role: str, org: int) -> int:
@@ -174,6 +183,7 @@ def _skeleton(preset: Preset, rng: random.Random, now: datetime, password_hash: 
     for j in range(preset.enterprises):
         user(f"officer_{j + 1}", f"安全员{j + 1}", "officer", first_enterprise + j)
         user(f"principal_{j + 1}", f"负责人{j + 1}", "principal", first_enterprise + j)
+    user("sysadmin", "城市系统管理员", "admin", None)  # a system administrator (no organisation): the whole city
     world = World(preset.districts, len(stations), len(grid_region), bureaus, stations, grid_township, grid_region,
                   first_enterprise, preset.enterprises, enterprise_grid, admin_user, bureau_inspector,
                   station_inspector, first_enterprise_user)

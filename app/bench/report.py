@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+ADMIN_SCENARIOS = ["admin enterprises filtered (district admin)", "admin enterprises search (district admin)",
+                   "admin enterprises filtered (city admin)", "admin enterprises search (city admin)"]
 PAGE_SCENARIOS = ["worklist (officer)", "worklist (township inspector)", "register filtered (district)",
                   "register text search (district)", "hazard detail (district)"]
 
@@ -109,6 +111,11 @@ def evaluate(results: dict, out_dir: Path) -> None:
     t["latency_city"] = {"target": "worklist, register (filtered, searched), detail: p95 < 50 ms at city",
                          "measured": f"worst p95 {worst[1]} ms ({worst[0]})" + ("" if city else " at small"),
                          "met": worst[1] is not None and worst[1] < 50, "applies": city}
+    admin_worst = max(((s, _p95(results, s)) for s in ADMIN_SCENARIOS if _p95(results, s) is not None),
+                      key=lambda x: x[1], default=(None, None))
+    t["admin_lists_city"] = {"target": "administrators' enterprise list (filtered, searched): p95 < 50 ms at city",
+                             "measured": f"worst p95 {admin_worst[1]} ms ({admin_worst[0]})" + ("" if city else " at small"),
+                             "met": admin_worst[1] is not None and admin_worst[1] < 50, "applies": city}
     small_file = out_dir / "small.json"
     if city and small_file.exists():
         small = json.loads(small_file.read_text(encoding="utf-8"))
@@ -142,7 +149,7 @@ def evaluate(results: dict, out_dir: Path) -> None:
     why = _why(results)
     for key, item in t.items():
         if not item["met"] and item.get("applies", True):
-            item["why"] = why[key]
+            item["why"] = why.get(key, "see the scenario's figures in the latency table")
     results["targets"] = t
 
 

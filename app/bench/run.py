@@ -106,11 +106,13 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
                                       ON o.id = h.supervising_unit_id WHERE o.id = %s OR o.parent_id = %s""",
                              (district[1], district[1]))[0][0]
     admin = _pick(conn, "SELECT id FROM user_account WHERE role = 'admin' ORDER BY id LIMIT 1")[0][0]
+    sysadmin = _pick(conn, """SELECT id FROM user_account WHERE role = 'admin' AND organisation_id IS NULL
+                              ORDER BY id LIMIT 1""")[0][0]
     detail_ids = [r[0] for r in _pick(conn, """SELECT h.id FROM hazard h JOIN organisation o
                                                ON o.id = h.supervising_unit_id
                                                WHERE o.parent_id = %s ORDER BY random() LIMIT %s""",
                                       (district[1], preset.latency_samples))]
-    tokens = _tokens(conn, {district[0], officer[0], inspector[0]}, now)
+    tokens = _tokens(conn, {district[0], officer[0], inspector[0], admin, sysadmin}, now)
     cookie = {uid: f"session={_session_cookie(conn, secret, uid, now)}" for uid in (officer[0], inspector[0], district[0], admin)}
     bearer = {uid: f"Bearer {tok}" for uid, tok in tokens.items()}
     words = list(city.OBJECTS)
@@ -149,6 +151,19 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
         scenarios["hazard detail (district)"] = (
             "GET /api/v1/hazards/<id>", [(f"/api/v1/hazards/{hid}", api(district[0])) for hid in detail_ids])
     scenarios["API hazard list (district)"] = ("GET /api/v1/hazards", [("/api/v1/hazards", api(district[0]))] * n)
+    # The administrators' enterprise list (issue 12): a district's administrator and the city's, filtered and searched.
+    for who, uid in (("district admin", admin), ("city admin", sysadmin)):
+        base_path = "/api/v1/admin/enterprises"
+        scenarios[f"admin enterprises filtered ({who})"] = (
+            f"GET {base_path}?status=active&industry=C", [(f"{base_path}?status=active&industry=C", api(uid))] * n)
+        scenarios[f"admin enterprises search ({who})"] = (
+            f"GET {base_path}?q=<name or code part>",
+            [(f"{base_path}?q={_q(rng.choice(['企业', '']) + f'{rng.randrange(1, 10_000):04d}')}", api(uid))
+             for _ in range(n)])
+    if pages:
+        scenarios["admin enterprises page search (district admin)"] = (
+            "GET /admin/enterprises?q=<name part>",
+            [(f"/admin/enterprises?q={_q(f'企业{rng.randrange(1, 10_000):04d}')}", page(admin)) for _ in range(n)])
     if pages:
         # The same queries without the page around them, to tell query cost from rendering.
         scenarios["API register filtered (district)"] = (

@@ -7,11 +7,14 @@ from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead,
 from app.models.idempotency import IdempotencyKey
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
 from app.models.org import (
+    REGION_TIER,
     ApiToken,
+    EnterpriseScale,
     Jurisdiction,
     LoginSession,
     Organisation,
     OrgKind,
+    OrgStatus,
     Region,
     RegionKind,
     Role,
@@ -31,6 +34,7 @@ from app.models.process import (
 
 __all__ = [
     "FINAL_STATUSES",
+    "REGION_TIER",
     "ApiToken",
     "Attachment",
     "AuditEvent",
@@ -41,6 +45,7 @@ __all__ = [
     "CheckTask",
     "Checklist",
     "ChecklistItem",
+    "EnterpriseScale",
     "ExtensionRequest",
     "ExtensionStatus",
     "FormVersion",
@@ -53,6 +58,7 @@ __all__ = [
     "LoginSession",
     "Notification",
     "OrgKind",
+    "OrgStatus",
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",

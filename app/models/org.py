@@ -12,14 +12,36 @@ from app.models.base import Base, enum_type
 
 
 class RegionKind(str, enum.Enum):
+    """District (区) → township, street or park (乡镇/街道/园区, one tier) → safety grid (网格)."""
     district = "district"
     township = "township"
+    street = "street"
+    park = "park"
     grid = "grid"
+
+
+# The tier of each kind: a region's parent is one tier above it (a district has none).
+REGION_TIER = {RegionKind.district: 1, RegionKind.township: 2, RegionKind.street: 2, RegionKind.park: 2,
+               RegionKind.grid: 3}
 
 
 class OrgKind(str, enum.Enum):
     government = "government"
     enterprise = "enterprise"
+
+
+class OrgStatus(str, enum.Enum):
+    """An organisation is closed, never deleted: its hazards and audit trail keep pointing to it."""
+    active = "active"
+    closed = "closed"
+
+
+class EnterpriseScale(str, enum.Enum):
+    """大型/中型/小型/微型 (the statistical size classes of enterprises)."""
+    large = "large"
+    medium = "medium"
+    small = "small"
+    micro = "micro"
 
 
 class Role(str, enum.Enum):
@@ -46,15 +68,29 @@ class Organisation(Base):
     """A government unit (district bureau, township office) or an enterprise."""
 
     __tablename__ = "organisation"
+    __table_args__ = (
+        # The administrator's lists, by name: the whole city (kind) and one district's (its units), migration 0013.
+        Index("ix_organisation_kind_name", "kind", "name", "id"),
+        Index("ix_organisation_unit_name", "supervising_unit_id", "name", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     # Enterprises sit in a region; government units cover regions (see Jurisdiction).
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    # A GB/T 4754-2017 code as stored by services/org_codes.py ("C26", "C2614").
     industry: Mapped[str | None] = mapped_column(String(60))
     address: Mapped[str | None] = mapped_column(String(300))
+    # 统一社会信用代码 (GB 32100-2015), checked by services/org_codes.py.
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    scale: Mapped[EnterpriseScale | None] = mapped_column(enum_type(EnterpriseScale, "enterprise_scale", 10))
+    legal_representative: Mapped[str | None] = mapped_column(String(100))
+    principal_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    # Lists filter by a status a client sends: an unknown one matches nothing (see enum_type).
+    status: Mapped[OrgStatus] = mapped_column(enum_type(OrgStatus, "org_status", 10, validate_strings=False),
+                                              default=OrgStatus.active, server_default="active")
     # For an enterprise: the lowest-tier government unit whose jurisdiction covers it.
     supervising_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     parent: Mapped[Organisation | None] = relationship(remote_side=[id], foreign_keys=[parent_id])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.clock import clock
 from app.extensions import db
-from app.models import Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
+from app.models import EnterpriseScale, Jurisdiction, Organisation, OrgKind, Region, RegionKind, Role, User
 from app.services import attachments, checklists, hazards, shipped, tasks
 from app.services.auth import hash_password
 from app.services.policy import resolve_supervising_unit
@@ -66,9 +66,12 @@ def _unit(name: str, region: Region, parent: Organisation | None = None) -> Orga
     return unit
 
 
-def _enterprise(name: str, region: Region, industry: str, address: str, code: str) -> Organisation:
+def _enterprise(name: str, region: Region, industry: str, address: str, code: str, scale: EnterpriseScale,
+                legal_representative: str) -> Organisation:
     org = Organisation(kind=OrgKind.enterprise, name=name, region_id=region.id, industry=industry, address=address,
-                       credit_code=code, supervising_unit_id=resolve_supervising_unit(region.id))
+                       credit_code=code, scale=scale, legal_representative=legal_representative,
+                       principal_name=legal_representative, contact_phone="010-12345678",
+                       supervising_unit_id=resolve_supervising_unit(region.id))
     db.session.add(org)
     db.session.flush()
     return org
@@ -107,9 +110,13 @@ def seed_world() -> None:
     _unit("东湖街道安全生产监管站", east, bureau)
     west_station = _unit("西山镇安全生产监管站", west, bureau)
 
-    ent_a = _enterprise("宏达机械制造有限公司", grid_e1, "机械制造", "东湖街道工业路18号", "91110000MA0000001A")
-    ent_b = _enterprise("绿源化工有限公司", grid_w1, "危险化学品", "西山镇化工园区6号", "91110000MA0000002B")
-    ent_c = _enterprise("明辉商贸物流有限公司", grid_e2, "仓储物流", "东湖街道物流园3号", "91110000MA0000003C")
+    # Industries are GB/T 4754-2017 divisions; the credit codes carry valid check characters (GB 32100-2015).
+    ent_a = _enterprise("宏达机械制造有限公司", grid_e1, "C34", "东湖街道工业路18号", "91110000MA0000001L",
+                        EnterpriseScale.medium, "李厂长")
+    ent_b = _enterprise("绿源化工有限公司", grid_w1, "C26", "西山镇化工园区6号", "91110000MA0000002P",
+                        EnterpriseScale.small, "赵总")
+    ent_c = _enterprise("明辉商贸物流有限公司", grid_e2, "G59", "东湖街道物流园3号", "91110000MA0000003T",
+                        EnterpriseScale.small, "孙经理")
 
     _user("admin", "系统管理员", Role.admin, bureau)
     _user("officer_a", "张安全（宏达）", Role.officer, ent_a)

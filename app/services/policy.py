@@ -111,6 +111,12 @@ def unit_subtree(unit_id: int) -> frozenset[int]:
     return cache[unit_id]
 
 
+def forget_units() -> None:
+    """Drop this request's memo of unit subtrees (a unit was added or moved)."""
+    if has_app_context():
+        g.pop("_unit_subtree", None)
+
+
 def unit_chain(unit_id: int | None) -> list[int]:
     """A government unit and the units above it, nearest first (a township station, then its bureau)."""
     return _ancestry(unit_id, Organisation)

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter
 
 from app.services.errors import ValidationFailed
+from app.services.text import unfit_text
 
 INT_MAX = 2_147_483_647  # PostgreSQL's integer: ids and page numbers beyond it cannot exist
 MAX_JSON_DEPTH = 32  # forms and task data are flat; a deeper document is an attack or a mistake
@@ -53,17 +54,6 @@ def bounded_int(name: str, raw: str | None, lo: int = 1, hi: int = INT_MAX) -> i
         message = _("%(field)s must be a whole number from %(lo)d to %(hi)d.", field=name, lo=lo, hi=hi)
         raise ValidationFailed(message, fields={name: message})
     return int(raw)
-
-
-def unfit_text(value: str) -> bool:
-    """Whether `value` holds what the database cannot store: a NUL character or a lone surrogate."""
-    if "\x00" in value:
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def refuse_unfit_text() -> None:

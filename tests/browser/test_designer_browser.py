@@ -72,6 +72,7 @@ def test_the_administrator_adds_a_step_in_the_designer_and_only_new_hazards_take
     assert status(officer) == "rectifying"
 
     admin = browser.login("admin")
+    admin.click("#hl-nav-admin-toggle")
     admin.click("#hl-nav-processes")
     admin.wait_for_url("**/admin/processes")
     admin.click("#open-designer-hazard_lifecycle")
@@ -119,6 +120,7 @@ def test_the_administrator_adds_a_step_in_the_designer_and_only_new_hazards_take
     admin.wait_for_selector('#hl-designer[data-deployed="2"]')
     assert admin.locator("#hl-deployed-link").is_visible()
     browser.shot(admin, "designer-02-deployed")
+    admin.click("#hl-nav-admin-toggle")
     admin.click("#hl-nav-processes")
     assert admin.locator('tr[data-version="2"] .hl-active-badge').count() == 1
     assert admin.locator(".hl-drafts tr[data-draft]").count() == 0  # the deployed draft is used up

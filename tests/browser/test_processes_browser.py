@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_a_process_from_a_template_runs_the_hazards_inspectors_find(browser):
     admin = browser.login("admin")
+    admin.click("#hl-nav-admin-toggle")
     admin.click("#hl-nav-processes")
     admin.wait_for_url("**/admin/processes")
     admin.fill("#new-name", "检查发现立查立改")
@@ -28,6 +29,7 @@ def test_a_process_from_a_template_runs_the_hazards_inspectors_find(browser):
     admin.wait_for_selector("#hl-designer[data-deployed]")
     browser.shot(admin, "processes-01-deployed-from-template")
 
+    admin.click("#hl-nav-admin-toggle")
     admin.click("#hl-nav-processes")
     admin.select_option("#rule-source", "government_inspection")
     admin.select_option("#rule-process", "inspection_spot_fix")

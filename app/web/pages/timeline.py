@@ -96,6 +96,19 @@ PHRASES: dict[str, Phrase] = {
                                       date=_date(d.get("scheduled_for"))),
     "check_missed": lambda d, s: _("recorded a missed check (%(post)s, scheduled for %(date)s)",
                                    post=d.get("post", ""), date=_date(d.get("scheduled_for"))),
+    # The organisation tree (services/orgs.py); supervision_moved is on the hazard's own timeline.
+    "supervision_moved": lambda d, s: _("moved the supervision to %(unit)s (the enterprise moved to another region)",
+                                        unit=d.get("to_unit_name", "")),
+    "region_created": lambda d, s: _("added the region “%(name)s”", name=d.get("name", "")),
+    "region_updated": lambda d, s: _("changed the region “%(name)s”", name=d.get("name", "")),
+    "unit_created": lambda d, s: _("added the government unit “%(name)s”", name=d.get("name", "")),
+    "unit_updated": lambda d, s: _("changed the government unit “%(name)s”", name=d.get("name", "")),
+    "unit_closed": lambda d, s: _("closed the government unit “%(name)s”", name=d.get("name", "")),
+    "unit_reopened": lambda d, s: _("reopened the government unit “%(name)s”", name=d.get("name", "")),
+    "enterprise_created": lambda d, s: _("registered the enterprise “%(name)s”", name=d.get("name", "")),
+    "enterprise_updated": lambda d, s: _("changed the record of the enterprise “%(name)s”", name=d.get("name", "")),
+    "enterprise_closed": lambda d, s: _("closed the enterprise “%(name)s”", name=d.get("name", "")),
+    "enterprise_reopened": lambda d, s: _("reopened the enterprise “%(name)s”", name=d.get("name", "")),
 }
 
 

@@ -1,0 +1,38 @@
+"""The organisation administration in a browser: reached from the menu on a phone, each page fits 375 px, and a
+refused enterprise form shows the message beside the field."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_phone_layout import PHONE, assert_fits
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_administrator_registers_an_enterprise_on_a_phone(browser):
+    admin = browser.login("admin", **PHONE)
+    admin.click(".navbar-toggler")
+    admin.click("#hl-nav-admin-toggle")
+    admin.click("#hl-nav-enterprises")
+    admin.wait_for_selector("#enterprises-table")
+    assert_fits(admin, "admin-enterprises", browser)
+    admin.goto("/admin/regions")
+    assert admin.locator("#region-tree").is_visible()
+    assert_fits(admin, "admin-regions", browser)
+    admin.goto("/admin/units/new")
+    assert_fits(admin, "admin-unit-new", browser)
+
+    admin.goto("/admin/enterprises/new")
+    admin.fill("#name", "南湖精密铸造有限公司")
+    admin.fill("#credit_code", "91110108MA01ABCD1F")  # the check character is wrong (E is right)
+    admin.fill("#industry", "C33")
+    admin.locator("#region_id").select_option(index=3)  # a grid of 东湖街道 (the tree: district, township, grid)
+    admin.click("#enterprise-form button[type=submit]")
+    admin.wait_for_selector("#credit_code-error")
+    assert "校验码" in admin.locator("#credit_code-error").inner_text()
+    assert admin.locator("#credit_code").get_attribute("aria-invalid") == "true"
+    assert_fits(admin, "admin-enterprise-refused", browser)
+    admin.fill("#credit_code", "91110108MA01ABCD1E")
+    admin.click("#enterprise-form button[type=submit]")
+    admin.wait_for_url("**/admin/enterprises")
+    assert "南湖精密铸造有限公司" in admin.locator("#enterprises-table").inner_text()
