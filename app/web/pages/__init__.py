@@ -18,6 +18,9 @@ def register(app: Flask) -> None:
 
     for blueprint in (notifications.bp, extension_requests.bp, checklists.bp):
         app.register_blueprint(blueprint)
+    from app.web.pages import admin_users  # people and passwords (issue 12)
+
+    app.register_blueprint(admin_users.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"
