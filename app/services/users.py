@@ -218,6 +218,7 @@ def _check_role_and_organisation(check: UserCheck, values: dict[str, Any], actor
     if actor is not None and role not in manageable_roles(actor):
         check.refuse("role", _("You may not give the role “%(role)s”; you may give: %(choices)s.", role=role.value,
                                choices=", ".join(sorted(r.value for r in manageable_roles(actor))) or "-"))
+        return
     if actor is not None and user is not None and user.id == actor.id:
         own = _("You cannot change your own role or organisation; ask another administrator.")
         if check.values.get("role", user.role) != user.role:
