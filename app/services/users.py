@@ -28,7 +28,12 @@ from app.services import audit, auth, passwords
 from app.services.errors import Forbidden, Locked, NotFound, ValidationFailed
 from app.services.login_throttle import Throttle
 from app.services.paging import Page, paginate
-from app.services.policy import ENTERPRISE_ROLES, administered_org_clause, administered_units, manageable_roles
+from app.services.policy import (
+    ENTERPRISE_ROLES,
+    administered_org_clause,
+    administered_units,
+    manageable_roles,
+)
 from app.services.search import escape_like
 
 FIELDS = ("username", "display_name", "email", "mobile", "role", "organisation_id", "bureau_head", "locale",
