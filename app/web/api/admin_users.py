@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask.views import MethodView
 
 from app.services import users
 from app.web.api import admin_user_schemas as s
@@ -24,14 +25,6 @@ def list_users(args: dict[str, Any]):
     return users.list_users(caller(), filters, args["page"], args["per_page"])
 
 
-@bp.route(f"/admin/users/<{ID}:user_id>", methods=["GET"])
-@bp.response(200, s.User)
-@errors(401, 403, 404)
-@bp.doc(summary="An account the caller manages")
-def get_user(user_id: int):
-    return users.get_user(caller(), user_id)
-
-
 @bp.route("/admin/users", methods=["POST"])
 @bp.arguments(s.UserCreate)
 @bp.response(201, s.UserWithPassword)
@@ -42,13 +35,22 @@ def create_user(body: dict[str, Any]):
     return {"user": user, "one_time_password": one_time}
 
 
-@bp.route(f"/admin/users/<{ID}:user_id>", methods=["PATCH"])
-@bp.arguments(s.UserChanges)
-@bp.response(200, s.User)
-@errors(400, 401, 403, 404, 413)
-@bp.doc(summary="Change an account's name, e-mail, mobile, role, organisation, bureau-head flag or language")
-def update_user(body: dict[str, Any], user_id: int):
-    return users.update_user(caller(), user_id, body)
+@bp.route(f"/admin/users/<{ID}:user_id>")
+class UserView(MethodView):
+    """One rule for GET and PATCH, so an id outside the bounds is a 404 for both (two rules would make it a 405)."""
+
+    @bp.response(200, s.User)
+    @errors(401, 403, 404)
+    @bp.doc(summary="An account the caller manages")
+    def get(self, user_id: int):
+        return users.get_user(caller(), user_id)
+
+    @bp.arguments(s.UserChanges)
+    @bp.response(200, s.User)
+    @errors(400, 401, 403, 404, 413)
+    @bp.doc(summary="Change an account's name, e-mail, mobile, role, organisation, bureau-head flag or language")
+    def patch(self, body: dict[str, Any], user_id: int):
+        return users.update_user(caller(), user_id, body)
 
 
 @bp.route(f"/admin/users/<{ID}:user_id>/deactivate", methods=["POST"])
