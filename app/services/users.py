@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import false, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.clock import clock
@@ -327,9 +328,9 @@ def manageable_organisations(actor: User, text: str = "", limit: int = 20, *,
 
 
 # ------------------------------------------------------------------------------------------------- changing
-def _audit(action: str, actor: User | None, user: User, **data: Any) -> None:
-    audit.record(action, actor_id=actor.id if actor else None,
-                 data={"user_id": user.id, "username": user.username, **data})
+def _about(user: User, **data: Any) -> dict[str, Any]:
+    """An audit event's data about an account: who it is (the trail keeps the name), and what changed."""
+    return {"user_id": user.id, "username": user.username, **data}
 
 
 def _set_password(user: User, password: str, *, one_time: bool) -> None:
@@ -356,10 +357,15 @@ def create_user(actor: User | None, values: dict[str, Any]) -> tuple[User, str |
     one_time = None if clean.get("password") else passwords.one_time_password()
     _set_password(user, clean.get("password") or one_time, one_time=actor is not None)
     db.session.add(user)
-    db.session.flush()
-    _audit("user_created", actor, user, role=user.role.value, organisation_id=user.organisation_id,
-           display_name=user.display_name, email=user.email, mobile=user.mobile, bureau_head=user.bureau_head,
-           one_time_password=actor is not None)
+    try:
+        db.session.flush()
+    except IntegrityError:  # someone took the name since it was checked
+        db.session.rollback()
+        message = _("The user name “%(name)s” is taken; choose another.", name=clean["username"])
+        raise ValidationFailed(message, fields={"username": message}) from None
+    audit.record("user_created", actor_id=actor.id if actor else None, data=_about(
+        user, role=user.role.value, organisation_id=user.organisation_id, display_name=user.display_name,
+        email=user.email, mobile=user.mobile, bureau_head=user.bureau_head, one_time_password=actor is not None))
     db.session.commit()
     return user, one_time
 
@@ -378,7 +384,7 @@ def update_user(actor: User, user_id: int, values: dict[str, Any]) -> User:
             changes[name] = [getattr(old, "value", old), getattr(value, "value", value)]
             setattr(user, name, value)
     if changes:
-        _audit("user_updated", actor, user, changes=changes)
+        audit.record("user_updated", actor_id=actor.id, data=_about(user, changes=changes))
         db.session.commit()
     return user
 
@@ -393,7 +399,7 @@ def deactivate_user(actor: User, user_id: int) -> User:
         user.active = False
         user.deactivated_at = clock.now()
         auth.end_sessions(user.id)
-        _audit("user_deactivated", actor, user)
+        audit.record("user_deactivated", actor_id=actor.id, data=_about(user))
         db.session.commit()
     return user
 
@@ -404,7 +410,7 @@ def reactivate_user(actor: User, user_id: int) -> User:
     if not user.active:
         user.active = True
         user.deactivated_at = None
-        _audit("user_reactivated", actor, user)
+        audit.record("user_reactivated", actor_id=actor.id, data=_about(user))
         db.session.commit()
     return user
 
@@ -419,7 +425,7 @@ def reset_password(actor: User, user_id: int) -> tuple[User, str]:
     one_time = passwords.one_time_password()
     _set_password(user, one_time, one_time=True)
     auth.end_sessions(user.id)
-    _audit("password_reset", actor, user)
+    audit.record("password_reset", actor_id=actor.id, data=_about(user))
     db.session.commit()
     return user, one_time
 
@@ -448,7 +454,7 @@ def change_own_password(user: User, current: str, new: str, source: str | None, 
     was_one_time = user.must_change_password
     _set_password(user, new, one_time=False)
     auth.end_sessions(user.id, keep_session=keep_session, keep_token=keep_token)
-    _audit("password_changed", user, user, after_one_time_password=was_one_time)
+    audit.record("password_changed", actor_id=user.id, data=_about(user, after_one_time_password=was_one_time))
     db.session.commit()
     return user
 

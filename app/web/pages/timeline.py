@@ -93,6 +93,13 @@ PHRASES: dict[str, Phrase] = {
                                       date=_date(d.get("scheduled_for"))),
     "check_missed": lambda d, s: _("recorded a missed check (%(post)s, scheduled for %(date)s)",
                                    post=d.get("post", ""), date=_date(d.get("scheduled_for"))),
+    # People (services/users.py): the account's user name is in the event; a password never is.
+    "user_created": lambda d, s: _("created the account %(name)s", name=d.get("username", "")),
+    "user_updated": lambda d, s: _("changed the account %(name)s", name=d.get("username", "")),
+    "user_deactivated": lambda d, s: _("deactivated the account %(name)s", name=d.get("username", "")),
+    "user_reactivated": lambda d, s: _("reactivated the account %(name)s", name=d.get("username", "")),
+    "password_reset": lambda d, s: _("reset the password of %(name)s", name=d.get("username", "")),
+    "password_changed": lambda d, s: _("changed their own password"),
 }
 
 
