@@ -212,3 +212,19 @@ def test_changing_the_password_ends_the_other_sessions_and_tokens(app, api, clie
     assert resp.status_code == 200
     assert client.get("/api/v1/tasks", headers=mine).status_code == 200
     assert client.get("/api/v1/tasks", headers=other).status_code == 401
+
+
+def test_validate_user_reads_plain_values_as_a_spreadsheet_row_would_give_them(app):
+    from app.services.users import validate_user
+
+    with app.test_request_context("/?lang=en"):
+        row = {"username": "zhao_liu", "display_name": " 赵 六 ", "role": "officer",
+               "organisation_id": str(org_id(app, "绿源化工有限公司")), "mobile": "0086 139-1234-5678",
+               "bureau_head": "no", "email": ""}
+        check = validate_user(row)
+        assert check.errors == {} and check.values["mobile"] == "13912345678"
+        assert check.values["display_name"] == "赵 六" and check.values["email"] is None
+        bad = validate_user({**row, "organisation_id": "99999999999", "bureau_head": "maybe", "colour": "red"})
+        assert set(bad.errors) == {"organisation_id", "bureau_head", "colour"}
+        huge = validate_user({**row, "organisation_id": 2_147_483_648})
+        assert "organisation_id" in huge.errors

@@ -43,6 +43,7 @@ EDITABLE = ("display_name", "email", "mobile", "role", "organisation_id", "burea
 USERNAME = re.compile(r"^[\w.@-]{3,60}$")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers (GB/T 13400's 11-digit plan)
 _MOBILE_PREFIX = re.compile(r"^(\+86|0086|86)")
+_ID_MAX = 2_147_483_647  # PostgreSQL's integer: a larger id cannot exist (and must not reach SQL)
 _TRUE, _FALSE = {"1", "true", "yes", "on", "y"}, {"0", "false", "no", "off", "n", ""}
 # Which kind of organisation each role belongs to (an administrator: a government unit, or none at all).
 ROLE_ORG_KIND = {Role.officer: OrgKind.enterprise, Role.principal: OrgKind.enterprise,
@@ -210,7 +211,8 @@ def _check_role_and_organisation(check: UserCheck, values: dict[str, Any], actor
         if raw in (None, ""):
             org_id = check.values["organisation_id"] = None
         elif isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.isascii()
-                                                                     and raw.isdigit() and len(raw) <= 10)):
+                                                                     and raw.isdigit() and len(raw) <= 10)) \
+                or not 1 <= int(raw) <= _ID_MAX:
             check.errors["organisation_id"] = _("Enter the id of an organisation (a whole number).")
             return
         else:
