@@ -1,4 +1,5 @@
-"""Operator commands: `flask seed-demo`, `flask audit verify|rekey`, `flask users unlock`, `flask process deploy`."""
+"""Operator commands: `flask seed-demo`, `flask audit verify|rekey`, `flask users unlock`, `flask process deploy`,
+`flask admin create` (app/cli_admin.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -109,6 +110,10 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{version.process_key} version {version.number} is active ({version.sha256[:12]}).")
 
     register_scheduler_cli(app)
+
+    from app.cli_admin import register_admin_cli
+
+    register_admin_cli(app)
 
 
 def register_scheduler_cli(app: Flask) -> None:

@@ -109,14 +109,22 @@ class Jurisdiction(Base):
 
 class User(UserMixin, Base):
     __tablename__ = "user_account"
+    __table_args__ = (Index("ix_user_account_org_role", "organisation_id", "role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(200))
+    # A mainland mobile number, 11 digits (services/users.py normalises and checks it).
+    mobile: Mapped[str | None] = mapped_column(String(11))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # Accounts are deactivated, never deleted: the audit trail keeps their name.
     active: Mapped[bool] = mapped_column(default=True)
+    deactivated_at: Mapped[datetime | None]
+    # Set by a one-time password (a new account, a reset): every page and API call but changing it is refused.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(5))
     # An inspector who heads a bureau: the last tier of deadline escalation (局领导).
     bureau_head: Mapped[bool] = mapped_column(default=False)

@@ -122,3 +122,21 @@ def user_for_token(token: str) -> User | None:
     if found is None or found.expires_at <= clock.now() or not found.User.active:
         return None
     return found.User
+
+
+def end_sessions(user_id: int, *, keep_session: str | None = None, keep_token: str | None = None) -> None:
+    """End the user's signed-in sessions and API tokens at once (in the caller's transaction), except the
+    session and the bearer token given (the ones a person changing their own password is using)."""
+    sessions = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep_session:
+        sessions = sessions.where(LoginSession.token_hash != _digest(keep_session))
+    tokens = delete(ApiToken).where(ApiToken.user_id == user_id)
+    if keep_token:
+        tokens = tokens.where(ApiToken.token_hash != _digest(keep_token))
+    db.session.execute(sessions)
+    db.session.execute(tokens)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the user's current password."""
+    return check_password_hash(user.password_hash, password or "")

@@ -20,13 +20,19 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PATHS)
 
 
-def bearer_user() -> User | None:
-    """The user of the request's bearer token, or None (missing, unknown, expired, or inactive user)."""
+def bearer_token() -> str | None:
+    """The request's bearer token as sent, or None."""
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or "\x00" in token:
         return None
-    return auth.user_for_token(token)
+    return token
+
+
+def bearer_user() -> User | None:
+    """The user of the request's bearer token, or None (missing, unknown, expired, or inactive user)."""
+    token = bearer_token()
+    return auth.user_for_token(token) if token else None
 
 
 class _ApiSession(SecureCookieSession):

@@ -37,7 +37,8 @@ bp.ARGUMENTS_PARSER = _Parser()
 ERROR_DESCRIPTIONS = {
     400: "Malformed request: the body is not JSON, or a service refused the request as malformed",
     401: "Missing, expired or unknown bearer token (or wrong user name/password for /auth/token)",
-    403: "Visible to you, but not yours to act on",
+    403: "Visible to you, but not yours to act on; or `code` password_change_required: replace the one-time "
+         "password first (POST /me/password)",
     404: "Not found, or not visible to you (ids outside 1..2147483647 included)",
     409: "Already completed, claimed by someone else, or the hazard is busy: nothing was changed",
     413: "The request or file is too large",

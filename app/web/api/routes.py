@@ -27,11 +27,16 @@ from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
 ID = f"int(min=1, max={s.INT_MAX})"
 PUBLIC_ENDPOINTS = frozenset({"api.token"})
+# What a user holding a one-time password may call: read their profile and replace the password.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"api.me", "api.change_own_password"})
 BINARY = {"type": "string", "format": "binary"}
 
 
-def error_response(status: int, message: str, fields: dict[str, str] | None = None):
-    return jsonify({"error": message, "fields": fields or {}}), status
+def error_response(status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
+    body = {"error": message, "fields": fields or {}}
+    if code:
+        body["code"] = code
+    return jsonify(body), status
 
 
 @bp.errorhandler(ServiceError)
@@ -93,6 +98,9 @@ def require_token():
         return
     if not current_user.is_authenticated:
         raise Unauthorized(_("Send a valid token: Authorization: Bearer <token> (get one from /api/v1/auth/token)."))
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return error_response(403, _("Change your one-time password first: POST /api/v1/me/password with "
+                                     "current_password and new_password."), code="password_change_required")
 
 
 def caller() -> User:

@@ -227,6 +227,8 @@ class TaskQuery(QuerySchema):
 # Responses --------------------------------------------------------------------------------------------------
 
 class Error(Schema):
+    code = fields.String(metadata={"description": "A machine-readable reason, when there is one: "
+                                                  "`password_change_required` (change it with POST /me/password)"})
     error = out(fields.String(), description="What went wrong and what to do about it")
     fields = out(fields.Dict(keys=fields.String(), values=fields.String()),
                  description="A message per field that needs attention (may be empty)")
@@ -237,6 +239,8 @@ class TokenUser(Schema):
     username = out(fields.String())
     role = out(fields.Enum(Role, by_value=True))
     organisation_id = nullable(fields.Integer)
+    must_change_password = out(fields.Boolean(), description="Change the one-time password first "
+                                                             "(POST /me/password); other calls are refused until then")
 
 
 class Token(Schema):

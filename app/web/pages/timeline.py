@@ -109,6 +109,13 @@ PHRASES: dict[str, Phrase] = {
     "enterprise_updated": lambda d, s: _("changed the record of the enterprise “%(name)s”", name=d.get("name", "")),
     "enterprise_closed": lambda d, s: _("closed the enterprise “%(name)s”", name=d.get("name", "")),
     "enterprise_reopened": lambda d, s: _("reopened the enterprise “%(name)s”", name=d.get("name", "")),
+    # People (services/users.py): the account's user name is in the event; a password never is.
+    "user_created": lambda d, s: _("created the account %(name)s", name=d.get("username", "")),
+    "user_updated": lambda d, s: _("changed the account %(name)s", name=d.get("username", "")),
+    "user_deactivated": lambda d, s: _("deactivated the account %(name)s", name=d.get("username", "")),
+    "user_reactivated": lambda d, s: _("reactivated the account %(name)s", name=d.get("username", "")),
+    "password_reset": lambda d, s: _("reset the password of %(name)s", name=d.get("username", "")),
+    "password_changed": lambda d, s: _("changed their own password"),
 }
 
 
