@@ -18,6 +18,9 @@ def register(app: Flask) -> None:
 
     for blueprint in (notifications.bp, extension_requests.bp, checklists.bp):
         app.register_blueprint(blueprint)
+    from app.web.pages import documents  # printable documents (issue 13)
+
+    app.register_blueprint(documents.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"
