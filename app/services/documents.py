@@ -411,7 +411,8 @@ def _checked_source(source: Any) -> str:
     return source
 
 
-def _add_version(user: User, kind: str, body: str | None, note: str | None, action: str) -> DocumentTemplate:
+def _add_version(user: User, kind: str, body: str | None, note: str | None) -> DocumentTemplate:
+    """Insert the kind's next version in the caller's transaction (Conflict when a concurrent save took its number)."""
     number = (db.session.scalar(select(func.max(DocumentTemplate.number))
                                 .where(DocumentTemplate.kind == kind)) or 0) + 1
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest() if body is not None else None
@@ -423,8 +424,6 @@ def _add_version(user: User, kind: str, body: str | None, note: str | None, acti
     except IntegrityError:
         db.session.rollback()
         raise Conflict(_("Someone else saved this template at the same moment; reload it and try again.")) from None
-    audit.record(action, actor_id=user.id, data={"kind": kind, "number": number, "sha256": digest})
-    db.session.commit()
     return row
 
 
@@ -436,14 +435,21 @@ def save_template(user: User, kind: str, source: Any, note: str | None = None) -
     latest = latest_version(kind)
     if latest is not None and latest.body == source:
         return latest
-    return _add_version(user, kind, source, note, "document_template_saved")
+    row = _add_version(user, kind, source, note)
+    audit.record("document_template_saved", actor_id=user.id,
+                 data={"kind": kind, "number": row.number, "sha256": row.sha256})
+    db.session.commit()
+    return row
 
 
 def restore_default(user: User, kind: str) -> DocumentTemplate:
     """Put the shipped default back in force (a new version, so the history keeps what was replaced)."""
     _require_admin(user)
     _kind(kind)
-    return _add_version(user, kind, None, None, "document_template_restored")
+    row = _add_version(user, kind, None, None)
+    audit.record("document_template_restored", actor_id=user.id, data={"kind": kind, "number": row.number})
+    db.session.commit()
+    return row
 
 
 def preview(user: User, kind: str, source: Any, hazard_number: str | None) -> Markup:
