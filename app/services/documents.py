@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from app.chinatime import china_date, parse_date, today
 from app.clock import clock
 from app.extensions import db
-from app.models import AuditEvent, DocumentTemplate, Hazard, Organisation, Role, User
+from app.models import Attachment, AuditEvent, DocumentTemplate, Hazard, Organisation, Role, User
 from app.services import audit, forms
 from app.services.access import visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
@@ -144,8 +144,6 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 
 def _file_names(ids: Any) -> list[str]:
-    from app.models import Attachment
-
     if not isinstance(ids, list):
         return []
     wanted = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
