@@ -147,12 +147,14 @@ def test_an_administrator_edits_previews_and_restores_a_template_each_version_au
         number = db.session.get(__import__("app.models", fromlist=["Hazard"]).Hazard, h).number
     pages.login("admin")
     body = ("<h1 class='doc-title'>督办通知（自定义）</h1><p>{{ listing.notice_number }} {{ enterprise.name }}</p>"
-            "<script>alert(1)</script><a href='http://example.org/x'>外链</a>")
+            "<script>alert(1)</script><a href='http://example.org/x'>外链</a>"
+            "<p style='position:fixed;top:0;text-align:center' onclick='x()'>居中</p>")
     preview = _edit(pages, "supervision_notice", body, "preview", hazard_number=number)
     assert preview.status_code == 200
     shown = text(preview).split('id="hl-template-preview-sheet"')[1].split("</section>")[0]
     assert "督办通知（自定义）" in shown and NOTICE in shown and ENTERPRISE in shown
     assert "<script" not in shown and "example.org" not in shown and "外链" in shown  # cleaned, text kept
+    assert '<p style="text-align:center">居中</p>' in shown  # no positioning, no handlers
     sample = _edit(pages, "supervision_notice", body, "preview")
     assert "〔listing.notice_number〕" in text(sample)
     unknown = _edit(pages, "supervision_notice", body, "preview", hazard_number="YH-NONE")

@@ -274,11 +274,19 @@ _TAGS = {"h1", "h2", "h3", "h4", "p", "div", "span", "section", "header", "foote
          "tr", "th", "td", "caption", "colgroup", "col", "blockquote", "img"}
 _ATTRIBUTES = {"*": {"class", "style", "lang"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
                "col": {"span"}, "img": {"src", "alt", "width", "height"}}
+# Style attributes may set the type and the box, never position or anything that loads (url(): no property here).
+_STYLES = {"color", "background-color", "font-size", "font-weight", "font-style", "font-family", "text-align",
+           "text-indent", "text-decoration", "letter-spacing", "line-height", "vertical-align", "white-space",
+           "width", "min-width", "max-width", "height", "margin", "margin-top", "margin-bottom", "margin-left",
+           "margin-right", "padding", "padding-top", "padding-bottom", "padding-left", "padding-right", "border",
+           "border-top", "border-bottom", "border-left", "border-right", "border-collapse", "page-break-before",
+           "page-break-after", "page-break-inside", "break-before", "break-after", "break-inside"}
 
 
 def clean_html(html: str) -> Markup:
     """The rendered template's HTML reduced to document markup (images only as data: URLs)."""
-    return Markup(nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"data"}, link_rel=None))
+    return Markup(nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"data"}, link_rel=None,
+                            filter_style_properties=_STYLES))
 
 
 class TemplateRefused(Exception):
