@@ -129,6 +129,8 @@ def _edit(pages, kind: str, body: str, action: str = "save", **extra):
     ("{% set ns = namespace(s='x' * 1000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
      "填充模板"),
     ("{% for i in range(99999) %}{{ hazard.description }}{% endfor %}", "字符"),
+    ("<p>" + "长" * 50_001 + "</p>", "超过 50000 个字符"),
+    ("   ", "模板为空"),
 ])
 def test_an_edited_template_that_fails_or_escapes_the_sandbox_is_refused_clearly(app, pages, body, says):
     pages.login("admin")
