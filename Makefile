@@ -38,11 +38,14 @@ translations: deps
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here),
 # plus a CJK font so that the screenshots in test-artifacts/ show Chinese text instead of boxes, and
-# redis-server, which the tests start on a port of their own (the shared rate limit across two workers).
+# redis-server, which the tests start on a port of their own (the shared rate limit across two workers), and
+# Pango for WeasyPrint, which prints the documents as PDF with those CJK fonts embedded.
+DEBIAN_PACKAGES := chromium fonts-noto-cjk redis-server libpango-1.0-0 libpangoft2-1.0-0
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . && command -v redis-server >/dev/null 2>&1; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk redis-server >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk redis-server >/dev/null; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . && command -v redis-server >/dev/null 2>&1 \
+	   && ldconfig -p | grep -q libpangoft2-1.0; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; fi; }
 
 migrate: deps
 	$(DEV) $(BIN)/flask db upgrade

@@ -2,6 +2,7 @@
 from app.models.base import Base
 from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckStatus, CheckTask
 from app.models.designer import FormVersion, ProcessDraft
+from app.models.document import DocumentTemplate
 from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
 from app.models.idempotency import IdempotencyKey
@@ -45,6 +46,7 @@ __all__ = [
     "CheckTask",
     "Checklist",
     "ChecklistItem",
+    "DocumentTemplate",
     "EnterpriseScale",
     "ExtensionRequest",
     "ExtensionStatus",

@@ -18,6 +18,9 @@
     // <a data-history-back>: the browser's back button.
     var back = event.target.closest ? event.target.closest("[data-history-back]") : null;
     if (back) { event.preventDefault(); window.history.back(); }
+    // <button data-print>: the browser's print dialog (documents/print.html).
+    var print = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (print) { event.preventDefault(); window.print(); }
     // <input type="checkbox" data-check-all="selector">: set every matching box to its state.
     var all = event.target;
     if (all.hasAttribute && all.hasAttribute("data-check-all")) {

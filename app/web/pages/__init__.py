@@ -23,6 +23,10 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(admin_orgs.bp)
     app.register_blueprint(admin_users.bp)
+    # Printable documents (issue 13).
+    from app.web.pages import documents
+
+    app.register_blueprint(documents.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import attachments, evidence, extension_requests, forms, hazards
+from app.services import attachments, documents, evidence, extension_requests, forms, hazards
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.headers import user_file
 from app.web.inputs import int_arg
@@ -99,7 +99,8 @@ def detail(hazard_id: int):
         evidence=files_by_kind, files=files_by_kind.files, done_steps=hazards.completed_steps(hazard.id),
         current_steps=[t.spec_name for t in open_tasks],
         can_request_extension=extension_requests.can_request(current_user, hazard), pending_extension=pending,
-        can_decide_extension=pending is not None and extension_requests.can_decide(current_user, pending))
+        can_decide_extension=pending is not None and extension_requests.can_decide(current_user, pending),
+        documents=documents.available(hazard))
 
 
 @bp.get("/hazards/<int:hazard_id>/diagram.bpmn")

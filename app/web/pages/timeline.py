@@ -16,6 +16,7 @@ from flask_babel import ngettext
 
 from app.models import AuditEvent, HumanTask, TaskStatus
 from app.services import evidence, forms, hazards
+from app.services.documents import KINDS as DOCUMENT_KINDS
 from app.services.errors import NotFound
 from app.services.notifications import deadline_label
 from app.web.pages.view import local_date, task_title
@@ -35,6 +36,10 @@ def _days(data: dict[str, Any]) -> int:
     except (TypeError, ValueError):
         return 0
 
+
+
+def _document_label(kind: Any) -> str:
+    return str(DOCUMENT_KINDS[kind].label) if kind in DOCUMENT_KINDS else str(kind or "")
 
 def _reminder(data: dict[str, Any], step: str) -> str:
     days = _days(data)
@@ -88,6 +93,10 @@ PHRASES: dict[str, Phrase] = {
                                                 len(d.get("moved") or []), version=d.get("to_version", "")),
     "form_saved": lambda d, s: _("saved version %(n)s of the form “%(form)s”", n=d.get("number", ""),
                                  form=d.get("form", "")),
+    "document_template_saved": lambda d, s: _("saved version %(n)s of the template of the %(kind)s",
+                                              n=d.get("number", ""), kind=_document_label(d.get("kind"))),
+    "document_template_restored": lambda d, s: _("restored the default template of the %(kind)s",
+                                                 kind=_document_label(d.get("kind"))),
     "checklist_created": lambda d, s: _("created the checklist “%(title)s”", title=d.get("title", "")),
     "checklist_changed": lambda d, s: _("changed the checklist “%(title)s”", title=d.get("title", "")),
     "checklist_retired": lambda d, s: _("retired the checklist “%(title)s”", title=d.get("title", "")),
