@@ -502,9 +502,16 @@ def document(user: User, hazard_id: int, kind: str) -> Document:
 
 
 def pdf(html: str, css: str) -> bytes:
-    """The printable page as PDF (WeasyPrint, fonts embedded); nothing is fetched but data: URLs."""
-    from weasyprint import CSS, HTML
-    from weasyprint.urls import URLFetcher
+    """The printable page as PDF (WeasyPrint, fonts embedded); nothing is fetched but data: URLs.
+
+    WeasyPrint needs Debian's Pango (`make browser` installs it); without it the PDF is unavailable (503 with what
+    to do) while the print page keeps working."""
+    try:
+        from weasyprint import CSS, HTML
+        from weasyprint.urls import URLFetcher
+    except OSError:  # libpango missing: WeasyPrint's import loads it
+        raise DocumentUnavailable(_("PDF output is not installed on this server (the Pango library is missing); "
+                                    "print the page instead, or ask the administrator to install it.")) from None
 
     fetcher = URLFetcher(allowed_protocols={"data"}, timeout=2)
     return HTML(string=html, url_fetcher=fetcher).write_pdf(
