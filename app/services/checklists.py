@@ -220,11 +220,8 @@ def create_checklist(user: User, data: Any) -> Checklist:
 
 def get_checklist(user: User, checklist_id: int) -> Checklist:
     """One checklist, or NotFound when it is not the user's to see."""
-    checklist = db.session.get(Checklist, checklist_id)
-    scope = _visible_enterprises(user) if checklist is not None else []
-    if checklist is None or not _in_scope(scope, checklist.enterprise_id):
-        raise NotFound(_("Checklist %(id)s was not found.", id=checklist_id))
-    return checklist
+    return _visible_row(user, Checklist, checklist_id, "enterprise_id",
+                        lambda: _("Checklist %(id)s was not found.", id=checklist_id))
 
 
 def can_edit(user: User, checklist: Checklist) -> bool:
@@ -371,13 +368,18 @@ def _in_scope(scope, enterprise_id: int) -> bool:
     return db.session.scalar(scope.where(Organisation.id == enterprise_id)) is not None
 
 
+def _visible_row(user: User, model, row_id: int, enterprise_column: str, missing):
+    """A checklist or check run by id, or NotFound (message from `missing()`) when it is not the user's to see."""
+    row = db.session.get(model, row_id)
+    if row is None or not _in_scope(_visible_enterprises(user), getattr(row, enterprise_column)):
+        raise NotFound(missing())
+    return row
+
+
 def get_check(user: User, check_id: int) -> CheckTask:
     """One check run, or NotFound when it is not the user's to see."""
-    check = db.session.get(CheckTask, check_id)
-    scope = _visible_enterprises(user) if check is not None else []
-    if check is None or not _in_scope(scope, check.organisation_id):
-        raise NotFound(_("Check %(id)s was not found.", id=check_id))
-    return check
+    return _visible_row(user, CheckTask, check_id, "organisation_id",
+                        lambda: _("Check %(id)s was not found.", id=check_id))
 
 
 def can_do(user: User, check: CheckTask) -> bool:
