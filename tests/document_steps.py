@@ -34,7 +34,7 @@ def major_hazard(api, app, until: str) -> int:
         "plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
         "reported_to_workers_congress": True})
     complete(inspector, current_task(inspector, h, "supervision_decision"), {
-        "listed": True, "notice_number": NOTICE, "supervision_deadline": in_days(45),
+        "listed": True, "plan_review": "accept", "notice_number": NOTICE, "supervision_deadline": in_days(45),
         "supervision_tier": "district", "review_opinion": "限期治理"})
     if stop < 2:
         return h
