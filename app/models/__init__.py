@@ -5,6 +5,7 @@ from app.models.designer import FormVersion, ProcessDraft
 from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
 from app.models.idempotency import IdempotencyKey
+from app.models.importing import ImportJob, ImportStatus
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
 from app.models.org import (
     REGION_TIER,
@@ -53,6 +54,8 @@ __all__ = [
     "HazardStatus",
     "HumanTask",
     "IdempotencyKey",
+    "ImportJob",
+    "ImportStatus",
     "InstanceStatus",
     "Jurisdiction",
     "LoginSession",
