@@ -298,7 +298,12 @@ def list_users(actor: User, filters: UserFilters, page: int = 1, per_page: int =
     text = " ".join((filters.text or "").split())
     if text:
         pattern = f"%{escape_like(text)}%"
-        stmt = stmt.where(or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\")))
+        clause = or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+        if len(text) >= 2 and db.session.get_bind().dialect.name == "postgresql":
+            # migration 0018's GIN index narrows to the accounts holding every bigram; the ILIKE keeps the matches.
+            keys = func.hl_user_grams(User.username, User.display_name)
+            clause = keys.op("@>")(func.hl_grams(text)) & clause
+        stmt = stmt.where(clause)
     rows = db.session.scalars(stmt.options(selectinload(User.organisation)).order_by(User.username, User.id)
                               .limit(per_page + 1).offset((page - 1) * per_page))
     return paginate(stmt, page, per_page, rows)
@@ -375,6 +380,14 @@ def create_user(actor: User | None, values: dict[str, Any]) -> tuple[User, str |
 def update_user(actor: User, user_id: int, values: dict[str, Any]) -> User:
     """Change an account's name, e-mail, mobile, role, organisation, bureau-head flag or language."""
     user = get_user(actor, user_id)
+    if change_user(actor, user, values):
+        db.session.commit()
+    return user
+
+
+def change_user(actor: User, user: User, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Validate and apply changes to an account the actor manages, inside the caller's transaction (audited when
+    anything changed); returns {field: [old, new]}."""
     check = validate_user({k: v for k, v in values.items() if k != "password"}, actor=actor, user=user)
     if "password" in values:
         check.errors["password"] = _("Passwords are not edited here: reset the password instead.")
@@ -387,8 +400,7 @@ def update_user(actor: User, user_id: int, values: dict[str, Any]) -> User:
             setattr(user, name, value)
     if changes:
         audit.record("user_updated", actor_id=actor.id, data=_about(user, changes=changes))
-        db.session.commit()
-    return user
+    return changes
 
 
 def deactivate_user(actor: User, user_id: int) -> User:
