@@ -1,6 +1,7 @@
 """`flask org import FILE.xlsx [--dry-run] [--as USERNAME]`: bulk onboarding from Excel on the command line."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -38,7 +39,7 @@ def register_import_cli(app: Flask) -> None:
                 click.echo(f"{username} is not an active administrator.", err=True)
                 raise SystemExit(1)
         total = org_import.count_rows(path)
-        with click.progressbar(length=max(total, 1), label=f"Importing {path.name}", file=click.get_text_stream("stderr"),
+        with click.progressbar(length=max(total, 1), label=f"Importing {path.name}", file=sys.stderr,
                                show_pos=True) as bar:
             try:
                 outcome = org_import.import_workbook(actor, path, dry_run=dry_run, batch=batch, progress=bar.update,

@@ -265,6 +265,7 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
                              why=str(exc)[:200])) from None
     run = _Run(actor, book, batch, progress or (lambda n: None), dry_run)
     try:
+        _begin()
         with policy.remembered():
             run.all_sheets()
             if run.outcome.changed and not dry_run:
@@ -291,6 +292,15 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
     finally:
         book.close()
     return run.outcome
+
+
+def _begin() -> None:
+    """Make sure the session's transaction has begun in the database. pysqlite sends BEGIN only before the first
+    write, and SQLite treats a SAVEPOINT outside a transaction as the transaction itself: releasing the first
+    row's savepoint would commit it."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def _sha256(source: Path | BytesIO) -> str:

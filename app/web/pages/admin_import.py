@@ -10,7 +10,6 @@ from io import BytesIO
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.services import import_jobs, org_import
