@@ -80,10 +80,47 @@ def write_workbook(path: Path, preset: Preset) -> dict:
                        f"13{j % 10}{j:08d}"[:11]])
         people.append([f"principal_{j + 1}", f"负责人{j + 1}", "principal", code, None, None])
     wb.save(path)
+    sizes = {"区域": (4, len(grids) + preset.districts * (1 + preset.townships_per_district) + 1),
+             "监管单位": (3, preset.districts * (1 + preset.townships_per_district) + 1),
+             "企业": (9, preset.enterprises + 1),
+             "人员": (6, preset.enterprises * PEOPLE_PER_ENTERPRISE + preset.districts + 2)}
+    _add_dimensions(path, sizes)
     return {"regions": len(grids) + preset.districts * (1 + preset.townships_per_district),
             "units": preset.districts * (1 + preset.townships_per_district),
             "enterprises": preset.enterprises,
             "people": preset.enterprises * PEOPLE_PER_ENTERPRISE + preset.districts + 1}
+
+
+def _add_dimensions(path: Path, sizes: dict[str, tuple[int, int]]) -> None:
+    """Write each sheet's <dimension> as Excel and WPS do (openpyxl's write-only mode leaves it out, and then
+    openpyxl's reader parses a whole sheet once more just to size it): the workbook is read as an uploaded one."""
+    import re
+    import shutil
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    with zipfile.ZipFile(path) as zin:
+        book = zin.read("xl/workbook.xml").decode()
+        rels = zin.read("xl/_rels/workbook.xml.rels").decode()
+        targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="/?(?:xl/)?([^"]+)"', rels))
+        targets.update({k: v for v, k in re.findall(r'Target="/?(?:xl/)?([^"]+)"[^>]*Id="(rId\d+)"', rels)})
+        sheets = {"xl/" + targets[rid]: name for name, rid in re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="(rId\d+)"',
+                                                                        book)}
+        tmp = path.with_suffix(".tmp.xlsx")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                with zin.open(item) as src, zout.open(item.filename, "w") as dst:
+                    name = sheets.get(item.filename)
+                    if name in sizes:
+                        cols, rows = sizes[name]
+                        head = src.read(4096).decode()
+                        at = head.index("</sheetPr>") + len("</sheetPr>") if "</sheetPr>" in head else \
+                            head.index(">", head.index("<worksheet")) + 1
+                        head = head[:at] + f'<dimension ref="A1:{get_column_letter(cols)}{rows}"/>' + head[at:]
+                        dst.write(head.encode())
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    tmp.replace(path)
 
 
 def _app(url: str):

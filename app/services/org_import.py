@@ -31,7 +31,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, true
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.clock import clock
@@ -603,6 +603,9 @@ class _Run:
             visible = set(db.session.scalars(select(Organisation.id).where(
                 Organisation.id.in_([o.id for o in existing.values()]), orgs._enterprise_scope(self.actor)))) \
                 if existing else set()
+            taken = {code: o.id for code, o in existing.items()}
+            # Held for the batch: the session keeps only what is referenced, and every row asks for its region.
+            regions = db.session.scalars(select(Region)).all()  # noqa: F841
             new: list[dict[str, Any]] = []
             for number, row, headers in chunk:
                 code = normalise_credit_code(str(row["credit_code"])) if row.get("credit_code") else None
@@ -627,7 +630,7 @@ class _Run:
                     self.bad(ws, sheet, number, headers, {"credit_code": _(
                         "Another enterprise is registered with the credit code %(code)s.", code=code)})
                     continue
-                checked = check_enterprise(self.actor, values, current)
+                checked = check_enterprise(self.actor, values, current, credit_codes=taken)
                 if checked.errors:
                     self.bad(ws, sheet, number, headers, checked.errors, fields)
                     continue
@@ -643,12 +646,16 @@ class _Run:
                         continue
                     counts["updated"] += 1
             if new:
-                rows = [dict(kind=OrgKind.enterprise, status=OrgStatus.active, **v) for v in new]
-                ids = db.session.scalars(insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True),
-                                         rows).all()
+                keys = sorted({k for v in new for k in v})
+                rows = [dict(kind=OrgKind.enterprise, status=OrgStatus.active, **{k: v.get(k) for k in keys})
+                        for v in new]
+                # A Core INSERT of the table (every row the same columns: one multi-row statement per batch),
+                # keyed by credit code, not by position (an ordered RETURNING would insert row by row).
+                table = Organisation.__table__
+                ids = dict(db.session.execute(insert(table).returning(table.c.credit_code, table.c.id), rows).all())
                 audit.record("import_created", actor_id=self.actor_id, data={
                     "sheet": "enterprises", "count": len(ids),
-                    "records": [{"enterprise": i, **_plain(v)} for i, v in zip(ids, new, strict=True)]})
+                    "records": [{"enterprise": ids[v["credit_code"]], **_plain(v)} for v in new]})
                 counts["created"] += len(ids)
             self._end_batch(len(chunk))
 
@@ -673,6 +680,11 @@ class _Run:
                      if r.get("organisation") is not None}
             enterprises = dict(db.session.execute(select(Organisation.credit_code, Organisation.id).where(
                 Organisation.credit_code.in_(codes))).all()) if codes else {}
+            org_ids = set(enterprises.values()) | {i for ids in units.values() for i in ids}
+            lookups = users.Lookups(usernames=set(existing), organisations=dict(db.session.execute(
+                select(Organisation.id, Organisation.kind).where(
+                    Organisation.id.in_(org_ids) if len(org_ids) < 5000 else true(),
+                    policy.administered_org_clause(self.actor) if self.actor_id else true())).all()))
             new: list[dict[str, Any]] = []
             for number, row, headers in chunk:
                 username = str(row["username"]) if row.get("username") is not None else None
@@ -706,7 +718,8 @@ class _Run:
                     continue
                 if current is not None:
                     values["username"] = current.username
-                check = users.validate_user(values, actor=self.actor if self.actor_id else None, user=current)
+                check = users.validate_user(values, actor=self.actor if self.actor_id else None, user=current,
+                                            lookups=lookups)
                 if check.errors:
                     self.bad(ws, sheet, number, headers, check.errors, fields)
                     continue
@@ -727,13 +740,14 @@ class _Run:
                          "mobile": v.get("mobile"), "bureau_head": v.get("bureau_head", False),
                          "locale": v.get("locale"), "active": True, "must_change_password": True,
                          "password_hash": UNUSABLE_PASSWORD, "created_at": now} for v in new]
-                ids = db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), rows).all()
+                table = User.__table__
+                ids = dict(db.session.execute(insert(table).returning(table.c.username, table.c.id), rows).all())
                 audit.record("import_created", actor_id=self.actor_id, data={
                     "sheet": "people", "count": len(ids),
-                    "records": [{"user_id": i, "username": r["username"], "display_name": r["display_name"],
-                                 "role": r["role"].value, "organisation_id": r["organisation_id"],
-                                 "email": r["email"], "mobile": r["mobile"], "bureau_head": r["bureau_head"]}
-                                for i, r in zip(ids, rows, strict=True)]})
+                    "records": [{"user_id": ids[r["username"]], "username": r["username"],
+                                 "display_name": r["display_name"], "role": r["role"].value,
+                                 "organisation_id": r["organisation_id"], "email": r["email"], "mobile": r["mobile"],
+                                 "bureau_head": r["bureau_head"]} for r in rows]})
                 counts["created"] += len(ids)
             self._end_batch(len(chunk))
 

@@ -12,7 +12,9 @@ returns every problem by field name, in the user's language: the one place those
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -115,7 +117,17 @@ def normalise_mobile(raw: str) -> str:
     return _MOBILE_PREFIX.sub("", digits) if len(digits) > 11 else digits
 
 
-def validate_user(values: dict[str, Any], *, actor: User | None = None, user: User | None = None) -> UserCheck:
+@dataclass
+class Lookups:
+    """What `validate_user` would look up per record, looked up once for a batch of them (the Excel import):
+    the user names taken (lower case) among the batch's, and the kind of each of the batch's organisations
+    that the actor may manage people of (an organisation missing here is outside theirs or does not exist)."""
+    usernames: Collection[str]
+    organisations: Mapping[int, OrgKind]
+
+
+def validate_user(values: dict[str, Any], *, actor: User | None = None, user: User | None = None,
+                  lookups: Lookups | None = None) -> UserCheck:
     """Check the plain values of one user record and say what is wrong with each field, in the user's language.
 
     `values` holds strings (a form, a spreadsheet row) or JSON values; absent keys are left alone when `user`
@@ -134,7 +146,8 @@ def validate_user(values: dict[str, Any], *, actor: User | None = None, user: Us
             if not USERNAME.match(username):
                 check.errors["username"] = _("Use 3 to 60 letters, digits, dots, hyphens, underscores or @, "
                                              "without spaces.")
-            elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+            elif (username.lower() in lookups.usernames if lookups is not None else
+                  db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))):
                 check.errors["username"] = _("The user name “%(name)s” is taken; choose another.", name=username)
             else:
                 check.values["username"] = username
@@ -176,7 +189,7 @@ def validate_user(values: dict[str, Any], *, actor: User | None = None, user: Us
         head = _flag(check, values, "bureau_head")
         if "bureau_head" not in check.errors:
             check.values["bureau_head"] = bool(head)
-    _check_role_and_organisation(check, values, actor, user)
+    _check_role_and_organisation(check, values, actor, user, lookups)
     if values.get("password") not in (None, ""):
         password = _text(check, values, "password", passwords.MAX_LENGTH)
         if password is not None:
@@ -191,7 +204,7 @@ def validate_user(values: dict[str, Any], *, actor: User | None = None, user: Us
 
 
 def _check_role_and_organisation(check: UserCheck, values: dict[str, Any], actor: User | None,
-                                 user: User | None) -> None:
+                                 user: User | None, lookups: Lookups | None = None) -> None:
     role: Role | None = user.role if user else None
     if user is None or "role" in values:
         raw = values.get("role")
@@ -243,7 +256,11 @@ def _check_role_and_organisation(check: UserCheck, values: dict[str, Any], actor
                                               "organisation; choose your unit or one below it."))
         return
     clause = administered_org_clause(actor) if actor is not None else Organisation.id.is_not(None)
-    org = db.session.execute(select(Organisation.kind).where(Organisation.id == org_id, clause)).first()
+    if lookups is not None:
+        kind = lookups.organisations.get(org_id)
+        org = None if kind is None else SimpleNamespace(kind=kind)
+    else:
+        org = db.session.execute(select(Organisation.kind).where(Organisation.id == org_id, clause)).first()
     if org is None:
         check.refuse("organisation_id", _("Choose an organisation you administer: organisation %(id)s does not "
                                           "exist or is outside yours.", id=org_id))
