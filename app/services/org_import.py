@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -41,8 +42,10 @@ from app.services import audit, orgs, policy, users
 from app.services.errors import ServiceError
 from app.services.org_checks import check_enterprise
 from app.services.org_codes import industries, normalise_credit_code
+from app.services.xlsx_rows import SheetReader
 
 BATCH = 1000
+READER_PROCESS_BYTES = 1 << 20  # a workbook this large is parsed in a child process (about 15,000 rows)
 MAX_PROBLEMS = 5000  # bad rows listed in a job's answer (all of them are counted)
 UNUSABLE_PASSWORD = "!"  # matches no password (werkzeug's check_password_hash): an imported account's start
 
@@ -250,12 +253,14 @@ Progress = Callable[[int], None]
 # ------------------------------------------------------------------------------------------------- the import
 def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool = False, batch: int = BATCH,
                     progress: Progress | None = None, filename: str | None = None,
-                    finish: Callable[[Outcome], None] | None = None) -> Outcome:
+                    finish: Callable[[Outcome], None] | None = None,
+                    reader_process_bytes: int | None = READER_PROCESS_BYTES) -> Outcome:
     """Import the workbook as `actor` (None: the command line, acting as a system administrator); one
     transaction, committed at the end (rolled back with `dry_run`, or when the database fails: ImportFailed).
 
     `progress(n)` is told of every `n` rows done; `finish(outcome)` runs inside the transaction just before the
-    commit (the job row's answer is committed with the rows, or not at all)."""
+    commit (the job row's answer is committed with the rows, or not at all). A file of `reader_process_bytes` or
+    more is parsed by a child process while this one checks and writes (xlsx_rows.py; None: never)."""
     from openpyxl import load_workbook
 
     try:
@@ -264,6 +269,9 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
         raise ImportFailed(_("The file is not an Excel workbook (.xlsx) that can be read: %(why)s",
                              why=str(exc)[:200])) from None
     run = _Run(actor, book, batch, progress or (lambda n: None), dry_run)
+    if isinstance(source, Path) and reader_process_bytes is not None and source.stat().st_size >= reader_process_bytes \
+            and (os.cpu_count() or 1) > 1:
+        run.reader = SheetReader(source, [ws.title for ws in run.sheets().values()])
     try:
         _begin()
         with policy.remembered():
@@ -281,6 +289,10 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
     except ImportFailed:
         db.session.rollback()
         raise
+    except OSError as exc:  # the reader process could not read on (a damaged part of the file)
+        db.session.rollback()
+        raise ImportFailed(_("The file is not an Excel workbook (.xlsx) that can be read: %(why)s",
+                             why=str(exc)[:200])) from None
     except SQLAlchemyError as exc:
         db.session.rollback()
         raise ImportFailed(_("The database failed at sheet %(sheet)s, row %(row)d, so nothing of this file was "
@@ -291,6 +303,8 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
         raise
     finally:
         book.close()
+        if run.reader is not None:
+            run.reader.close()
     return run.outcome
 
 
@@ -360,14 +374,20 @@ class _Run:
         self.book, self.batch, self.progress, self.dry_run = book, max(1, batch), progress, dry_run
         self.outcome = Outcome()
         self.where: tuple[str, int] = ("", 0)
+        self.reader: SheetReader | None = None
 
     # ----------------------------------------------------------------------------------------- reading
-    def all_sheets(self) -> None:
+    def sheets(self) -> dict[str, Any]:
+        """The workbook's sheets by record kind, in the order they are imported."""
         found: dict[str, Any] = {}
         for ws in self.book.worksheets:
             key = _sheet_key(ws.title)
             if key is not None and key not in found:
                 found[key] = ws
+        return {sheet.key: found[sheet.key] for sheet in SHEETS if sheet.key in found}
+
+    def all_sheets(self) -> None:
+        found = self.sheets()
         if not found:
             names = ", ".join(f"{s.zh}/{s.en}" for s in SHEETS)
             raise ImportFailed(_("The workbook has none of the sheets %(names)s; download the template and fill it "
@@ -382,7 +402,7 @@ class _Run:
     def rows(self, ws, sheet: Sheet) -> Iterator[tuple[int, dict[str, Any], dict[str, str]]]:
         """(row number, {column key: value}, {column key: header as written}) of each data row; header problems
         are reported on row 1."""
-        iterator = ws.iter_rows(values_only=True)
+        iterator = self.reader.rows(ws.title) if self.reader is not None else ws.iter_rows(values_only=True)
         header = next(iterator, None) or ()
         known = {}
         for column in sheet.columns:
