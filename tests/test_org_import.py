@@ -355,3 +355,26 @@ def test_upload_page_runs_a_job_whose_page_shows_progress_and_bad_rows(app, clie
     second.login("admin2")
     assert second.get(job_url).status_code == 404
     assert second.get("/admin/import/2147483647").status_code == 404
+
+
+def test_a_job_whose_process_died_shows_as_interrupted_without_a_write(app, client):
+    from datetime import timedelta
+
+    from app.clock import clock
+    from app.models import ImportStatus
+
+    with app.app_context():
+        job = ImportJob(created_by=admin_user().id, created_at=clock.now(), status=ImportStatus.running,
+                        filename="old.xlsx", path="/nonexistent.xlsx", total_rows=100, processed_rows=40,
+                        started_at=clock.now() - timedelta(hours=1), heartbeat_at=clock.now() - timedelta(hours=1))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    pages = Pages(client)
+    pages.login("admin")
+    with app.app_context(), Writes() as writes:
+        status = pages.get(f"/admin/import/{job_id}/status").get_json()
+    assert status["status"] == "interrupted" and status["finished"] and status["message"]
+    assert [s for s in writes.statements if "import_job" in s] == []
+    html = pages.get(f"/admin/import/{job_id}").get_data(as_text=True)
+    assert 'id="import-message"' in html and "data-status-url" not in html
