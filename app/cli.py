@@ -1,5 +1,5 @@
 """Operator commands: `flask seed-demo`, `flask audit verify|rekey`, `flask users unlock`, `flask process deploy`,
-`flask admin create` (app/cli_admin.py)."""
+`flask admin create` (app/cli_admin.py), `flask org import` (app/cli_import.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -112,8 +112,10 @@ def register_cli(app: Flask) -> None:
     register_scheduler_cli(app)
 
     from app.cli_admin import register_admin_cli
+    from app.cli_import import register_import_cli
 
     register_admin_cli(app)
+    register_import_cli(app)
 
 
 def register_scheduler_cli(app: Flask) -> None:

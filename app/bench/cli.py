@@ -33,6 +33,27 @@ def run_command(preset: str, admin_url: str, database: str, out: Path, keep: boo
     run(PRESETS[preset], admin_url, database, out, keep=keep, workers=workers, log=click.echo)
 
 
+@bench.command("import-lists")
+@_preset
+@_admin
+@click.option("--database", default="hazardloop_bench_import", show_default=True,
+              help="Name of the database the import fills (dropped and created; never a test database).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+@click.option("--keep", is_flag=True, help="Keep the database afterwards.")
+@click.option("--workers", type=int, default=None, help="gunicorn workers for the lists (default: one per core).")
+def import_lists_command(preset: str, admin_url: str, database: str, out: Path, keep: bool,
+                         workers: int | None) -> None:
+    """Only the bulk-onboarding steps: import the preset's city from a workbook (and again, unchanged), then
+    time the administrators' enterprise and people lists; write <out>/import-<preset>.json and .md."""
+    from app.bench import importing
+
+    _check_name(database)
+    results = importing.run_steps(PRESETS[preset], admin_url, database, out, workers=workers, keep=keep,
+                                  log=click.echo)
+    click.echo(importing.write(preset, results, out))
+
+
 @bench.command("generate")
 @_preset
 @_admin

@@ -361,6 +361,12 @@ def run(preset: Preset, admin_url: str, db_name: str, out_dir: Path, keep: bool 
     report.evaluate(results, out_dir)
     report.write(results, out_dir)
     log(f"[bench] done in {results['seconds']}s: {out_dir / (preset.name + '.md')}")
+    # Issue 12's steps, in a database of their own: bulk onboarding (import, re-import) and the administrators'
+    # enterprise and people lists over what was imported.
+    from app.bench import importing
+
+    steps = importing.run_steps(preset, admin_url, f"{db_name}_import", out_dir, workers=workers, log=log)
+    log(f"[bench] import and lists: {importing.write(preset.name, steps, out_dir)}")
     return results
 
 

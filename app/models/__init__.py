@@ -6,6 +6,7 @@ from app.models.document import DocumentTemplate
 from app.models.extension import ExtensionRequest, ExtensionStatus
 from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
 from app.models.idempotency import IdempotencyKey
+from app.models.importing import ImportJob, ImportStatus
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
 from app.models.org import (
     REGION_TIER,
@@ -55,6 +56,8 @@ __all__ = [
     "HazardStatus",
     "HumanTask",
     "IdempotencyKey",
+    "ImportJob",
+    "ImportStatus",
     "InstanceStatus",
     "Jurisdiction",
     "LoginSession",

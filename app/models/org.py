@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, enum_type
@@ -109,7 +109,9 @@ class Jurisdiction(Base):
 
 class User(UserMixin, Base):
     __tablename__ = "user_account"
-    __table_args__ = (Index("ix_user_account_org_role", "organisation_id", "role"),)
+    __table_args__ = (Index("ix_user_account_org_role", "organisation_id", "role"),
+                      # validate_user looks user names up case-blind (migration 0018).
+                      Index("ix_user_account_username_lower", func.lower(text("username"))))
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))

@@ -9,6 +9,7 @@ points outside it is refused by name.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,13 +261,17 @@ def jurisdiction_of(unit_id: int) -> list[int]:
 ENTERPRISE_TEXT = {"address": 300, "legal_representative": 100, "principal_name": 100}
 
 
-def check_enterprise(user: User, values: dict[str, Any], current: Organisation | None = None) -> Checked:
+def check_enterprise(user: User, values: dict[str, Any], current: Organisation | None = None, *,
+                     credit_codes: Mapping[str, int] | None = None) -> Checked:
     """An enterprise to create or the changes to one: name, credit code, industry, region, scale, address,
     legal representative, principal and contact phone. `values["supervising_unit_id"]` in the answer is the
-    unit that will supervise it (when the region was given)."""
+    unit that will supervise it (when the region was given).
+
+    `credit_codes`: the enterprise id registered under each credit code of a batch the caller looked up at
+    once (the Excel import); without it, the code is looked up here."""
     form = _Form(values, current is None)
     form.text("name", 200, required=_("Enter the enterprise's name."))
-    _check_credit_code(form, current)
+    _check_credit_code(form, current, credit_codes)
     raw_industry = form.text("industry", 60, required=_("Enter the industry's code (GB/T 4754-2017, e.g. C26)."))
     if raw_industry is not None:
         code = normalise_industry(raw_industry)
@@ -289,7 +294,7 @@ def check_enterprise(user: User, values: dict[str, Any], current: Organisation |
     return form.out
 
 
-def _check_credit_code(form: _Form, current: Organisation | None) -> None:
+def _check_credit_code(form: _Form, current: Organisation | None, known: Mapping[str, int] | None) -> None:
     raw = form.text("credit_code", 60, required=_("Enter the unified social credit code (统一社会信用代码, 18 "
                                                    "characters)."))
     if raw is None:
@@ -308,7 +313,8 @@ def _check_credit_code(form: _Form, current: Organisation | None) -> None:
     if problem is not None:
         form.fail("credit_code", messages[problem])
         return
-    taken = db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code))
+    taken = known.get(code) if known is not None else \
+        db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code))
     if taken is not None and (current is None or taken != current.id):
         form.fail("credit_code", _("Another enterprise is registered with the credit code %(code)s.", code=code))
         return

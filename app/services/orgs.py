@@ -53,7 +53,10 @@ W = TypeVar("W", bound=Callable[..., Any])
 
 
 def _one_transaction(write: W) -> W:
-    """A write service: committed when it returns, rolled back (nothing half-written) when it raises."""
+    """A write service: committed when it returns, rolled back (nothing half-written) when it raises.
+
+    `service.__wrapped__` is the same write inside the caller's transaction (the Excel import, which commits a
+    whole workbook at once)."""
     @wraps(write)
     def wrapper(*args, **kwargs):
         try:

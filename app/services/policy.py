@@ -16,7 +16,9 @@ organisation.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import g, has_app_context
 from sqlalchemy import false, or_, select, true
@@ -75,8 +77,37 @@ def region_chain(region_id: int | None) -> list[int]:
     return _ancestry(region_id, Region)
 
 
+# Answers about the region tree and jurisdictions, kept within a `remembered()` block only.
+_MEMO: ContextVar[dict | None] = ContextVar("policy_memo", default=None)
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Within the block, who supervises a region and which regions an administrator administers are worked out
+    once each: for a caller that validates many records against a tree it does not change meanwhile (the Excel
+    import, tens of thousands of rows). Call `forget_units()` after changing regions or jurisdictions."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _memo(key, compute):
+    memo = _MEMO.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def resolve_supervising_unit(region_id: int | None) -> int | None:
     """The lowest-tier government unit whose jurisdiction covers the region (walking up the tree)."""
+    return _memo(("unit", region_id), lambda: _resolve_supervising_unit(region_id))
+
+
+def _resolve_supervising_unit(region_id: int | None) -> int | None:
     for region in region_chain(region_id):
         unit = db.session.scalar(select(Jurisdiction.unit_id).where(Jurisdiction.region_id == region)
                                  .join(Organisation, Organisation.id == Jurisdiction.unit_id)
@@ -112,9 +143,12 @@ def unit_subtree(unit_id: int) -> frozenset[int]:
 
 
 def forget_units() -> None:
-    """Drop this request's memo of unit subtrees (a unit was added or moved)."""
+    """Drop this request's memo of unit subtrees (a unit was added or moved), and what `remembered()` kept."""
     if has_app_context():
         g.pop("_unit_subtree", None)
+    memo = _MEMO.get()
+    if memo is not None:
+        memo.clear()
 
 
 def unit_chain(unit_id: int | None) -> list[int]:
@@ -205,8 +239,11 @@ def administered_regions(user: User) -> frozenset[int] | None:
     units = administered_units(user)
     if units is None or not units:
         return units
-    covered = db.session.scalars(select(Jurisdiction.region_id).where(Jurisdiction.unit_id.in_(units)))
-    return region_subtree(list(covered))
+
+    def compute() -> frozenset[int]:
+        covered = db.session.scalars(select(Jurisdiction.region_id).where(Jurisdiction.unit_id.in_(units)))
+        return region_subtree(list(covered))
+    return _memo(("regions", units), compute)
 
 
 def administered_org_clause(user: User):

@@ -19,7 +19,7 @@ def register(app: Flask) -> None:
     for blueprint in (notifications.bp, extension_requests.bp, checklists.bp):
         app.register_blueprint(blueprint)
     # The organisation tree, people and passwords (issue 12).
-    from app.web.pages import admin_orgs, admin_users
+    from app.web.pages import admin_import, admin_orgs, admin_users
 
     app.register_blueprint(admin_orgs.bp)
     app.register_blueprint(admin_users.bp)
@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
     from app.web.pages import documents
 
     app.register_blueprint(documents.bp)
+    app.register_blueprint(admin_import.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"
