@@ -336,8 +336,10 @@
             el("label", { className: "form-check-label", "for": rid, text: text(c.label) || c.value })]));
         });
       } else if (widget === "checkbox") {
-        control = el("div", { className: "form-check" }, [el("input", { type: "checkbox", className: "form-check-input", id: id }),
-          el("label", { className: "form-check-label", "for": id, text: t.yes })]);
+        var tick = el("input", { type: "checkbox", className: "form-check-input", id: id });
+        values[f.name] = false;
+        tick.addEventListener("change", function () { values[f.name] = tick.checked; applyShowIf(); });
+        control = el("div", { className: "form-check" }, [tick, el("label", { className: "form-check-label", "for": id, text: t.yes })]);
       } else if (widget === "attachments") {
         control = el("input", { type: "file", className: "form-control", id: id, multiple: "multiple" });
       } else {
