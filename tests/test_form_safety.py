@@ -40,6 +40,19 @@ def at_verification(api) -> int:
     return hazard_id
 
 
+def refused_at_verification(api, data: dict) -> tuple[object, int, int, str]:
+    """Take a major hazard to the verification and send `data` there through the API, which the process refuses:
+    (the inspector's API, hazard id, task id, the answer's body), the body checked for engine words."""
+    hazard_id = at_verification(api)
+    inspector = api.as_("inspector")
+    task_id = current_task(inspector, hazard_id, "verification")
+    resp = inspector.post(f"/tasks/{task_id}/complete", json={"data": data})
+    assert resp.status_code == 409
+    body = json.dumps(resp.get_json(), ensure_ascii=False)
+    assert not [w for w in (*ENGINE_WORDS, "ghost") if w in body]
+    return inspector, hazard_id, task_id, body
+
+
 def test_renaming_a_key_a_condition_reads_is_refused_with_the_process_and_step_named(app, client):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         before = forms.get_form("verification")
@@ -89,15 +102,8 @@ def test_a_stranded_task_gets_a_clear_message_and_is_rescued_by_reissuing_it(app
         forms._add_version("verification", text, "x" * 64, "editor", None, "renamed before the check")
         db.session.commit()
         db.session.remove()
-    hazard_id = at_verification(api)
-    inspector = api.as_("inspector")
-    task_id = current_task(inspector, hazard_id, "verification")
-
-    resp = inspector.post(f"/tasks/{task_id}/complete", json={"data": dict(PASS, result="pass")})
-    assert resp.status_code == 409
-    body = json.dumps(resp.get_json(), ensure_ascii=False)
+    inspector, hazard_id, task_id, body = refused_at_verification(api, dict(PASS, result="pass"))
     assert "管理员" in body and "未保存" in body  # in the user's language (Chinese by default)
-    assert not [w for w in ENGINE_WORDS if w in body]
     page = Person(client, "inspector")
     resp = page.post(f"/tasks/{task_id}?lang=en", {"result": "pass", **PASS})
     html = resp.get_data(as_text=True)
@@ -154,13 +160,7 @@ def test_a_diagram_failing_at_run_time_answers_in_words_on_page_and_api(app, api
     with app.test_request_context():
         dd.activate_unchecked("hazard_lifecycle", broken)
         db.session.remove()
-    hazard_id = at_verification(api)
-    inspector = api.as_("inspector")
-    task_id = current_task(inspector, hazard_id, "verification")
-    resp = inspector.post(f"/tasks/{task_id}/complete", json={"data": dict(PASS, verification_result="pass")})
-    assert resp.status_code == 409
-    body = json.dumps(resp.get_json(), ensure_ascii=False)
-    assert not [w for w in (*ENGINE_WORDS, "ghost") if w in body]
+    inspector, hazard_id, task_id, _body = refused_at_verification(api, dict(PASS, verification_result="pass"))
     page = Person(client, "inspector")
     resp = page.post(f"/tasks/{task_id}", {"verification_result": "pass", **PASS})
     html = resp.get_data(as_text=True)
