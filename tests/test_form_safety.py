@@ -221,6 +221,13 @@ def test_the_verification_text_follows_the_timer_and_a_contradicting_text_is_war
     warnings = resp.get_json()["warnings"]
     assert any("10 days" in w and "7 days" in w and "政府现场审查" in w for w in warnings), warnings
     assert re.search(r'id="hl-form-warnings"', person.client.get("/admin/forms/verification").get_data(as_text=True))
+    # Changing the timer in the designer: validation warns about the form's text, without refusing the diagram.
+    resp = person.post_json("/admin/processes/hazard_lifecycle/validate?lang=en",
+                            {"xml": dd.shipped().replace('"P10D"', '"P5D"')})
+    result = resp.get_json()
+    assert resp.status_code == 200 and result["deployable"] is True, result["problems"]
+    assert {w["element_id"] for w in result["warnings"]} == {"verification"}  # the Chinese and the English help
+    assert any("5 days" in w["message"] and "10 days" in w["message"] for w in result["warnings"])
 
 
 def test_a_new_form_takes_any_title_and_gets_a_safe_key(app, client):

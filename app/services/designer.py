@@ -263,7 +263,10 @@ def _adopted(process_key: str, xml: str) -> str:
 def validate(user: User, process_key: str, xml: str) -> processes.Validation:
     """Every problem that would stop this diagram from being deployed (none: it can be), and its dry run."""
     require_admin(user)
-    return processes.check_diagram(_check_key(process_key), _adopted(process_key, xml))
+    validation = processes.check_diagram(_check_key(process_key), _adopted(process_key, xml))
+    if validation.check.diagram is not None:
+        validation.warnings = form_usage.diagram_warnings(validation.check.diagram, process_key)
+    return validation
 
 
 def deploy(user: User, process_key: str, xml: str, note: str | None = None,

@@ -397,30 +397,51 @@ def for_step(form: forms.FormDefinition, version: ProcessVersion | None, step_id
     return replace(form, description=render(form.description), fields=fields)
 
 
+def _text_problems(definition: dict[str, Any], diagram: Diagram, step_id: str, process: str) -> list[str]:
+    """What the texts of a form shown at `step_id` say against that step's timers."""
+    own, named = _timers(diagram, step_id)
+    step = step_name(diagram, step_id)
+    problems: list[str] = []
+    for where, labels in _texts(definition):
+        for text in (t for t in labels.values() if isinstance(t, str)):
+            for match in PLACEHOLDER.finditer(text):
+                known = own if match.group(1) == "deadline_days" else named.get(match.group(2).strip())
+                if known is None:
+                    problems.append(_("%(where)s uses %(placeholder)s, but step “%(step)s” of %(process)s has no "
+                                      "such timer.", where=where, placeholder=match.group(0), step=step,
+                                      process=process))
+            if own is None:
+                continue
+            for match in LITERAL_DAYS.finditer(PLACEHOLDER.sub("", text)):
+                if int(match.group(1)) != own:
+                    problems.append(_("%(where)s says “%(text)s”, but the timer of step “%(step)s” of %(process)s "
+                                      "is %(days)d days; write {deadline_days} to follow it.", where=where,
+                                      text=match.group(0), step=step, days=own, process=process))
+    return problems
+
+
 def deadline_warnings(key: str, definition: dict[str, Any]) -> list[str]:
-    """Texts of the form that name a number of days contradicting the timer of a step that uses the form, and
-    placeholders that name no timer there."""
+    """Texts of the form that name a number of days contradicting the timer of a step that uses the form (in the
+    active versions), and placeholders that name no timer there."""
     warnings: list[str] = []
     for version, _running, diagram, ids in _steps_using(key):
-        if not version.active:
-            continue
-        for step_id in ids:
-            own, named = _timers(diagram, step_id)
-            step = step_name(diagram, step_id)
-            for where, labels in _texts(definition):
-                for text in (t for t in labels.values() if isinstance(t, str)):
-                    for match in PLACEHOLDER.finditer(text):
-                        known = own if match.group(1) == "deadline_days" else named.get(match.group(2).strip())
-                        if known is None:
-                            warnings.append(_("%(where)s uses %(placeholder)s, but step “%(step)s” of %(process)s "
-                                              "has no such timer.", where=where, placeholder=match.group(0),
-                                              step=step, process=process_name(version, diagram)))
-                    if own is None:
-                        continue
-                    for match in LITERAL_DAYS.finditer(PLACEHOLDER.sub("", text)):
-                        if int(match.group(1)) != own:
-                            warnings.append(_("%(where)s says “%(text)s”, but the timer of step “%(step)s” of "
-                                              "%(process)s is %(days)d days; write {deadline_days} to follow it.",
-                                              where=where, text=match.group(0), step=step, days=own,
-                                              process=process_name(version, diagram)))
+        if version.active:
+            for step_id in ids:
+                warnings += _text_problems(definition, diagram, step_id, process_name(version, diagram))
     return list(dict.fromkeys(warnings))
+
+
+def diagram_warnings(diagram: Diagram, process_key: str) -> list[dict[str, str | None]]:
+    """For a diagram being validated: the forms of its user tasks whose texts contradict the tasks' timers (a
+    changed timer, "within 10 days" still in the form), as {element_id, message}; they do not stop a deploy."""
+    process = diagram.process_names.get(process_key) or process_key
+    found = []
+    for el in diagram.elements.values():
+        if el.type not in USER_TASKS or not el.form_key:
+            continue
+        try:
+            definition = forms.get_form(el.form_key).as_dict()
+        except NotFound:
+            continue  # validation reports the missing form
+        found += [{"element_id": el.id, "message": m} for m in _text_problems(definition, diagram, el.id, process)]
+    return found
