@@ -363,33 +363,66 @@ def check_code(diagram: Diagram) -> list[Finding]:
 EVALUATOR_NAMES = frozenset(SAFE_BUILTINS) | {"now", "today"}
 
 
+def code_of(el: Element) -> list[tuple[str, str, str]]:
+    """(what, mode, source) of every piece of Python an element holds: scripts run ("exec"); conditions,
+    other expressions and timers are evaluated ("eval")."""
+    found = [(what, "exec", code) for what, code in (("script", el.script), ("pre_script", el.pre_script),
+                                                      ("post_script", el.post_script)) if code]
+    if el.condition:
+        found.append(("condition", "eval", el.condition))
+    found += [(part, "eval", code) for part, code in el.expressions if code]
+    if el.timer:
+        found.append(("timer", "eval", el.timer))
+    return found
+
+
+def _parsed(source: str, mode: str) -> ast.AST | None:
+    try:
+        return ast.parse(source.strip(), mode=mode)
+    except SyntaxError:
+        return None  # check_code reports it
+
+
+def _stored_names(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+
+def _names_read(tree: ast.AST) -> set[str]:
+    """The names a piece of code reads that it does not bind itself (assignments, comprehensions, lambdas)."""
+    local = _stored_names(tree) | {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local
+
+
+@dataclass(frozen=True)
+class Read:
+    """An element whose code reads names from task data: which code (condition, script, timer, ...) and the names."""
+
+    element_id: str
+    what: str
+    names: frozenset[str]
+
+
+def data_reads(diagram: Diagram) -> list[Read]:
+    """What each element's code reads from task data (a real parse of the Python, not a text search): the names
+    it reads that neither the code itself, any script of the diagram, a data object nor the evaluator defines."""
+    trees = [(el.id, what, mode, tree) for el in diagram.elements.values() for what, mode, source in code_of(el)
+             if (tree := _parsed(source, mode)) is not None]
+    stored = {name for _e, _w, mode, tree in trees if mode == "exec" for name in _stored_names(tree)}
+    defined = stored | diagram.data_names | EVALUATOR_NAMES
+    reads = []
+    for element_id, what, _mode, tree in trees:
+        names = _names_read(tree) - defined
+        if names:
+            reads.append(Read(element_id, what, frozenset(names)))
+    return reads
+
+
 def check_names(diagram: Diagram, provided: set[str]) -> list[Finding]:
     """Names that conditions, scripts and timers read but nothing defines: not `provided` (the start data, the
     fields of the diagram's forms), not set by any script of the diagram, not a data object, not the
     evaluator's own (`x`, `done`, `get_env()` in diagrams written for another engine)."""
-    sources: list[tuple[str, str, str]] = []  # (element, code, source); scripts are "exec", the rest "eval"
-    for el in diagram.elements.values():
-        sources += [(el.id, "exec", code) for code in (el.script, el.pre_script, el.post_script) if code]
-        sources += [(el.id, "eval", code) for code in (el.condition, *(e for _p, e in el.expressions)) if code]
-        if el.timer:
-            sources.append((el.id, "eval", el.timer))
-    trees = []
-    for element_id, mode, source in sources:
-        try:
-            trees.append((element_id, mode, ast.parse(source.strip(), mode=mode)))
-        except SyntaxError:
-            continue  # check_code reports it
-    stored = {n.id for _e, mode, tree in trees if mode == "exec" for n in ast.walk(tree)
-              if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    known = provided | stored | diagram.data_names | EVALUATOR_NAMES
-    found: list[Finding] = []
-    for element_id, _mode, tree in trees:
-        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-        local |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
-        missing = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-                         - known - local)
-        found += [Finding(element_id, "undefined_name", name) for name in missing]
-    return found
+    return [Finding(read.element_id, "undefined_name", name) for read in data_reads(diagram)
+            for name in sorted(read.names - provided)]
 
 
 def _check_expression(element_id: str, code: str, source: str, prefix: str = "") -> list[Finding]:
@@ -637,3 +670,25 @@ def compare(old: Diagram, new: Diagram) -> DiagramDiff:
         if changes:
             changed.append(ElementChange(element_id, after.type, after.name, changes))
     return DiagramDiff(added, removed, changed)
+
+
+# ------------------------------------------------------------------------------------------- timer lengths
+def timer_days(el: Element) -> int | None:
+    """The whole number of days of a duration timer written as a literal ("P10D", "P2W"); None otherwise (a
+    date, a cycle, a computed value, or a length that is not whole days)."""
+    if el.timer_kind != "timeDuration" or not el.timer:
+        return None
+    try:
+        value = ast.literal_eval(el.timer.strip())
+    except (ValueError, SyntaxError):
+        return None
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = TimerEventDefinition.parse_iso_duration(value)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare exceptions for what it cannot read
+        return None
+    if not isinstance(parts, dict) or set(parts) - {"days", "weeks", "hours"}:
+        return None
+    hours = parts.get("weeks", 0) * 168 + parts.get("days", 0) * 24 + parts.get("hours", 0)
+    return int(hours // 24) if hours % 24 == 0 and hours > 0 else None

@@ -148,3 +148,20 @@ class ProcessRule(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))  # the enterprise's region or above
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime]
+
+
+class StepFailure(Base):
+    """A completion of a waiting task that the engine refused because of the diagram (a condition reading a
+    missing name, a failing script, no flow taken at a gateway): nothing of the step was written, so this row,
+    written on its own, is what tells the administrator (the process library's failing instances). One row a
+    task; a later refusal of the same task counts up."""
+
+    __tablename__ = "step_failure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(100))  # where the engine stopped, when it says
+    reason: Mapped[str] = mapped_column(Text)                    # the engine's words, for the administrator only
+    attempts: Mapped[int] = mapped_column(default=1)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from app.engine.specs import MAX_BPMN_BYTES, check_xml_is_safe, sha256_of
 from app.extensions import db
 from app.models import (
     Hazard,
+    HumanTask,
     InstanceStatus,
     Organisation,
     ProcessDraft,
@@ -24,11 +25,13 @@ from app.models import (
     ProcessVersion,
     Region,
     Role,
+    StepFailure,
+    TaskStatus,
     Timer,
     TimerStatus,
     User,
 )
-from app.services import audit, forms, processes
+from app.services import audit, form_usage, forms, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.hazards import REPORT_FORM
 from app.services.policy import working_lanes
@@ -66,6 +69,8 @@ class FailingInstance:
     gave_up: bool
     attempts: int
     reason: str
+    refused_completion: bool = False  # a person's completion the engine refused (else a timer)
+    element_id: str | None = None     # for the page's data attributes; the step is named by `element`
 
 
 @dataclass
@@ -122,20 +127,41 @@ FAILING_SHOWN = 100
 
 
 def _failing_instances() -> dict[str, list[FailingInstance]]:
-    """By process: the instances whose timers failed when fired (given up, or still being retried)."""
+    """By process: the instances whose timers failed when fired (given up, or still being retried), and the
+    waiting tasks whose completion the engine refused (unit_of_work records them); each names the step."""
     rows = db.session.execute(
-        select(ProcessVersion.process_key, ProcessVersion.number, Hazard.id, Hazard.number, Timer)
+        select(ProcessVersion, Hazard.id, Hazard.number, Timer)
         .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
         .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
         .join(Hazard, Hazard.instance_id == ProcessInstance.id)
         .where(Timer.last_error.is_not(None), Timer.status.in_([TimerStatus.failed, TimerStatus.pending]))
         .order_by(Timer.id.desc()).limit(FAILING_SHOWN))
     found: dict[str, list[FailingInstance]] = {}
-    for process_key, number, hazard_id, hazard_number, timer in rows:
-        found.setdefault(process_key, []).append(FailingInstance(
-            hazard_id, hazard_number, number, timer.spec_name, timer.status == TimerStatus.failed, timer.attempts,
-            timer.last_error or ""))
+    for version, hazard_id, hazard_number, timer in rows:
+        found.setdefault(version.process_key, []).append(FailingInstance(
+            hazard_id, hazard_number, version.number, _named(version, timer.spec_name),
+            timer.status == TimerStatus.failed, timer.attempts, timer.last_error or "", element_id=timer.spec_name))
+    refused = db.session.execute(
+        select(ProcessVersion, Hazard.id, Hazard.number, HumanTask.title, StepFailure)
+        .join(HumanTask, HumanTask.id == StepFailure.task_id)
+        .join(ProcessInstance, ProcessInstance.id == StepFailure.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+        .join(Hazard, Hazard.instance_id == ProcessInstance.id)
+        .where(HumanTask.status == TaskStatus.open)
+        .order_by(StepFailure.last_at.desc()).limit(FAILING_SHOWN))
+    for version, hazard_id, hazard_number, title, failure in refused:
+        where = _named(version, failure.element_id) if failure.element_id else title
+        step = title if where == title else _("%(task)s, at %(where)s", task=title, where=where)
+        found.setdefault(version.process_key, []).append(FailingInstance(
+            hazard_id, hazard_number, version.number, step, False, failure.attempts, failure.reason,
+            refused_completion=True, element_id=failure.element_id))
     return found
+
+
+def _named(version: ProcessVersion, element_id: str) -> str:
+    """An element of a deployed version by its name (form_usage.step_name), not its id."""
+    diagram = form_usage.diagram_of(version)
+    return form_usage.step_name(diagram, element_id) if diagram is not None else element_id
 
 
 def get_version(user: User, process_key: str, number: int) -> ProcessVersion:
@@ -237,7 +263,10 @@ def _adopted(process_key: str, xml: str) -> str:
 def validate(user: User, process_key: str, xml: str) -> processes.Validation:
     """Every problem that would stop this diagram from being deployed (none: it can be), and its dry run."""
     require_admin(user)
-    return processes.check_diagram(_check_key(process_key), _adopted(process_key, xml))
+    validation = processes.check_diagram(_check_key(process_key), _adopted(process_key, xml))
+    if validation.check.diagram is not None:
+        validation.warnings = form_usage.diagram_warnings(validation.check.diagram, process_key)
+    return validation
 
 
 def deploy(user: User, process_key: str, xml: str, note: str | None = None,
@@ -312,10 +341,48 @@ def list_forms(user: User) -> list[forms.FormDefinition]:
     return listed
 
 
-def save_form(user: User, key: str, definition: object, note: str | None = None):
-    """Save an edited form definition as its new active version."""
+def save_form(user: User, key: str, definition: object, note: str | None = None, reissue: bool = False):
+    """Save an edited form definition as its new active version, unless it removes what running processes or
+    waiting tasks use (form_usage.check_save); `reissue`: give the waiting tasks the new version too."""
     require_admin(user)
-    return forms.save_form(user.id, key, definition, note)
+    return form_usage.save_form(user, key, definition, note, reissue=reissue)
+
+
+def form_usage_of(user: User, key: str) -> form_usage.Usage:
+    """The steps that use a form, the tasks waiting on each of its versions, and deadline texts to check."""
+    require_admin(user)
+    return form_usage.usage(key) if forms.valid_key(key) else form_usage.Usage()
+
+
+def reissue_task(user: User, task_id: int):
+    """Re-issue one waiting task with the current version of its form."""
+    require_admin(user)
+    return form_usage.reissue_task(user, task_id)
+
+
+def reissue_form(user: User, key: str) -> int:
+    """Re-issue every waiting task of a form with its current version; how many were re-issued."""
+    require_admin(user)
+    return form_usage.reissue_form(user, key)
+
+
+def new_form_key(user: User, title: str) -> str:
+    """A form name for a new form: the title itself when it is a free, valid name; else one made from the title's
+    Latin letters and digits (or "form"), numbered until it is free. A Chinese title stays the form's title."""
+    require_admin(user)
+    title = (title or "").strip()
+    taken = set(forms.form_keys())
+    if forms.valid_key(title) and title not in taken:
+        return title
+    words = "".join(c.lower() if c.isascii() and c.isalnum() else " " for c in title).split()
+    base = "_".join(words)[:60].strip("_") or "form"
+    if base[0].isdigit():
+        base = f"form_{base}"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}_{n}"
+    return key
 
 
 def form_history(user: User, key: str) -> list:

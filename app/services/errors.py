@@ -31,6 +31,12 @@ class Conflict(ServiceError):
     status = 409
 
 
+class ProcessBroken(Conflict):
+    """The engine refused a step because of the process diagram (a condition reading a missing key, a failing
+    script, no way out of a gateway): only its administrator can fix it, and the user is told so, never the
+    engine's words (those go to the administrator: services/unit_of_work.py records them)."""
+
+
 class ValidationFailed(ServiceError):
     status = 422
     values: dict | None = None  # what was submitted, for showing the form again (attachments.submit_with_uploads)

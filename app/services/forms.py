@@ -66,6 +66,14 @@ MAX_FORM_BYTES = 200_000
 WIDGETS = frozenset({"text", "textarea", "date", "select", "radio", "checkbox", "money", "number", "person",
                      "attachments"})
 CHOICE_WIDGETS = frozenset({"select", "radio"})
+
+
+def widget_names() -> list[tuple[str, str]]:
+    """(widget, its name in the user's language), for the form editor."""
+    names = {"text": _("Short text"), "textarea": _("Long text"), "date": _("Date"), "select": _("Drop-down list"),
+             "radio": _("One of several (buttons)"), "checkbox": _("Yes / no (tick box)"), "money": _("Amount of money"),
+             "number": _("Number"), "person": _("Person's name"), "attachments": _("Photos or files")}
+    return [(w, names[w]) for w in sorted(WIDGETS)]
 # What an uploaded file is evidence of: an attachments field names one (`evidenceKind`), and files are shown
 # grouped by it.
 EVIDENCE_KINDS = ("photo_before", "photo_after", "acceptance_report", "plan_document", "notice")
@@ -442,12 +450,63 @@ def check_definition(key: str, raw: Any) -> dict[str, str]:
         if spec.get("evidenceKind") is not None and spec.get("evidenceKind") not in EVIDENCE_KINDS:
             errors[where] = _("Field %(name)s names an unknown kind of evidence; use one of: %(kinds)s.",
                               name=name, kinds=", ".join(EVIDENCE_KINDS))
+    for spec in fields:
+        if (isinstance(spec, dict) and isinstance(spec.get("name"), str) and spec.get("showIf") is not None
+                and (problem := _show_if_problem(spec, fields)) is not None):
+            errors.setdefault(f"fields.{spec['name']}", problem)
+    for index, clause in enumerate(schema.get("allOf") or []):
+        if (problem := _rule_problem(clause, properties)) is not None:
+            errors.setdefault("schema", _("Rule %(n)d of “required only when”: %(problem)s", n=index + 1,
+                                          problem=problem))
     if (problem := _evidence_problem(raw.get("evidence"))) is not None:
         errors["evidence"] = problem
     for name in properties:
         if name not in seen:
             errors.setdefault("fields", _("The schema property %(name)s has no field to enter it.", name=name))
     return errors
+
+
+def _allowed_values(spec: dict[str, Any]) -> list[Any] | None:
+    """The values a field can take, when they are a short list (choices, or yes/no); None: any."""
+    if spec.get("widget") in CHOICE_WIDGETS:
+        return [c.get("value") for c in spec.get("choices") or [] if isinstance(c, dict)]
+    if spec.get("widget") == "checkbox":
+        return [True, False]
+    return None
+
+
+def _show_if_problem(spec: dict[str, Any], fields: list[Any]) -> str | None:
+    """What is wrong with a field's “shown only when” rule: {"field": another field, "equals": one of its values}."""
+    rule, name = spec["showIf"], spec["name"]
+    if not isinstance(rule, dict) or set(rule) != {"field", "equals"}:
+        return _("Field %(name)s: “shown only when” needs a field and a value.", name=name)
+    other = next((f for f in fields if isinstance(f, dict) and f.get("name") == rule["field"]), None)
+    if other is None or rule["field"] == name:
+        return _("Field %(name)s is shown only when %(other)s has a value, but the form has no other field "
+                 "named %(other)s.", name=name, other=rule["field"])
+    allowed = _allowed_values(other)
+    if allowed is not None and rule["equals"] not in allowed:
+        return _("Field %(name)s is shown only when %(other)s is %(value)s, which %(other)s cannot be.",
+                 name=name, other=rule["field"], value=rule["equals"])
+    return None
+
+
+def _rule_problem(clause: Any, properties: dict[str, Any]) -> str | None:
+    """What is wrong with one `allOf` item; the editor writes {"if": {"properties": {f: {"const": v}},
+    "required": [f]}, "then": {"required": [names]}} and hand-written JSON Schema is accepted as it is, as long
+    as the fields it names exist."""
+    if not isinstance(clause, dict):
+        return _("each rule must be an object.")
+    named = set()
+    condition, then = clause.get("if"), clause.get("then")
+    if isinstance(condition, dict):
+        named |= set(condition.get("properties") or {}) | set(condition.get("required") or [])
+    if isinstance(then, dict):
+        named |= set(then.get("required") or [])
+    unknown = sorted(n for n in named if n not in properties)
+    if unknown:
+        return _("it names %(names)s, which the form does not have.", names=", ".join(map(str, unknown)))
+    return None
 
 
 def _evidence_problem(evidence: Any) -> str | None:
@@ -468,8 +527,13 @@ def _evidence_problem(evidence: Any) -> str | None:
     return None
 
 
-def save_form(user_id: int, key: str, raw: Any, note: str | None = None) -> FormVersion:
-    """Store an edited definition as the new active version; running tasks keep the version they have."""
+def save_form(user_id: int, key: str, raw: Any, note: str | None = None,
+              guard: Callable[[dict[str, Any]], None] | None = None,
+              after: Callable[[FormVersion], None] | None = None) -> FormVersion:
+    """Store an edited definition as the new active version; running tasks keep the version they have.
+
+    `guard(definition)` may refuse a valid definition (services/form_usage.py: what processes and waiting
+    tasks use); `after(row)` runs in the same transaction once the version is added (re-issuing tasks)."""
     if not valid_key(key):
         raise ValidationFailed(_("Some fields need your attention."),
                                fields={"key": _("A form name may only use letters, digits, - and _.")})
@@ -488,9 +552,17 @@ def save_form(user_id: int, key: str, raw: Any, note: str | None = None) -> Form
         current = None
     if current is not None and current.sha256 == digest:
         return current
+    if guard is not None:
+        guard(raw)
     row = _add_version(key, text, digest, "editor", user_id, (note or "").strip()[:500] or None)
     if row is None:
         raise Conflict(_("Someone else saved this form at the same moment; reload it and try again."))
-    audit.record("form_saved", actor_id=user_id, data={"form": key, "number": row.number, "sha256": digest})
-    db.session.commit()
+    try:
+        audit.record("form_saved", actor_id=user_id, data={"form": key, "number": row.number, "sha256": digest})
+        if after is not None:
+            after(row)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return row

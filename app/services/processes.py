@@ -1,7 +1,7 @@
 """Process versions: deploying diagrams and finding the version new hazards start on."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -92,10 +92,12 @@ class Validation:
     problems: list[dict[str, str | None]]
     check: DiagramCheck
     dry_run: DryRun | None = None
+    # What does not stop a deploy but should be looked at (services/form_usage.diagram_warnings).
+    warnings: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         run = self.dry_run
-        return {"problems": self.problems, "deployable": not self.problems,
+        return {"problems": self.problems, "deployable": not self.problems, "warnings": self.warnings,
                 "dry_run": None if run is None else {"completed_tasks": run.completed_tasks,
                                                       "finished": run.finished}}
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.clock import clock
 from app.extensions import db
 from app.models import Hazard, HumanTask, TaskStatus, User
-from app.services import attachments, forms
+from app.services import attachments, form_usage, forms
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_upto_query, paginate
@@ -234,3 +234,9 @@ def task_form(task: HumanTask) -> forms.FormDefinition:
     if task.form_version_id is not None:
         return forms.form_version(task.form_version_id)
     return forms.get_form(task.form_key)
+
+
+def shown_form(task: HumanTask) -> forms.FormDefinition:
+    """The task's form as people read it: `{deadline_days}` and `{timer:...}` in its texts rendered from the
+    timers of the task's process version (form_usage.for_task), so a changed timer changes the text."""
+    return form_usage.for_task(task_form(task), task)

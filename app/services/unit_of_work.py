@@ -23,6 +23,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,9 +32,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.clock import clock
 from app.engine import EngineError, ProcessRuntime, Snapshot, TaskNotReady
 from app.extensions import commit_keeping_objects, db
-from app.models import Hazard, HumanTask, ProcessInstance, ProcessVersion, TaskStatus
+from app.models import Hazard, HumanTask, ProcessInstance, ProcessVersion, StepFailure, TaskStatus
 from app.services import audit, lifecycle, notifications, processes
-from app.services.errors import Conflict, NotFound, Unavailable
+from app.services.errors import Conflict, NotFound, ProcessBroken, Unavailable
 
 
 class InstanceStep:
@@ -130,6 +132,26 @@ def _read_under_lock(instance_id: int, task_id: int | None) -> tuple[Hazard, dic
     return hazard, {t.task_uuid: t for t in tasks if t.status == TaskStatus.open}, asked
 
 
+def _record_failure(task_id: int, instance_id: int, exc: EngineError) -> None:
+    """Keep, in a transaction of its own, that the engine refused this task's step and why (the step itself
+    wrote nothing): the process library lists it for the administrator. Best effort: the user's answer does
+    not depend on it."""
+    now = clock.now()
+    values = {"task_id": task_id, "instance_id": instance_id, "element_id": (exc.element_id or None) and
+              str(exc.element_id)[:100], "reason": str(exc)[:4000] or type(exc).__name__, "attempts": 1,
+              "first_at": now, "last_at": now}
+    insert_ = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert_(StepFailure).values(**values)
+    statement = statement.on_conflict_do_update(index_elements=[StepFailure.task_id], set_={
+        "attempts": StepFailure.attempts + 1, "last_at": now, "reason": values["reason"],
+        "element_id": values["element_id"], "instance_id": instance_id})
+    try:
+        db.session.execute(statement)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the database may be what failed; the refusal is answered all the same
+        db.session.rollback()
+
+
 def _busy() -> Conflict:
     return Conflict(_("This hazard is being updated by someone else right now; try again in a moment."))
 
@@ -167,6 +189,7 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
     back and raises Conflict when the step lost a race or the engine refused it, and rolls back and
     re-raises anything else (a ServiceError the block raised reaches the caller as is).
     """
+    step: InstanceStep | None = None
     try:
         if instance_id is None and task_id is None:
             if hazard is None:
@@ -205,9 +228,14 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
         db.session.rollback()
         raise Conflict(_("Someone else changed this hazard at the same moment; nothing was changed.")) from None
     except EngineError as exc:
+        # The ids are read before the rollback expires the objects.
+        where = (step.task.id, step.instance.id) if step is not None and step.task is not None else None
         db.session.rollback()
-        raise Conflict(_("The process could not continue (%(reason)s); nothing was changed. "
-                         "Ask an administrator to check the process diagram.", reason=str(exc))) from None
+        if where is not None and where[1] is not None:
+            _record_failure(*where, exc)
+        raise ProcessBroken(_("The process could not continue at this step because of a problem in its diagram, "
+                              "which only its administrator can fix. Nothing was saved. The administrator sees "
+                              "the problem in the process library; try again once it is fixed.")) from None
     except OperationalError as exc:
         db.session.rollback()
         raise (_busy() if contention(exc) else _unavailable()) from None

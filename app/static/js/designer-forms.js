@@ -16,6 +16,10 @@
     fields: []
   };
   definition.schema.required = definition.schema.required || [];
+  var newTitle = root.getAttribute("data-new-title");
+  if (newTitle && !definition.title.zh && !definition.title.en) {
+    definition.title[/^[\x00-\x7F]*$/.test(newTitle) ? "en" : "zh"] = newTitle;
+  }
   var CHOICE_WIDGETS = ["select", "radio"];
 
   function el(tag, attrs, children) {
@@ -104,8 +108,8 @@
     name.addEventListener("change", function () { render(); });
     var widget = el("select", { className: "form-select form-select-sm", "data-prop": "widget" });
     widgets.forEach(function (w) {
-      var option = el("option", { value: w, text: w });
-      if (w === (field.widget || "text")) option.selected = true;
+      var option = el("option", { value: w[0], text: w[1] });
+      if (w[0] === (field.widget || "text")) option.selected = true;
       widget.appendChild(option);
     });
     widget.addEventListener("change", function () {
@@ -125,12 +129,8 @@
     row.appendChild(labelled(t.help_en, input(field.help.en, function (v) { field.help.en = v; }, { multiline: true })));
     body.appendChild(row);
 
-    var required = el("input", { type: "checkbox", className: "form-check-input", checked: isRequired(field.name),
-                                 id: "hl-req-" + index, "data-prop": "required" });
-    required.addEventListener("change", function () { setRequired(field.name, required.checked); refresh(false); });
+    body.appendChild(rulesEditor(field, index));
     var tools = el("div", { className: "d-flex flex-wrap align-items-center gap-2 mt-2" }, [
-      el("div", { className: "form-check mb-0" }, [required,
-        el("label", { className: "form-check-label small", "for": required.id, text: t.required })]),
       button(t.up, function () { move(index, -1); }, index === 0),
       button(t.down, function () { move(index, 1); }, index === definition.fields.length - 1),
       button(t.remove, function () { removeField(index); }, false, "btn-outline-danger")
@@ -139,6 +139,121 @@
     if (CHOICE_WIDGETS.indexOf(field.widget) !== -1) body.appendChild(choicesEditor(field));
     card.appendChild(body);
     return card;
+  }
+
+  // ------------------------------------------------------------------ conditional rules, without JSON
+  /* Fields another field's rule can name: those with a short list of values (choices, yes/no). */
+  function valuesOf(name) {
+    var other = (definition.fields || []).filter(function (f) { return f.name === name; })[0];
+    if (!other) return null;
+    if (other.widget === "checkbox") return [[true, t.yes], [false, t.no]];
+    if (CHOICE_WIDGETS.indexOf(other.widget) !== -1) {
+      return (other.choices || []).map(function (c) { return [c.value, text(c.label) || String(c.value)]; });
+    }
+    return null;
+  }
+
+  /* The "required only when F is V" rule of a field: the allOf clause whose `then` requires it. */
+  function requiredWhen(name) {
+    var found = null;
+    (definition.schema.allOf || []).forEach(function (clause) {
+      var props = clause && clause["if"] && clause["if"].properties;
+      var then = clause && clause.then && clause.then.required;
+      if (found || !props || !then || then.indexOf(name) === -1) return;
+      var keys = Object.keys(props);
+      if (keys.length === 1 && props[keys[0]] && "const" in props[keys[0]]) found = { field: keys[0], equals: props[keys[0]]["const"] };
+    });
+    return found;
+  }
+
+  function setRequiredWhen(name, rule) {
+    var clauses = (definition.schema.allOf || []).map(function (clause) {
+      if (clause && clause.then && Array.isArray(clause.then.required)) {
+        clause.then.required = clause.then.required.filter(function (n) { return n !== name; });
+      }
+      return clause;
+    }).filter(function (clause) { return !(clause && clause.then && Array.isArray(clause.then.required) && clause.then.required.length === 0); });
+    if (rule) {
+      var same = clauses.filter(function (clause) {
+        var props = clause && clause["if"] && clause["if"].properties;
+        return props && Object.keys(props).length === 1 && props[rule.field] && props[rule.field]["const"] === rule.equals && clause.then;
+      })[0];
+      if (same) same.then.required.push(name);
+      else {
+        var condition = { properties: {}, required: [rule.field] };
+        condition.properties[rule.field] = { "const": rule.equals };
+        clauses.push({ "if": condition, then: { required: [name] } });
+      }
+    }
+    if (clauses.length) definition.schema.allOf = clauses; else delete definition.schema.allOf;
+  }
+
+  /* "[field] is [value]": picks a field with a short list of values and one of them. */
+  function conditionPicker(field, prefix, rule, onChange) {
+    var others = (definition.fields || []).filter(function (f) { return f.name !== field.name && valuesOf(f.name); });
+    var which = el("select", { className: "form-select form-select-sm", "data-prop": prefix + "-field", "aria-label": t.rule_field });
+    others.forEach(function (f) { which.appendChild(el("option", { value: f.name, text: text(f.label) || f.name })); });
+    var value = el("select", { className: "form-select form-select-sm", "data-prop": prefix + "-value", "aria-label": t.rule_value });
+    function fillValues() {
+      value.textContent = "";
+      (valuesOf(which.value) || []).forEach(function (v, i) {
+        var option = el("option", { value: String(i), text: v[1] });
+        if (rule && rule.field === which.value && rule.equals === v[0]) option.selected = true;
+        value.appendChild(option);
+      });
+    }
+    if (rule && valuesOf(rule.field)) which.value = rule.field;
+    fillValues();
+    function changed() {
+      var values = valuesOf(which.value) || [];
+      var picked = values[Number(value.value) || 0];
+      onChange(picked ? { field: which.value, equals: picked[0] } : null);
+    }
+    which.addEventListener("change", function () { fillValues(); changed(); });
+    value.addEventListener("change", changed);
+    var row = el("div", { className: "input-group input-group-sm mt-1" }, [which,
+      el("span", { className: "input-group-text", text: t.is }), value]);
+    return { node: row, apply: changed, usable: others.length > 0 };
+  }
+
+  function rulesEditor(field, index) {
+    var box = el("div", { className: "row g-2 mt-1 hl-field-rules" });
+    var when = requiredWhen(field.name);
+    var mode = isRequired(field.name) ? "always" : when ? "when" : "optional";
+    var required = el("select", { className: "form-select form-select-sm", id: "hl-req-" + index, "data-prop": "required" }, [
+      el("option", { value: "optional", text: t.optional }), el("option", { value: "always", text: t.required_always }),
+      el("option", { value: "when", text: t.required_when })]);
+    required.value = mode;
+    var requiredRule = conditionPicker(field, "required-when", when, function (rule) { setRequiredWhen(field.name, rule); refresh(false); });
+    requiredRule.node.hidden = mode !== "when";
+    if (!requiredRule.usable) required.options[2].disabled = true;
+    required.addEventListener("change", function () {
+      setRequired(field.name, required.value === "always");
+      requiredRule.node.hidden = required.value !== "when";
+      if (required.value === "when") requiredRule.apply(); else setRequiredWhen(field.name, null);
+      refresh(false);
+    });
+    var shown = el("select", { className: "form-select form-select-sm", id: "hl-show-" + index, "data-prop": "shown" }, [
+      el("option", { value: "always", text: t.shown_always }), el("option", { value: "when", text: t.shown_when })]);
+    shown.value = field.showIf ? "when" : "always";
+    var shownRule = conditionPicker(field, "shown-when", field.showIf, function (rule) {
+      if (rule) field.showIf = rule; else delete field.showIf;
+      refresh(false);
+    });
+    shownRule.node.hidden = !field.showIf;
+    if (!shownRule.usable) shown.options[1].disabled = true;
+    shown.addEventListener("change", function () {
+      shownRule.node.hidden = shown.value !== "when";
+      if (shown.value === "when") shownRule.apply(); else delete field.showIf;
+      refresh(false);
+    });
+    var left = el("div", { className: "col-sm-6" }, [
+      el("label", { className: "form-label small fw-semibold mb-0", "for": required.id, text: t.required }), required, requiredRule.node]);
+    var right = el("div", { className: "col-sm-6" }, [
+      el("label", { className: "form-label small fw-semibold mb-0", "for": shown.id, text: t.shown }), shown, shownRule.node]);
+    box.appendChild(left);
+    box.appendChild(right);
+    return box;
   }
 
   function button(label, onClick, disabled, style) {
@@ -176,6 +291,7 @@
     var field = definition.fields.splice(index, 1)[0];
     delete definition.schema.properties[field.name];
     setRequired(field.name, false);
+    setRequiredWhen(field.name, null);
     render();
   }
 
@@ -201,7 +317,7 @@
     var values = {};
     (definition.fields || []).forEach(function (f, i) {
       var id = "hl-pv-" + i;
-      var required = isRequired(f.name);
+      var required = isRequired(f.name) || !!requiredWhen(f.name);
       var label = el("label", { className: "form-label fw-semibold", "for": id, text: text(f.label) || f.name });
       if (required) label.appendChild(el("span", { className: "text-danger", text: " *" }));
       var control;
@@ -220,8 +336,10 @@
             el("label", { className: "form-check-label", "for": rid, text: text(c.label) || c.value })]));
         });
       } else if (widget === "checkbox") {
-        control = el("div", { className: "form-check" }, [el("input", { type: "checkbox", className: "form-check-input", id: id }),
-          el("label", { className: "form-check-label", "for": id, text: t.yes })]);
+        var tick = el("input", { type: "checkbox", className: "form-check-input", id: id });
+        values[f.name] = false;
+        tick.addEventListener("change", function () { values[f.name] = tick.checked; applyShowIf(); });
+        control = el("div", { className: "form-check" }, [tick, el("label", { className: "form-check-label", "for": id, text: t.yes })]);
       } else if (widget === "attachments") {
         control = el("input", { type: "file", className: "form-control", id: id, multiple: "multiple" });
       } else {
@@ -288,10 +406,15 @@
     }
   });
 
-  function status(kind, message) {
+  function status(kind, message, items) {
     var box = document.getElementById("hl-form-status");
     box.className = "alert py-2 small alert-" + kind;
     box.textContent = message;
+    if (items && items.length) {
+      var list = el("ul", { className: "mb-0 mt-1" });
+      items.forEach(function (item) { list.appendChild(el("li", { text: item })); });
+      box.appendChild(list);
+    }
   }
 
   document.getElementById("hl-add-field").addEventListener("click", addField);
@@ -300,16 +423,19 @@
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json",
                  "X-CSRFToken": root.getAttribute("data-csrf") },
-      body: JSON.stringify({ definition: definition, note: document.getElementById("hl-form-note").value })
+      body: JSON.stringify({ definition: definition, note: document.getElementById("hl-form-note").value,
+                             reissue: document.getElementById("hl-form-reissue").checked })
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) {
-          var details = Object.keys(data.fields || {}).map(function (k) { return k + ": " + data.fields[k]; }).join(" · ");
-          status("danger", format(t.not_saved, { reason: (data.error || response.status) + (details ? " " + details : "") }));
+          var details = data.problems || Object.keys(data.fields || {}).map(function (k) {
+            return k === "_form" ? data.fields[k] : k + ": " + data.fields[k];
+          });
+          status("danger", format(t.not_saved, { reason: data.error || response.status }), details);
           root.setAttribute("data-saved", "refused");
           return;
         }
-        status("success", format(t.saved, { n: data.number }));
+        status(data.warnings && data.warnings.length ? "warning" : "success", format(t.saved, { n: data.number }), data.warnings);
         root.setAttribute("data-saved", String(data.number));
       });
     }).catch(function () { status("danger", t.network_failed); });

@@ -132,8 +132,9 @@
       if (!result.ok) return failed(result);
       var problems = result.data.problems || [];
       showProblems(problems);
+      var warnings = (result.data.warnings || []).map(function (w) { return w.message; });
       if (problems.length) status("warning", format(t.problems, { n: problems.length }));
-      else status("success", t.valid);
+      else status(warnings.length ? "warning" : "success", [t.valid].concat(warnings).join(" "));
       root.setAttribute("data-checked", problems.length ? "problems" : "valid");
       return problems;
     }).catch(networkFailed);

@@ -213,7 +213,7 @@ def list_tasks(args: dict[str, Any]):
 @bp.doc(summary="A task with its hazard and the definition of its form")
 def get_task(task_id: int):
     task = tasks.visible_task(caller(), task_id)
-    return Extended(task, form=tasks.task_form(task).as_dict())
+    return Extended(task, form=tasks.shown_form(task).as_dict())
 
 
 @bp.route(f"/tasks/<{ID}:task_id>/claim", methods=["POST"])

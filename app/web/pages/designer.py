@@ -50,10 +50,11 @@ def service_error(exc: ServiceError):
     if not _wants_json():
         from app.web.pages.errors import render_error
 
-        return render_error(exc.status, exc.message)
+        return render_error(exc.status, exc.message, exc)
     body: dict[str, Any] = {"error": exc.message}
     if exc.fields:
         body["fields"] = exc.fields
+    body.update(getattr(exc, "extra", None) or {})  # e.g. form_usage.FormInUse: the problems, re-issue possible
     if isinstance(exc, DiagramInvalid):
         body["problems"] = exc.problems
     return jsonify(body), exc.status
@@ -280,16 +281,31 @@ def form_list():
     return render_template("designer/forms.html", forms=designer.list_forms(current_user))
 
 
+@bp.get("/new-form")
+@admin_required
+def form_new():
+    """A new form from its title: the form's name (its data key) is made from it; a Chinese title is kept."""
+    title = (request.args.get("title") or "").strip()[:200]
+    if not title:
+        flash(_("Give the new form a title."), "warning")
+        return redirect(url_for(".form_list"))
+    return redirect(url_for(".form_edit", key=designer.new_form_key(current_user, title), title=title))
+
+
 @bp.get("/forms/<key>")
 @admin_required
 def form_edit(key: str):
+    if not forms.valid_key(key):  # e.g. a Chinese name typed into the address: it becomes the title
+        return redirect(url_for(".form_new", title=key))
     history = designer.form_history(current_user, key)
     number = int_arg("version")
     shown = next((v for v in history if v.number == number), None) if number else None
     shown = shown or next((v for v in history if v.active), None)
     definition = json.loads(shown.definition) if shown is not None else None
+    title = (request.args.get("title") or "").strip()[:200] if shown is None else ""
     return render_template("designer/form_edit.html", key=key, history=history, shown=shown,
-                           definition=definition, widgets=sorted(forms.WIDGETS))
+                           definition=definition, widgets=forms.widget_names(), new_title=title,
+                           usage=designer.form_usage_of(current_user, key))
 
 
 @bp.post("/forms/<key>")
@@ -297,5 +313,27 @@ def form_edit(key: str):
 def form_save(key: str):
     body = _json()
     note = body.get("note") if isinstance(body.get("note"), str) else None
-    saved = designer.save_form(current_user, key, body.get("definition"), note)
-    return jsonify({"number": saved.number, "url": url_for(".form_edit", key=key)}), 201
+    saved = designer.save_form(current_user, key, body.get("definition"), note, reissue=body.get("reissue") is True)
+    usage = designer.form_usage_of(current_user, key)
+    return jsonify({"number": saved.number, "url": url_for(".form_edit", key=key),
+                    "warnings": usage.warnings}), 201
+
+
+@bp.post("/forms/<key>/reissue")
+@admin_required
+def form_reissue(key: str):
+    """Give every waiting task of the form its current version (a page form: back to the form's page)."""
+    if not forms.valid_key(key):
+        raise NotFound(_("There is no form named %(key)s.", key=key))
+    moved = designer.reissue_form(current_user, key)
+    flash(_("%(n)d waiting task(s) now use the current version of the form.", n=moved), "success")
+    return redirect(url_for(".form_edit", key=key))
+
+
+@bp.post("/tasks/<int:task_id>/reissue")
+@admin_required
+def task_reissue(task_id: int):
+    """Give one waiting task the current version of its form."""
+    task = designer.reissue_task(current_user, task_id)
+    flash(_("The task now uses the current version of its form."), "success")
+    return redirect(url_for(".form_edit", key=task.form_key))

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.services.errors import ServiceError
+from app.services.errors import ProcessBroken, ServiceError
 from app.web.api import routes as api_routes
 
 bp = Blueprint("errors", __name__)
@@ -46,11 +46,14 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None, exc: ServiceError | None = None):
     title = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
     generic = MESSAGES.get(status) or MESSAGES[500 if status >= 500 else 400]
+    hint = generic if message else None
+    if isinstance(exc, ProcessBroken):  # not "someone else changed it": the diagram needs its administrator
+        title, hint = _("The process needs its administrator"), None
     return render_template("errors/error.html", status=status, title=title, message=message or generic,
-                           hint=generic if message else None), status
+                           hint=hint), status
 
 
 @bp.app_errorhandler(CSRFError)
@@ -65,7 +68,7 @@ def csrf_error(exc: CSRFError):
 def service_error(exc: ServiceError):
     if _is_api():
         return api_routes.service_error(exc)
-    return render_error(exc.status, exc.message)
+    return render_error(exc.status, exc.message, exc)
 
 
 @bp.app_errorhandler(HTTPException)

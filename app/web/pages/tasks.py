@@ -47,7 +47,7 @@ def _render_task(task, values=None, errors=None, status=200, refused=None):
     """The task page; after a submission, with what the user sent: `errors` next to the fields, or `refused`
     (why the step was not done) at the top, with the form as the user filled it in."""
     hazard = task.hazard
-    form = tasks.task_form(task)
+    form = tasks.shown_form(task)
     events, all_tasks = hazards.timeline(hazard.id), hazards.tasks_of(hazard.id)
     context = evidence.for_task(task, form, events, all_tasks)
     titles = {t.spec_name: (t.title, t.form_key) for t in all_tasks}
