@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -126,7 +127,7 @@ def _literal(spec: ConditionField, raw: str) -> str:
         except ValueError:
             raise _refuse("value", _("%(field)s is a number: enter a number such as 3 or 2.5.",
                                      field=spec.label)) from None
-        if number != number or number in (float("inf"), float("-inf")):
+        if not math.isfinite(number):
             raise _refuse("value", _("%(field)s is a number: enter a number such as 3 or 2.5.", field=spec.label))
         return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
     if spec.kind == "date" and not DATE.match(value):

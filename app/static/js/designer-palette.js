@@ -72,16 +72,20 @@
     eventBus.on("commandStack.shape.create.postExecuted", 500, function (event) {
       var context = event.context;
       var shape = context.shape;
-      if (!shape || shape.waypoints || !context.targetFlow) return;
+      if (!shape || shape.waypoints || !context.targetFlow || shape.type === "label") return;
       var middle = shape.x + shape.width / 2;
       var after = elementRegistry.filter(function (e) {
         return e !== shape && !e.waypoints && e.type !== "label" && e.type !== "bpmn:Lane" && e.parent === shape.parent && !e.host &&
           e.x + (e.width || 0) / 2 > middle && e.y + (e.height || 0) > shape.y - 200 &&
           e.y < shape.y + shape.height + 200;
       });
-      if (!after.length) return;
-      var dx = shape.x + shape.width + GAP - Math.min.apply(null, after.map(function (e) { return e.x; }));
-      if (dx > 0) modeling.moveElements(after, { x: dx, y: 0 });
+      // The new step clears the step before it, and the steps after it clear the new step.
+      var before = context.targetFlow.source;
+      var own = before && !before.waypoints ? Math.max(0, before.x + before.width + GAP - shape.x) : 0;
+      var next = after.length ? Math.min.apply(null, after.map(function (e) { return e.x; })) : Infinity;
+      var rest = Math.max(own, shape.x + own + shape.width + GAP - next);
+      if (rest > 0 && after.length) modeling.moveElements(after, { x: rest, y: 0 });
+      if (own > 0) modeling.moveElements([shape], { x: own, y: 0 });
     });
   }
   HLMakeRoom.$inject = ["eventBus", "elementRegistry", "modeling"];

@@ -225,34 +225,43 @@
     }).catch(networkFailed);
   }
 
-  function showChanges() {
+  /* The changes compared with the active version, in sentences with old → new values (the server's words). */
+  function summaryList(lines) {
+    var ul = document.createElement("ul");
+    ul.className = "mb-1 hl-change-summary";
+    lines.forEach(function (line) {
+      var li = document.createElement("li");
+      li.setAttribute("data-change", line.change);
+      li.textContent = line.text;
+      if (line.change === "changed") {
+        li.appendChild(document.createTextNode(": "));
+        var before = document.createElement("span");
+        before.className = "hl-before text-decoration-line-through text-secondary";
+        before.textContent = line.before;
+        var after = document.createElement("span");
+        after.className = "hl-after fw-semibold";
+        after.textContent = line.after;
+        li.appendChild(before);
+        li.appendChild(document.createTextNode(" → "));
+        li.appendChild(after);
+      }
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
+  function showChanges(target) {
     return xml().then(function (text) {
       return post(root.getAttribute("data-changes-url"), { xml: text });
     }).then(function (result) {
       if (!result.ok) return failed(result);
-      var body = document.getElementById("hl-changes-body");
-      body.textContent = "";
       var d = result.data;
-      var groups = [["added", d.added], ["removed", d.removed], ["changed", d.changed]];
-      var any = false;
-      groups.forEach(function (group) {
-        if (!group[1].length) return;
-        any = true;
-        var title = document.createElement("div");
-        title.className = "fw-semibold mt-1";
-        title.textContent = t[group[0]] + " (" + group[1].length + ")";
-        body.appendChild(title);
-        var ul = document.createElement("ul");
-        ul.className = "mb-1";
-        group[1].forEach(function (item) {
-          var li = document.createElement("li");
-          var fields = item.changes ? ": " + Object.keys(item.changes).join(", ") : "";
-          li.textContent = (item.name ? item.name + " " : "") + "(" + item.id + ", " + item.type + ")" + fields;
-          ul.appendChild(li);
-        });
-        body.appendChild(ul);
+      var bodies = [document.getElementById("hl-changes-body")].concat(target ? [target] : []);
+      bodies.forEach(function (body) {
+        body.textContent = "";
+        if (d.summary && d.summary.length) body.appendChild(summaryList(d.summary));
+        else body.textContent = t.changes_none;
       });
-      if (!any) body.textContent = t.changes_none;
       document.getElementById("hl-changes-card").hidden = false;
       return d;
     }).catch(networkFailed);
@@ -409,7 +418,7 @@
   document.getElementById("hl-redo").addEventListener("click", function () { modeler.get("commandStack").redo(); });
   document.getElementById("hl-validate").addEventListener("click", check);
   document.getElementById("hl-save").addEventListener("click", saveDraft);
-  document.getElementById("hl-changes").addEventListener("click", showChanges);
+  document.getElementById("hl-changes").addEventListener("click", function () { showChanges(); });
   document.getElementById("hl-export").addEventListener("click", exportFile);
   document.getElementById("hl-import").addEventListener("change", function (e) {
     importFile(e.target.files[0]);
@@ -418,7 +427,12 @@
   var modalElement = document.getElementById("hl-deploy-modal");
   var modal = window.bootstrap ? new window.bootstrap.Modal(modalElement) : null;
   document.getElementById("hl-deploy").addEventListener("click", function () {
-    if (modal) modal.show(); else deploy(window.prompt(t.deploying) || "");
+    if (modal) {
+      modal.show();
+      showChanges(document.getElementById("hl-deploy-summary"));
+    } else {
+      deploy(window.prompt(t.deploying) || "");
+    }
   });
   document.getElementById("hl-deploy-form").addEventListener("submit", function (e) {
     e.preventDefault();

@@ -23,13 +23,14 @@ from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, V
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
 from app.web.inputs import bounded_int, int_arg, int_args
-from app.web.pages.view import STEP_STATUSES
+from app.web.pages.view import STEP_STATUSES, status_label
 
 bp = Blueprint("designer", __name__, url_prefix="/admin")
 
 
 def _wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best == "application/json"
+    return (request.is_json or request.accept_mimetypes.best == "application/json"
+            or request.endpoint == "designer.condition_builder")
 
 
 def admin_required(view):
@@ -188,7 +189,7 @@ def diff(key: str):
         raise NotFound(_("No process named %(key)s is deployed.", key=key))
     after = int_arg("to") or versions[0].number
     before = int_arg("from") or max(after - 1, 1)
-    result = designer.diff_versions(current_user, key, before, after)
+    result = designer.diff_versions(current_user, key, before, after, status_label)
     return render_template("designer/diff.html", key=key, result=result, versions=versions,
                            diff=result.diff.as_dict())
 
@@ -249,7 +250,8 @@ def changes(key: str):
     """What the diagram in the editor changes compared with a deployed version (default: the active one)."""
     body = _json()
     against = _optional_int(body, "against") or designer.active_or_shipped(current_user, key).number
-    return jsonify({"against": against, **designer.diff_against(current_user, key, against, _xml(body)).as_dict()})
+    diff, summary = designer.diff_against(current_user, key, against, _xml(body), status_label)
+    return jsonify({"against": against, **diff.as_dict(), "summary": [line.as_dict() for line in summary]})
 
 
 @bp.get("/processes/<key>/condition-builder")
@@ -270,7 +272,7 @@ def condition_builder(key: str):
 @admin_required
 def migrate_preview(key: str):
     number = int_arg("to") or designer.active_or_shipped(current_user, key).number
-    preview = migration.preview(current_user, key, number)
+    preview = migration.preview(current_user, key, number, status_label=status_label)
     return render_template("designer/migrate.html", key=key, preview=preview)
 
 
@@ -287,7 +289,7 @@ def migrate(key: str):
     if outcome.refused:
         flash(_("%(n)d hazard(s) could not move and stay on their version; the reasons are listed below.",
                 n=len(outcome.refused)), "warning")
-    preview = migration.preview(current_user, key, number)
+    preview = migration.preview(current_user, key, number, status_label=status_label)
     return render_template("designer/migrate.html", key=key, preview=preview, outcome=outcome)
 
 
