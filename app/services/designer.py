@@ -4,6 +4,7 @@ Administrators only: every function takes the acting user and checks the role fi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -35,6 +36,7 @@ from app.services import audit, form_usage, forms, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.hazards import REPORT_FORM
 from app.services.policy import working_lanes
+from app.services.process_changes import ChangeLine, summarize
 
 
 def require_admin(user: User | None) -> User:
@@ -296,19 +298,26 @@ class VersionDiff:
     before: ProcessVersion
     after: ProcessVersion
     diff: DiagramDiff
+    summary: list[ChangeLine] = field(default_factory=list)
 
 
-def diff_versions(user: User, process_key: str, before: int, after: int) -> VersionDiff:
-    """What changed from one version to another: added, removed and changed elements."""
+def diff_versions(user: User, process_key: str, before: int, after: int,
+                  status_label: Callable[[str | None], str] | None = None) -> VersionDiff:
+    """What changed from one version to another: added, removed and changed elements, and in sentences."""
     old, new = get_version(user, process_key, before), get_version(user, process_key, after)
-    return VersionDiff(old, new, compare(read_diagram(old.bpmn_xml), read_diagram(new.bpmn_xml)))
+    old_diagram, new_diagram = read_diagram(old.bpmn_xml), read_diagram(new.bpmn_xml)
+    diff = compare(old_diagram, new_diagram)
+    return VersionDiff(old, new, diff, summarize(old_diagram, new_diagram, diff, status_label))
 
 
-def diff_against(user: User, process_key: str, before: int, xml: str) -> DiagramDiff:
-    """What a diagram being edited changes compared with a deployed version."""
+def diff_against(user: User, process_key: str, before: int, xml: str,
+                 status_label: Callable[[str | None], str] | None = None) -> tuple[DiagramDiff, list[ChangeLine]]:
+    """What a diagram being edited changes compared with a deployed version, and in sentences."""
     old = get_version(user, process_key, before)
     _readable_xml(xml)
-    return compare(read_diagram(old.bpmn_xml), read_diagram(xml))
+    old_diagram, new_diagram = read_diagram(old.bpmn_xml), read_diagram(xml)
+    diff = compare(old_diagram, new_diagram)
+    return diff, summarize(old_diagram, new_diagram, diff, status_label)
 
 
 # ------------------------------------------------------------------------------------------------- forms

@@ -7,17 +7,18 @@ and the whole action in the system chain.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.engine import EngineError
-from app.engine.diagram import Finding
+from app.engine.diagram import Diagram, Finding, read_diagram
 from app.engine.migration import MigrationResult, check_and_migrate
 from app.extensions import db
 from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
-from app.services import audit, designer, forms, processes
+from app.services import audit, designer, forms, process_changes, processes
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.policy import organisation_for, role_for_lane
 from app.services.unit_of_work import instance_step
@@ -36,6 +37,8 @@ class InstanceMove:
     from_number: int
     waiting_at: list[str]
     problems: list[dict[str, str | None]] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)        # the steps it waits at, by name
+    changes: list[str] = field(default_factory=list)      # what moving changes for it, in sentences
 
     @property
     def movable(self) -> bool:
@@ -57,8 +60,8 @@ class MigrationPreview:
         return [i for i in self.instances if not i.movable]
 
 
-def _problem_message(finding: Finding) -> str:
-    label = finding.detail
+def _problem_message(finding: Finding, names: dict[str, str] | None = None) -> str:
+    label = (names or {}).get(finding.element_id or "") or finding.detail
     messages = {
         "waiting_removed": lambda: _("It is waiting at %(step)s, which the new version no longer has.", step=label),
         "passed_removed": lambda: _("It has passed through %(step)s, which the new version no longer has.",
@@ -74,8 +77,13 @@ def _problem_message(finding: Finding) -> str:
                                                     reason=label))())
 
 
-def _problems(result: MigrationResult) -> list[dict[str, str | None]]:
-    return [{"element_id": f.element_id, "message": _problem_message(f)} for f in result.problems]
+def _problems(result: MigrationResult, names: dict[str, str] | None = None) -> list[dict[str, str | None]]:
+    return [{"element_id": f.element_id, "message": _problem_message(f, names)} for f in result.problems]
+
+
+def _names(diagram: Diagram) -> dict[str, str]:
+    """Element id -> “step name” (what the pages show instead of element ids)."""
+    return {element_id: f"“{process_changes.step_name(diagram, element_id)}”" for element_id in diagram.elements}
 
 
 def _target(user: User, process_key: str, number: int) -> ProcessVersion:
@@ -96,21 +104,32 @@ def _running_elsewhere(target: ProcessVersion):
             .order_by(ProcessInstance.id))
 
 
-def preview(user: User, process_key: str, number: int, limit: int = PREVIEW_LIMIT) -> MigrationPreview:
-    """Which running instances on other versions could move to version `number`, and why the others cannot."""
+def preview(user: User, process_key: str, number: int, limit: int = PREVIEW_LIMIT,
+            status_label: Callable[[str | None], str] | None = None) -> MigrationPreview:
+    """Which running instances on other versions could move to version `number`, why the others cannot, and what
+    moving changes for each (by step name)."""
     target = _target(user, process_key, number)
+    target_diagram = read_diagram(target.bpmn_xml)
+    diagrams: dict[int, Diagram] = {}
     rows = db.session.execute(_running_elsewhere(target).limit(limit + 1)).all()
     moves = []
     for instance, hazard in rows[:limit]:
+        source = diagrams.get(instance.version_id)
+        if source is None:
+            source = diagrams[instance.version_id] = read_diagram(instance.version.bpmn_xml)
+        names = {**_names(source), **_names(target_diagram)}
         try:
             result = _check(instance, target)
-            problems = _problems(result)
+            problems = _problems(result, names)
         except EngineError as exc:
             result, problems = MigrationResult(), [{"element_id": None, "message": _(
                 "The engine could not map its state: %(reason)s", reason=str(exc))}]
+        waiting = [w for w in result.waiting_at if w in source.elements]
+        steps = [process_changes.step_name(source, w) for w in waiting if source.elements[w].type != "sequenceFlow"]
+        changes = process_changes.what_changes(source, target_diagram, waiting, status_label) if not problems else []
         moves.append(InstanceMove(instance.id, hazard.id if hazard else None, hazard.number if hazard else None,
                                   hazard.title if hazard else None, instance.version.number, result.waiting_at,
-                                  problems))
+                                  problems, steps, changes))
     db.session.rollback()  # nothing was written; release what the reads hold
     return MigrationPreview(target, moves, truncated=len(rows) > limit)
 
@@ -168,7 +187,8 @@ def _move_one(user: User, instance_id: int, target: ProcessVersion) -> list[dict
             except EngineError as exc:
                 raise _refusal(_("The engine could not map its state: %(reason)s", reason=str(exc))) from None
             if not result.movable:
-                raise _Refused(_problems(result))
+                names = {**_names(read_diagram(instance.version.bpmn_xml)), **_names(read_diagram(target.bpmn_xml))}
+                raise _Refused(_problems(result, names))
             instance.version_id = target.id
             step.apply(result.snapshot, runtime=target_runtime, actor_id=user.id)
             _refresh_open_tasks(instance, step.hazard, result)

@@ -14,6 +14,7 @@
   var TIMER_KINDS = ["timeDate", "timeDuration", "timeCycle"];
   var USER_TASKS = ["bpmn:UserTask", "bpmn:ManualTask"];
   var TIMER_CAPABLE = ["bpmn:IntermediateCatchEvent", "bpmn:BoundaryEvent", "bpmn:StartEvent"];
+  var NEW_FORM = "__new__";
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -46,9 +47,37 @@
     eventBus.on(["elements.changed"], function (e) {
       if (self.editing || !self.element) return;
       var touched = (e.elements || []).some(function (x) { return x === self.element || x.id === self.element.id; });
-      if (touched) self.show(modeler.get("elementRegistry").get(self.element.id) || null);
+      var current = modeler.get("elementRegistry").get(self.element.id) || null;
+      // Re-render only when what the panel shows changed: rebuilding it removes the input being typed in
+      // (after a drop, the label editor's no-op update on losing focus did exactly that: the "lost name" bug).
+      if (touched && (!current || self.signature(current) !== self.shown)) self.show(current);
     });
+    // The label editor on the canvas (opened after a drop) finishes before the panel takes the pointer, and
+    // its update does not re-render the panel: the click lands in the input the user sees.
+    container.addEventListener("pointerdown", function () {
+      var directEditing = modeler.get("directEditing");
+      if (!directEditing.isActive()) return;
+      self.apply(function () { directEditing.complete(); });
+      var name = container.querySelector('[data-prop="name"]');
+      if (name && self.element) name.value = self.element.businessObject.name || "";
+      self.shown = self.element ? self.signature(self.element) : null;
+    }, true);
   }
+
+  /* What the panel shows of an element, to tell a change that matters from a no-op update. */
+  HLPanel.prototype.signature = function (element) {
+    var bo = element.businessObject || {};
+    var lane = element.type === "bpmn:Lane" ? null : this.laneOf(element);
+    var timer = (bo.eventDefinitions || []).map(function (d) {
+      return [d.$type, (d.timeDate || d.timeDuration || d.timeCycle || {}).body];
+    });
+    var process = processOf(bo);
+    return JSON.stringify([element.type, bo.name || "", this.properties(bo), process ? this.properties(process) : null,
+      bo.conditionExpression ? bo.conditionExpression.body : null, (bo.documentation || []).map(function (d) {
+        return d.text;
+      }), lane ? lane.id : null, timer, bo.cancelActivity, bo.script || null,
+      element.source && element.source.businessObject["default"] === bo]);
+  };
 
   HLPanel.prototype.service = function (name) { return this.modeler.get(name); };
 
@@ -194,6 +223,7 @@
   // ---------------------------------------------------------------------------------------------- render
   HLPanel.prototype.show = function (element) {
     this.element = element;
+    this.shown = element ? this.signature(element) : null;
     var body = this.container;
     body.textContent = "";
     body.removeAttribute("data-element");
@@ -246,12 +276,22 @@
     if (props.formKey && !choices.some(function (c) { return c.value === props.formKey; })) {
       choices.push({ value: props.formKey, label: props.formKey + " (?)" });
     }
-    body.appendChild(this.field("form", this.select(choices, props.formKey || "", function (v) {
+    choices.push({ value: NEW_FORM, label: this.label("new_form") });
+    var formSelect = this.select(choices, props.formKey || "", function (v) {
+      if (v === NEW_FORM) {
+        formSelect.value = props.formKey || "";
+        self.newForm(element);
+        return;
+      }
       self.apply(function () { self.setProperty(element, "formKey", v); });
-    }, "formKey")));
-    body.appendChild(this.field("status", this.textInput(props.status, function (v) {
-      self.apply(function () { self.setProperty(element, "status", v.trim()); });
-    }, { name: "status" })));
+    }, "formKey");
+    var formField = this.field("form", formSelect);
+    if (props.formKey && this.options.form_url) {
+      formField.appendChild(el("a", { className: "small", href: this.options.form_url.replace("__key__", props.formKey),
+                                      target: "_blank", rel: "noopener", text: this.label("open_form") }));
+    }
+    body.appendChild(formField);
+    body.appendChild(this.field("status", this.statusSelect(element, props.status), this.label("status_help")));
 
     var lanes = this.lanes();
     var current = this.laneOf(element);
@@ -264,6 +304,59 @@
       var lane = self.service("elementRegistry").get(v);
       if (lane) self.moveToLane(element, lane);
     }, "lane")));
+  };
+
+  /* The hazard status a step sets, from the process's status vocabulary (labels in the page's language). */
+  HLPanel.prototype.statusSelect = function (element, current) {
+    var self = this;
+    var known = this.options.statuses || [];
+    var choices = [{ value: "", label: this.label("no_status") }].concat(known.map(function (st) {
+      return { value: st.value, label: st.label };
+    }));
+    if (current && !known.some(function (st) { return st.value === current; })) {
+      choices.push({ value: current, label: current + " (?)" });
+    }
+    return this.select(choices, current || "", function (v) {
+      self.apply(function () { self.setProperty(element, "status", v); });
+    }, "status");
+  };
+
+  /* "New form" from the task panel: a starter form with a generated key is saved, chosen for the task and
+     opened in the form editor in a new tab, so the diagram stays open here. */
+  HLPanel.prototype.newForm = function (element) {
+    var self = this;
+    var stamp = new Date().toISOString().replace(/\D/g, "").slice(2, 12);
+    var key = "form_" + stamp + "_" + Math.random().toString(16).slice(2, 6);
+    var name = (element.businessObject.name || "").trim();
+    var definition = {
+      key: key,
+      title: { zh: name || this.label("new_form_title"), en: name || this.label("new_form_title") },
+      description: { zh: "", en: "" },
+      schema: { type: "object", properties: { opinion: { type: "string", maxLength: 2000 } }, required: [],
+                additionalProperties: false },
+      fields: [{ name: "opinion", widget: "textarea", label: { zh: "意见", en: "Opinion" } }]
+    };
+    // Opened now, while the click still counts as the user's: a window opened after the request is blocked.
+    var tab = window.open("", "_blank");
+    return fetch(this.options.form_url.replace("__key__", key), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": this.options.csrf },
+      body: JSON.stringify({ definition: definition, note: this.label("new_form_note") })
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (saved) {
+      self.options.forms.push({ key: key, title: definition.title });
+      self.apply(function () { self.setProperty(element, "formKey", key); });
+      self.show(element);
+      if (tab) tab.location.href = saved.url;
+      self.container.setAttribute("data-new-form", key);
+      return key;
+    }).catch(function (error) {
+      if (tab) tab.close();
+      self.container.setAttribute("data-new-form", "failed");
+      window.alert(self.label("new_form_failed") + " " + error.message);
+    });
   };
 
   HLPanel.prototype.renderLane = function (element, body) {
@@ -292,6 +385,7 @@
     }, { multiline: true, rows: 2, code: true, name: "condition" }), this.label("condition_help")));
     var source = element.source;
     if (source && (source.type === "bpmn:ExclusiveGateway" || source.type === "bpmn:InclusiveGateway")) {
+      this.renderConditionBuilder(element, body, condition);
       var box = el("input", { type: "checkbox", className: "form-check-input" });
       box.checked = source.businessObject.default === bo;
       box.setAttribute("data-prop", "default");
@@ -305,6 +399,158 @@
         box, el("label", { className: "form-check-label small", "for": box.id, text: this.label("default_flow") })
       ]));
     }
+  };
+
+  /* The forms filled in before a gateway: the user tasks found walking back along the flows, nearest first. */
+  HLPanel.prototype.formsBefore = function (gateway) {
+    var seen = {}, keys = [], queue = [gateway], self = this;
+    while (queue.length) {
+      var node = queue.shift();
+      (node.incoming || []).forEach(function (flow) {
+        var from = flow.source;
+        if (!from || seen[from.id]) return;
+        seen[from.id] = true;
+        var key = USER_TASKS.indexOf(from.type) !== -1 ? self.properties(from.businessObject).formKey : null;
+        if (key && keys.indexOf(key) === -1) keys.push(key);
+        queue.push(from);
+      });
+    }
+    return keys;
+  };
+
+  HLPanel.prototype.builderUrl = function (params) {
+    var query = new URLSearchParams();
+    Object.keys(params).forEach(function (name) {
+      [].concat(params[name]).forEach(function (v) { if (v !== undefined && v !== null) query.append(name, v); });
+    });
+    return this.options.condition_url + "?" + query.toString();
+  };
+
+  HLPanel.prototype.getJSON = function (url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: response.ok, data: data };
+        });
+      });
+  };
+
+  /* The condition builder: a field of the forms before the gateway, a comparison and a value; the server writes
+     the expression (app/services/conditions.py) into the condition, which stays editable above. */
+  HLPanel.prototype.renderConditionBuilder = function (element, body, condition) {
+    if (!this.options.condition_url) return;
+    var self = this;
+    var forms = this.formsBefore(element.source);
+    var box = el("fieldset", { className: "border rounded p-2 mb-2", id: "hl-condition-builder" });
+    box.appendChild(el("legend", { className: "small fw-semibold float-none w-auto px-1 mb-1",
+                                   text: this.label("builder") }));
+    var note = el("div", { className: "form-text", text: this.label("builder_loading") });
+    box.appendChild(note);
+    body.appendChild(box);
+    this.getJSON(this.builderUrl({ form: forms, expression: condition || "" })).then(function (result) {
+      if (self.element !== element || !result.ok) {
+        note.textContent = result.ok ? "" : (result.data.error || "");
+        return;
+      }
+      var fields = result.data.fields || [];
+      if (!fields.length) {
+        note.textContent = self.label("builder_no_fields");
+        return;
+      }
+      note.remove();
+      var parsed = result.data.parsed || null;
+      var fieldSelect = self.select(fields.map(function (f) {
+        return { value: f.name, label: f.label + " · " + f.form_title };
+      }), parsed ? parsed.field : fields[0].name, function () { refresh(); }, "builderField");
+      var operatorHolder = el("div");
+      var valueHolder = el("div");
+      var error = el("div", { className: "text-danger small", role: "alert" });
+      var use = el("button", { type: "button", className: "btn btn-sm btn-outline-primary", id: "hl-builder-use",
+                               text: self.label("builder_use") });
+      box.appendChild(self.field("builder_field", fieldSelect));
+      box.appendChild(operatorHolder);
+      box.appendChild(valueHolder);
+      box.appendChild(error);
+      box.appendChild(use);
+      var operatorSelect, valueInput;
+
+      function chosen() { return fields.filter(function (f) { return f.name === fieldSelect.value; })[0]; }
+
+      function refresh(initial) {
+        var f = chosen();
+        var start = initial && parsed && parsed.field === f.name ? parsed : null;
+        operatorHolder.textContent = "";
+        valueHolder.textContent = "";
+        operatorSelect = self.select(f.operators.map(function (op) {
+          return { value: op, label: self.label("op_" + op) };
+        }), start ? start.operator : f.operators[0], function () { values(); }, "builderOperator");
+        operatorHolder.appendChild(self.field("builder_operator", operatorSelect));
+        values(start ? start.values : []);
+      }
+
+      function values(initial) {
+        var f = chosen();
+        initial = initial || [];
+        valueHolder.textContent = "";
+        if (f.choices.length || f.kind === "boolean") {
+          var choices = f.kind === "boolean" ? [{ value: "true", label: self.label("ticked") },
+                                                 { value: "false", label: self.label("not_ticked") }] : f.choices;
+          valueInput = el("select", { className: "form-select form-select-sm" });
+          valueInput.multiple = operatorSelect.value === "one_of";
+          choices.forEach(function (c) {
+            var option = el("option", { value: c.value, text: c.label });
+            option.selected = initial.indexOf(c.value) !== -1;
+            valueInput.appendChild(option);
+          });
+        } else {
+          valueInput = el("input", { className: "form-control form-control-sm",
+                                     type: f.kind === "number" ? "number" : f.kind === "date" ? "date" : "text",
+                                     value: initial.join(", ") });
+        }
+        valueInput.setAttribute("data-prop", "builderValue");
+        valueHolder.appendChild(self.field("builder_value", valueInput,
+          operatorSelect.value === "one_of" && !f.choices.length ? self.label("builder_one_of_help") : null));
+      }
+
+      function chosenValues() {
+        if (valueInput.tagName === "SELECT") {
+          return Array.prototype.filter.call(valueInput.options, function (o) { return o.selected; })
+            .map(function (o) { return o.value; });
+        }
+        return operatorSelect.value === "one_of" ? valueInput.value.split(/[,，、]/) : [valueInput.value];
+      }
+
+      use.addEventListener("click", function () {
+        error.textContent = "";
+        var picked = chosenValues();
+        self.getJSON(self.builderUrl({ form: forms, field: fieldSelect.value, operator: operatorSelect.value,
+                                       value: picked })).then(function (built) {
+          if (!built.ok) {
+            var fieldsWrong = built.data.fields || {};
+            error.textContent = Object.keys(fieldsWrong).map(function (k) { return fieldsWrong[k]; }).join(" ") ||
+              built.data.error || "";
+            return;
+          }
+          var f = chosen();
+          self.apply(function () {
+            var expression = self.service("moddle").create("bpmn:FormalExpression", { body: built.data.expression });
+            var props = { conditionExpression: expression };
+            if (!element.businessObject.name && f.choices.length && picked.length === 1 &&
+                operatorSelect.value === "is") {
+              props.name = f.choices.filter(function (c) { return c.value === picked[0]; })[0].label;
+            }
+            self.service("modeling").updateProperties(element, props);
+          });
+          var text = body.querySelector('[data-prop="condition"]');
+          if (text) text.value = built.data.expression;
+          var name = body.querySelector('[data-prop="name"]');
+          if (name) name.value = element.businessObject.name || "";
+          self.shown = self.signature(element);
+          box.setAttribute("data-built", built.data.expression);
+        });
+      });
+      refresh(true);
+    });
   };
 
   HLPanel.prototype.renderScript = function (element, body) {

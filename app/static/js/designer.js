@@ -21,8 +21,10 @@
 
   var modeler = new BpmnJS({
     container: root.querySelector(".hl-modeler-canvas"),
-    moddleExtensions: { spiffworkflow: window.HL_SPIFFWORKFLOW_MODDLE }
+    moddleExtensions: { spiffworkflow: window.HL_SPIFFWORKFLOW_MODDLE },
+    additionalModules: [window.HL_BPMN_TRANSLATE(document.documentElement.lang)].concat(window.HL_MODELER_MODULES || [])
   });
+  options.csrf = csrf;
   var panel = new window.HLPanel(modeler, document.getElementById("hl-panel-body"), options, t);
 
   function format(message, values) {
@@ -162,6 +164,7 @@
       });
     }).then(function (result) {
       if (!result.ok) return failed(result);
+      if (!draftId) storeViewAs("draft-" + result.data.id);
       draftId = String(result.data.id);
       draftName = result.data.name;
       root.setAttribute("data-draft-id", draftId);
@@ -171,6 +174,13 @@
       status("success", t.saved);
       return result.data;
     }).catch(networkFailed);
+  }
+
+  function storeViewAs(id) {
+    try {
+      var box = modeler.get("canvas").viewbox();
+      window.localStorage.setItem(viewKey(id), JSON.stringify({ x: box.x, y: box.y, scale: box.scale }));
+    } catch (e) { /* not kept */ }
   }
 
   function listDraft(draft) {
@@ -216,42 +226,51 @@
     }).catch(networkFailed);
   }
 
-  function showChanges() {
+  /* The changes compared with the active version, in sentences with old → new values (the server's words). */
+  function summaryList(lines) {
+    var ul = document.createElement("ul");
+    ul.className = "mb-1 hl-change-summary";
+    lines.forEach(function (line) {
+      var li = document.createElement("li");
+      li.setAttribute("data-change", line.change);
+      li.textContent = line.text;
+      if (line.change === "changed") {
+        li.appendChild(document.createTextNode(": "));
+        var before = document.createElement("span");
+        before.className = "hl-before text-decoration-line-through text-secondary";
+        before.textContent = line.before;
+        var after = document.createElement("span");
+        after.className = "hl-after fw-semibold";
+        after.textContent = line.after;
+        li.appendChild(before);
+        li.appendChild(document.createTextNode(" → "));
+        li.appendChild(after);
+      }
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
+  function showChanges(target) {
     return xml().then(function (text) {
       return post(root.getAttribute("data-changes-url"), { xml: text });
     }).then(function (result) {
       if (!result.ok) return failed(result);
-      var body = document.getElementById("hl-changes-body");
-      body.textContent = "";
       var d = result.data;
-      var groups = [["added", d.added], ["removed", d.removed], ["changed", d.changed]];
-      var any = false;
-      groups.forEach(function (group) {
-        if (!group[1].length) return;
-        any = true;
-        var title = document.createElement("div");
-        title.className = "fw-semibold mt-1";
-        title.textContent = t[group[0]] + " (" + group[1].length + ")";
-        body.appendChild(title);
-        var ul = document.createElement("ul");
-        ul.className = "mb-1";
-        group[1].forEach(function (item) {
-          var li = document.createElement("li");
-          var fields = item.changes ? ": " + Object.keys(item.changes).join(", ") : "";
-          li.textContent = (item.name ? item.name + " " : "") + "(" + item.id + ", " + item.type + ")" + fields;
-          ul.appendChild(li);
-        });
-        body.appendChild(ul);
+      var bodies = [document.getElementById("hl-changes-body")].concat(target ? [target] : []);
+      bodies.forEach(function (body) {
+        body.textContent = "";
+        if (d.summary && d.summary.length) body.appendChild(summaryList(d.summary));
+        else body.textContent = t.changes_none;
       });
-      if (!any) body.textContent = t.changes_none;
       document.getElementById("hl-changes-card").hidden = false;
       return d;
     }).catch(networkFailed);
   }
 
-  function open(text) {
+  function open(text, keepView) {
     return modeler.importXML(text).then(function (result) {
-      fit(modeler.get("canvas"));
+      if (!(keepView && restoreView())) fit(modeler.get("canvas"));
       clearProblems();
       root.setAttribute("data-state", "ready");
       var warnings = (result.warnings || []).length;
@@ -261,13 +280,111 @@
     });
   }
 
-  /* Fit the diagram, leaving room on the left for the palette so that no element hides under it. */
+  /* Fit the diagram, leaving room on the left for the palette so that no element hides under it. A large
+     diagram is not shrunk below a readable scale: it opens at its start (top left), the rest a scroll away. */
+  var READABLE = 0.7;
   function fit(canvas) {
     canvas.zoom("fit-viewport", "auto");
     var box = canvas.viewbox();
     var palette = root.querySelector(".djs-palette");
     var room = ((palette ? palette.offsetWidth : 100) + 16) / box.scale;
     canvas.viewbox({ x: box.x - room, y: box.y - room / 4, width: box.width + room, height: box.height + room / 2 });
+    box = canvas.viewbox();
+    if (box.scale < READABLE) {
+      var inner = box.inner, outer = box.outer;
+      var left = ((palette ? palette.offsetWidth : 100) + 16) / READABLE;
+      canvas.viewbox({ x: inner.x - left, y: inner.y - 20, width: outer.width / READABLE, height: outer.height / READABLE });
+    }
+  }
+
+  // ------------------------------------------------------------------------------ zoom kept per diagram
+  /* The zoom and scroll of each draft (or version) are kept in this browser, so reopening it shows the same
+     part of the diagram at the same size. */
+  function viewKey(id) {
+    return "hl-designer-view:" + root.getAttribute("data-key") + ":" +
+      (id || (draftId ? "draft-" + draftId : "version-" + root.getAttribute("data-base-version")));
+  }
+
+  function storeView() {
+    var box = modeler.get("canvas").viewbox();
+    try {
+      window.localStorage.setItem(viewKey(), JSON.stringify({ x: box.x, y: box.y, scale: box.scale }));
+    } catch (e) { /* private mode or full: the view is simply not kept */ }
+  }
+
+  function restoreView() {
+    var stored = null;
+    try { stored = JSON.parse(window.localStorage.getItem(viewKey()) || "null"); } catch (e) { stored = null; }
+    if (!stored || !(stored.scale > 0.05 && stored.scale < 5) || !isFinite(stored.x) || !isFinite(stored.y)) {
+      return false;
+    }
+    var outer = modeler.get("canvas").viewbox().outer;
+    modeler.get("canvas").viewbox({ x: stored.x, y: stored.y, width: outer.width / stored.scale,
+                                    height: outer.height / stored.scale });
+    return true;
+  }
+
+  var viewTimer = null;
+  modeler.get("eventBus").on("canvas.viewbox.changed", function () {
+    if (root.getAttribute("data-state") !== "ready") return;
+    clearTimeout(viewTimer);
+    viewTimer = setTimeout(storeView, 200);
+  });
+
+  // ------------------------------------------------------------------------ a new user task: who and what
+  var taskModalElement = document.getElementById("hl-task-modal");
+  var taskModal = window.bootstrap && taskModalElement ? new window.bootstrap.Modal(taskModalElement) : null;
+  var askedTask = null;
+
+  function askForUserTask(element) {
+    askedTask = element;
+    var laneSelect = document.getElementById("hl-task-lane");
+    var formSelect = document.getElementById("hl-task-form");
+    laneSelect.textContent = "";
+    formSelect.textContent = "";
+    var current = panel.laneOf(element);
+    panel.lanes().forEach(function (lane) {
+      var option = document.createElement("option");
+      option.value = lane.id;
+      option.textContent = lane.businessObject.name || lane.id;
+      option.selected = current === lane;
+      laneSelect.appendChild(option);
+    });
+    document.getElementById("hl-task-lane-field").hidden = panel.lanes().length === 0;
+    [{ key: "", label: t.no_form }].concat((options.forms || []).map(function (f) {
+      var title = f.title && (f.title[document.documentElement.lang === "en" ? "en" : "zh"] || f.title.en) || "";
+      return { key: f.key, label: (title || f.key) };
+    })).concat([{ key: "__new__", label: t.new_form }]).forEach(function (f) {
+      var option = document.createElement("option");
+      option.value = f.key;
+      option.textContent = f.label;
+      formSelect.appendChild(option);
+    });
+    document.getElementById("hl-task-name").value = element.businessObject.name || "";
+    if (taskModal) taskModal.show();
+    root.setAttribute("data-asking", element.id);
+  }
+
+  modeler.get("eventBus").on("hl.userTask.created", function (event) { askForUserTask(event.element); });
+  if (taskModalElement) {
+    taskModalElement.addEventListener("shown.bs.modal", function () { document.getElementById("hl-task-name").focus(); });
+    document.getElementById("hl-task-form-el").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var element = askedTask;
+      askedTask = null;
+      if (taskModal) taskModal.hide();
+      root.removeAttribute("data-asking");
+      if (!element) return;
+      var name = document.getElementById("hl-task-name").value.trim();
+      var lane = modeler.get("elementRegistry").get(document.getElementById("hl-task-lane").value);
+      var form = document.getElementById("hl-task-form").value;
+      if (name) modeler.get("modeling").updateLabel(element, name);
+      if (lane && panel.laneOf(element) !== lane) panel.moveToLane(element, lane);
+      if (form === "__new__") panel.newForm(element);
+      else if (form) panel.apply(function () { panel.setProperty(element, "formKey", form); });
+      modeler.get("selection").select(element);
+      panel.show(element);
+    });
   }
 
   function importFile(file) {
@@ -302,7 +419,7 @@
   document.getElementById("hl-redo").addEventListener("click", function () { modeler.get("commandStack").redo(); });
   document.getElementById("hl-validate").addEventListener("click", check);
   document.getElementById("hl-save").addEventListener("click", saveDraft);
-  document.getElementById("hl-changes").addEventListener("click", showChanges);
+  document.getElementById("hl-changes").addEventListener("click", function () { showChanges(); });
   document.getElementById("hl-export").addEventListener("click", exportFile);
   document.getElementById("hl-import").addEventListener("change", function (e) {
     importFile(e.target.files[0]);
@@ -311,7 +428,12 @@
   var modalElement = document.getElementById("hl-deploy-modal");
   var modal = window.bootstrap ? new window.bootstrap.Modal(modalElement) : null;
   document.getElementById("hl-deploy").addEventListener("click", function () {
-    if (modal) modal.show(); else deploy(window.prompt(t.deploying) || "");
+    if (modal) {
+      modal.show();
+      showChanges(document.getElementById("hl-deploy-summary"));
+    } else {
+      deploy(window.prompt(t.deploying) || "");
+    }
   });
   document.getElementById("hl-deploy-form").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -335,7 +457,7 @@
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.text();
     })
-    .then(open)
+    .then(function (text) { return open(text, true); })
     .then(function () { setDirty(false); })
     .catch(function (error) {
       root.setAttribute("data-state", "error");
@@ -344,6 +466,6 @@
 
   window.hlDesigner = {
     modeler: modeler, panel: panel, check: check, saveDraft: saveDraft, deploy: deploy, open: open,
-    showChanges: showChanges, xml: xml
+    showChanges: showChanges, xml: xml, fit: function () { fit(modeler.get("canvas")); }
   };
 })();

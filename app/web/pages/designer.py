@@ -18,17 +18,19 @@ from flask_wtf.csrf import CSRFError
 from app.engine.specs import MAX_BPMN_BYTES
 from app.extensions import login_manager
 from app.models import Role
-from app.services import designer, forms, migration, processes
+from app.services import conditions, designer, forms, migration, processes
 from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
 from app.web.inputs import bounded_int, int_arg, int_args
+from app.web.pages.view import STEP_STATUSES, status_label
 
 bp = Blueprint("designer", __name__, url_prefix="/admin")
 
 
 def _wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best == "application/json"
+    return (request.is_json or request.accept_mimetypes.best == "application/json"
+            or request.endpoint == "designer.condition_builder")
 
 
 def admin_required(view):
@@ -188,7 +190,7 @@ def diff(key: str):
         raise NotFound(_("No process named %(key)s is deployed.", key=key))
     after = int_arg("to") or versions[0].number
     before = int_arg("from") or max(after - 1, 1)
-    result = designer.diff_versions(current_user, key, before, after)
+    result = designer.diff_versions(current_user, key, before, after, status_label)
     return render_template("designer/diff.html", key=key, result=result, versions=versions,
                            diff=result.diff.as_dict())
 
@@ -205,10 +207,14 @@ def edit(key: str):
         base = (designer.get_version(current_user, key, number) if number
                 else designer.active_or_shipped(current_user, key))
         xml_url = url_for(".version_xml", key=key, number=base.number)
+    options = designer.designer_options(current_user)
+    options.update(statuses=[{"value": str(status), "label": str(label)} for status, label in STEP_STATUSES.items()],
+                   condition_url=url_for(".condition_builder", key=key),
+                   form_url=url_for(".form_save", key="__key__"))
     return render_template(
         "designer/designer.html", key=key, draft=draft, base=base, xml_url=xml_url,
         drafts=designer.list_drafts(current_user, key), versions=designer.versions_of(current_user, key),
-        options=designer.designer_options(current_user), max_bytes=MAX_BPMN_BYTES)
+        options=options, max_bytes=MAX_BPMN_BYTES)
 
 
 @bp.post("/processes/<key>/validate")
@@ -245,7 +251,21 @@ def changes(key: str):
     """What the diagram in the editor changes compared with a deployed version (default: the active one)."""
     body = _json()
     against = _optional_int(body, "against") or designer.active_or_shipped(current_user, key).number
-    return jsonify({"against": against, **designer.diff_against(current_user, key, against, _xml(body)).as_dict()})
+    diff, summary = designer.diff_against(current_user, key, against, _xml(body), status_label)
+    return jsonify({"against": against, **diff.as_dict(), "summary": [line.as_dict() for line in summary]})
+
+
+@bp.get("/processes/<key>/condition-builder")
+@admin_required
+def condition_builder(key: str):
+    """The condition builder's fields for the forms filled in before a gateway (`form`, repeated); with `field`,
+    `operator` and `value` (repeated for "is one of") the expression; with `expression` that expression read back."""
+    designer.versions_of(current_user, key)  # checks the key and the role
+    args = request.args
+    expression = args.get("expression")
+    return jsonify(conditions.builder(args.getlist("form")[:conditions.MAX_FORMS + 1], args.get("field") or None,
+                                      args.get("operator"), args.getlist("value")[:conditions.MAX_VALUES + 1],
+                                      expression[:5000] if expression is not None else None))
 
 
 # ----------------------------------------------------------------------------------------- migration
@@ -253,7 +273,7 @@ def changes(key: str):
 @admin_required
 def migrate_preview(key: str):
     number = int_arg("to") or designer.active_or_shipped(current_user, key).number
-    preview = migration.preview(current_user, key, number)
+    preview = migration.preview(current_user, key, number, status_label=status_label)
     return render_template("designer/migrate.html", key=key, preview=preview)
 
 
@@ -270,7 +290,7 @@ def migrate(key: str):
     if outcome.refused:
         flash(_("%(n)d hazard(s) could not move and stay on their version; the reasons are listed below.",
                 n=len(outcome.refused)), "warning")
-    preview = migration.preview(current_user, key, number)
+    preview = migration.preview(current_user, key, number, status_label=status_label)
     return render_template("designer/migrate.html", key=key, preview=preview, outcome=outcome)
 
 

@@ -1,0 +1,160 @@
+/* The modeler in the page's language: bpmn-js's documented `translate` override (an additional module
+   providing `translate`), so the palette, the context pad, the "change element" menu and every tooltip
+   speak Chinese on a Chinese page. English is bpmn-js's own text; a string missing here stays English.
+
+   window.HL_BPMN_TRANSLATE(lang) returns the module to pass in `additionalModules`. */
+(function () {
+  "use strict";
+
+  var ZH = {
+    // palette
+    "Activate hand tool": "手形工具（拖动画布）",
+    "Activate lasso tool": "套索工具（框选）",
+    "Activate create/remove space tool": "空间工具（插入或删除空白）",
+    "Activate global connect tool": "连线工具",
+    "Create start event": "添加开始事件",
+    "Create intermediate/boundary event": "添加中间/边界事件",
+    "Create end event": "添加结束事件",
+    "Create gateway": "添加网关（分支）",
+    "Create task": "添加任务",
+    "Create user task": "添加人工步骤（选择办理人和表单）",
+    "Create data object reference": "添加数据对象",
+    "Create data store reference": "添加数据存储",
+    "Create expanded sub-process": "添加子流程",
+    "Create pool/participant": "添加泳池/参与者",
+    "Create group": "添加分组",
+    // context pad
+    "Append task": "追加任务",
+    "Append user task": "追加人工步骤",
+    "Append end event": "追加结束事件",
+    "Append gateway": "追加网关",
+    "Append intermediate/boundary event": "追加中间/边界事件",
+    "Append timer intermediate catch event": "追加定时等待",
+    "Append message intermediate catch event": "追加消息等待",
+    "Append signal intermediate catch event": "追加信号等待",
+    "Append conditional intermediate catch event": "追加条件等待",
+    "Append receive task": "追加接收任务",
+    "Append compensation activity": "追加补偿活动",
+    "Add lane above": "在上方添加泳道",
+    "Add lane below": "在下方添加泳道",
+    "Divide into two lanes": "拆分为两条泳道",
+    "Divide into three lanes": "拆分为三条泳道",
+    "Add text annotation": "添加文字注释",
+    "Change element": "更改元素类型",
+    "Connect to other element": "连接到其他元素",
+    "Connect using association": "用关联连接",
+    "Connect using data input association": "用数据输入关联连接",
+    "Delete": "删除",
+    "Open {element}": "打开 {element}",
+    "Align elements": "对齐元素",
+    "Align elements left": "左对齐",
+    "Align elements right": "右对齐",
+    "Align elements center": "水平居中对齐",
+    "Align elements top": "顶端对齐",
+    "Align elements bottom": "底端对齐",
+    "Align elements middle": "垂直居中对齐",
+    "Distribute elements horizontally": "水平均匀分布",
+    "Distribute elements vertically": "垂直均匀分布",
+    "Search in diagram": "在图中搜索",
+    // "change element" menu
+    "Loop": "循环",
+    "Parallel multi-instance": "并行多实例",
+    "Sequential multi-instance": "串行多实例",
+    "Collection": "集合",
+    "Participant multiplicity": "参与者多重性",
+    "Toggle non-interrupting": "切换为不中断/中断",
+    "Task": "任务",
+    "User task": "人工步骤（用户任务）",
+    "Manual task": "手工任务",
+    "Script task": "脚本任务",
+    "Service task": "服务任务",
+    "Send task": "发送任务",
+    "Receive task": "接收任务",
+    "Business rule task": "业务规则任务",
+    "Call activity": "调用活动",
+    "Sub-process": "子流程",
+    "Sub-process (collapsed)": "子流程（折叠）",
+    "Sub-process (expanded)": "子流程（展开）",
+    "Ad-hoc sub-process": "自由子流程",
+    "Ad-hoc sub-process (collapsed)": "自由子流程（折叠）",
+    "Ad-hoc sub-process (expanded)": "自由子流程（展开）",
+    "Event sub-process": "事件子流程",
+    "Transaction": "事务",
+    "Start event": "开始事件",
+    "End event": "结束事件",
+    "Intermediate throw event": "中间抛出事件",
+    "Boundary event": "边界事件",
+    "Terminate end event": "终止结束事件",
+    "Exclusive gateway": "排他网关（只走一条）",
+    "Parallel gateway": "并行网关（同时走）",
+    "Inclusive gateway": "包容网关（走符合条件的各条）",
+    "Complex gateway": "复杂网关",
+    "Event-based gateway": "事件网关",
+    "Event based instantiating Gateway": "事件实例化网关",
+    "Parallel Event based instantiating Gateway": "并行事件实例化网关",
+    "Sequence flow": "顺序流",
+    "Default flow": "默认流（条件都不满足时）",
+    "Conditional flow": "条件流",
+    "Data object reference": "数据对象",
+    "Data store reference": "数据存储",
+    "Empty pool/participant": "空泳池/参与者",
+    "Expanded pool/participant": "展开的泳池/参与者",
+    "Timer start event": "定时开始事件",
+    "Timer start event (non-interrupting)": "定时开始事件（不中断）",
+    "Timer intermediate catch event": "定时等待事件",
+    "Timer boundary event": "定时边界事件（期限到期）",
+    "Timer boundary event (non-interrupting)": "定时边界事件（不中断，如提醒）",
+    "Message start event": "消息开始事件",
+    "Message start event (non-interrupting)": "消息开始事件（不中断）",
+    "Message intermediate catch event": "消息等待事件",
+    "Message intermediate throw event": "消息发送事件",
+    "Message boundary event": "消息边界事件",
+    "Message boundary event (non-interrupting)": "消息边界事件（不中断）",
+    "Message end event": "消息结束事件",
+    "Signal start event": "信号开始事件",
+    "Signal start event (non-interrupting)": "信号开始事件（不中断）",
+    "Signal intermediate catch event": "信号等待事件",
+    "Signal intermediate throw event": "信号发送事件",
+    "Signal boundary event": "信号边界事件",
+    "Signal boundary event (non-interrupting)": "信号边界事件（不中断）",
+    "Signal end event": "信号结束事件",
+    "Conditional start event": "条件开始事件",
+    "Conditional start event (non-interrupting)": "条件开始事件（不中断）",
+    "Conditional intermediate catch event": "条件等待事件",
+    "Conditional boundary event": "条件边界事件",
+    "Conditional boundary event (non-interrupting)": "条件边界事件（不中断）",
+    "Escalation start event": "升级开始事件",
+    "Escalation start event (non-interrupting)": "升级开始事件（不中断）",
+    "Escalation intermediate throw event": "升级抛出事件",
+    "Escalation boundary event": "升级边界事件",
+    "Escalation boundary event (non-interrupting)": "升级边界事件（不中断）",
+    "Escalation end event": "升级结束事件",
+    "Error start event": "错误开始事件",
+    "Error boundary event": "错误边界事件",
+    "Error end event": "错误结束事件",
+    "Compensation start event": "补偿开始事件",
+    "Compensation boundary event": "补偿边界事件",
+    "Compensation intermediate throw event": "补偿抛出事件",
+    "Compensation end event": "补偿结束事件",
+    "Cancel boundary event": "取消边界事件",
+    "Cancel end event": "取消结束事件",
+    "Link intermediate catch event": "链接捕获事件",
+    "Link intermediate throw event": "链接抛出事件"
+  };
+
+  function translator(table) {
+    return function translate(template, replacements) {
+      replacements = replacements || {};
+      var text = table && Object.prototype.hasOwnProperty.call(table, template) ? table[template] : template;
+      return String(text).replace(/{([^}]+)}/g, function (_, key) {
+        return key in replacements ? replacements[key] : "{" + key + "}";
+      });
+    };
+  }
+
+  window.HL_BPMN_TRANSLATIONS = { zh: ZH };
+  window.HL_BPMN_TRANSLATE = function (lang) {
+    var table = /^zh/i.test(lang || "") ? ZH : null;
+    return { translate: ["value", translator(table)] };
+  };
+})();
