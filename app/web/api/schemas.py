@@ -399,9 +399,9 @@ class StatisticsRow(Schema):
     major_written_off = fields.Integer()
     listed = fields.Integer(metadata={"description": "Listed for supervision (挂牌督办)"})
     five_in_place = fields.Integer(metadata={"description": "Major hazards whose plan has all five of 五落实"})
-    funds_committed = fields.Decimal(as_string=True, metadata={"description": "Plan funds, yuan"})
-    funds_spent = fields.Decimal(as_string=True, metadata={"description": "Funds spent as recorded at "
-                                                                          "rectification, yuan"})
+    funds_committed = fields.String(metadata={"description": "Plan funds, yuan, as a decimal string (\"1800.50\")"})
+    funds_spent = fields.String(metadata={"description": "Funds spent as recorded at rectification, yuan, as a "
+                                                         "decimal string"})
 
 
 class Statistics(Schema):
