@@ -2,7 +2,9 @@
 hand, the rollup checked against a fresh count, the register agreeing with every number, and scoping."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from html import unescape as html_unescape
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from app.clock import clock
 from app.extensions import db
 from app.models import Hazard, Region
 from app.services import statistics
-from tests.deadline_steps import deadline_of, move_to, rectify, tick
+from tests.deadline_steps import Person, deadline_of, move_to, rectify, tick
 from tests.helpers import complete, current_task, in_days, report, upload_pdf
 
 ASSESS = {"grade": "general", "responsible_person": "张安全", "measures": "加锁"}
@@ -188,3 +190,30 @@ def test_rebuild_recounts_the_same_rollup(app, known):
         assert db.session.scalar(select(Hazard.five_in_place).where(Hazard.grade == "major").limit(1)) is True
     clock.reset()
     assert date.today()  # the clock is back for the next test
+
+
+LINK = re.compile(r'<a href="([^"]+)" class="hl-figure" data-outcome="[a-z_]+">(\d+)</a>')
+
+
+def test_the_dashboard_numbers_each_open_exactly_their_hazards_in_the_register(app, client, known):
+    _ids, day = known
+    person = Person(client, "inspector")
+    page = person.get(f"/statistics?period=custom&from={day.isoformat()}&to={day.isoformat()}&group_by=grade")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    links = LINK.findall(html)
+    assert len(links) > 30 and 'id="card-found"' in html
+    for href, number in links:
+        register = person.get(html_unescape(href)).get_data(as_text=True)
+        total = re.search(r'data-total="(\d+)"', register)
+        assert total and total.group(1) == number, (href, number)
+    # Drill-down links open the dashboard one tier down; everyone it is for can open it, others cannot.
+    towns = person.get(f"/statistics?group_by=region&from={day.isoformat()}&to={day.isoformat()}")
+    assert "hl-drill" in towns.get_data(as_text=True)
+    for user, status in (("principal_a", 200), ("admin", 200), ("officer_a", 403)):
+        assert Person(app.test_client(), user).get("/statistics").status_code == status, user
+    for bad in ("from=2026-99-01", "to=9999-01-01", "from=2020-01-01&to=2026-01-01"):
+        resp = person.get(f"/statistics?period=custom&{bad}")
+        assert resp.status_code == 200 and "is-invalid" in resp.get_data(as_text=True), bad
+    for odd in ("to=x%00", "region=99999999999999", "group_by=colour", "period=%FF"):
+        assert person.get(f"/statistics?{odd}").status_code in (200, 400, 422), odd

@@ -23,6 +23,8 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(admin_orgs.bp)
     app.register_blueprint(admin_users.bp)
+    from app.web.pages import statistics  # the supervision dashboard (issue 14)
+    app.register_blueprint(statistics.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"
