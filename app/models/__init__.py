@@ -20,7 +20,6 @@ from app.models.org import (
     Role,
     User,
 )
-from app.models.statistics import HazardStatsDaily
 from app.models.process import (
     HumanTask,
     InstanceStatus,
@@ -32,6 +31,7 @@ from app.models.process import (
     TimerKind,
     TimerStatus,
 )
+from app.models.statistics import HazardStatsDaily
 
 __all__ = [
     "FINAL_STATUSES",

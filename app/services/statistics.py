@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, false, func, inspect, select, true
+from sqlalchemy import event, false, func, inspect, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -162,16 +162,25 @@ def _upsert(session: Session):
 
 
 def rebuild() -> int:
-    """Recompute the rollup from the hazards (one pass, streamed); returns the rows written. Caller commits."""
+    """Recompute the rollup (and each hazard's `fixed_on_time`) from the hazards, streamed; returns the rollup
+    rows written. For hazards loaded around the ORM (an import, the benchmark's COPY) and after a repair. Caller
+    commits."""
     db.session.execute(HazardStatsDaily.__table__.delete())
     totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    columns = [getattr(Hazard, name) for name in _READS]
+    columns = [Hazard.id, Hazard.fixed_on_time, *[getattr(Hazard, name) for name in _READS]]
+    wrong: dict[bool, list[int]] = {True: [], False: []}
     for row in db.session.execute(select(*columns).execution_options(yield_per=5000)):
-        contribution = _contribution(dict(zip(_READS, row, strict=True)))
+        contribution = _contribution(dict(zip(_READS, row[2:], strict=True)))
         if contribution is not None:
             key, counters = contribution
             for name, value in counters.items():
                 totals[key][name] += value
+            if bool(counters["fixed_on_time"]) != bool(row[1]):
+                wrong[bool(counters["fixed_on_time"])].append(row[0])
+    for value, ids in wrong.items():
+        for start in range(0, len(ids), 5000):
+            db.session.execute(update(Hazard).where(Hazard.id.in_(ids[start:start + 5000]))
+                               .values(fixed_on_time=value).execution_options(synchronize_session=False))
     rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in totals.items()]
     for start in range(0, len(rows), 5000):
         db.session.execute(HazardStatsDaily.__table__.insert(), rows[start:start + 5000])
@@ -309,6 +318,11 @@ def statistics(user, filters: StatsFilters, group_by: str, language: str | None 
         bucket = trend.setdefault(month, Figures(key=month, label=month))
         bucket.add(row._mapping)
         total.add(row._mapping)
+    month_start = filters.start.replace(day=1)
+    while month_start <= filters.end:  # every month of the period, an empty one as zeros
+        month = month_start.strftime("%Y-%m")
+        trend.setdefault(month, Figures(key=month, label=month))
+        month_start = (month_start + timedelta(days=32)).replace(day=1)
     for month, bucket in trend.items():
         first = date.fromisoformat(month + "-01")
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
@@ -416,7 +430,7 @@ REGISTER_PARAMS = ("from", "to", "region", "industry", "type", "source", "outcom
 
 def register_clauses(filters: StatsFilters | None) -> list:
     """WHERE clauses on Hazard selecting exactly the hazards a figure counts (the dashboard's links)."""
-    from app.chinatime import end_of_day  # noqa: PLC0415 — a leaf module; kept next to its one use
+    from app.chinatime import end_of_day
 
     where: list = []
     if filters is not None:

@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from app.chinatime import today as china_today
 from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
 from app.models import User
-from app.chinatime import today as china_today
 from app.services import attachments, auth, forms, hazards, idempotency, statistics, tasks
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
 from app.web.api import schemas as s

@@ -7,8 +7,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.models import Role
 from app.chinatime import today as china_today
+from app.models import Role
 from app.services import attachments, evidence, extension_requests, forms, hazards, statistics
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.headers import user_file
