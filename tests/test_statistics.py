@@ -13,8 +13,16 @@ from app.chinatime import today
 from app.extensions import db
 from app.models import Hazard, Region
 from app.services import statistics
-from tests.deadline_steps import Person, deadline_of, move_to, rectify, tick
-from tests.helpers import complete, current_task, in_days, report, upload_pdf
+from tests.deadline_steps import (
+    Person,
+    apply_for_acceptance,
+    deadline_of,
+    major_hazard_rectifying,
+    move_to,
+    rectify,
+    tick,
+)
+from tests.helpers import complete, current_task, in_days, report
 
 ASSESS = {"grade": "general", "responsible_person": "张安全", "measures": "加锁"}
 
@@ -32,29 +40,17 @@ def _close_general(api, hazard_id: int) -> None:
     complete(principal, current_task(principal, hazard_id, "review"), {"review_result": "pass"})
 
 
-def _major(api, *, funds: int, listed: bool, write_off: bool) -> int:
-    officer, principal, inspector = api.as_("officer_a"), api.as_("principal_a"), api.as_("inspector")
-    h = report(officer, title="喷漆房通风失效", hazard_type="management_defect", source="government_inspection")
-    complete(officer, current_task(officer, h["id"], "assess"), {
-        "grade": "major", "responsible_person": "李厂长", "major_criterion": "第十条"})
-    complete(officer, current_task(officer, h["id"], "plan"), {
-        "measures": "更换防爆风机", "funds": funds, "rectification_deadline": in_days(30),
-        "responsible_person": "李厂长", "emergency_plan": "停产并设警戒区"})
-    complete(principal, current_task(principal, h["id"], "approve_report"), {
-        "plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
-        "reported_to_workers_congress": True})
-    decision = {"plan_review": "accept", "listed": listed}
-    if listed:
-        decision.update(notice_number="督〔2026〕1号", supervision_deadline=in_days(45))
-    complete(inspector, current_task(inspector, h["id"], "supervision_decision"), decision)
+def _major(api, *, listed: bool, write_off: bool) -> int:
+    """A major hazard of ent A with its plan (five in place, 180,000 yuan); written off or still rectifying."""
+    hazard_id = major_hazard_rectifying(api, plan_deadline=in_days(30), listed=listed,
+                                        supervision_deadline=in_days(45) if listed else None)
     if write_off:
-        rectify(api, h["id"], "rectify_major")
-        complete(officer, current_task(officer, h["id"], "acceptance"), {
-            "acceptance_by": "agency", "acceptance_opinion": "合格", "acceptance_report": [upload_pdf(officer)]})
-        complete(inspector, current_task(inspector, h["id"], "verification"), {
+        inspector = api.as_("inspector")
+        apply_for_acceptance(api, hazard_id)
+        complete(inspector, current_task(inspector, hazard_id, "verification"), {
             "verification_result": "pass", "verification_opinion": "合格", "verified_on": in_days(0)})
-        complete(inspector, current_task(inspector, h["id"], "write_off"), {"write_off_document": "销号1号"})
-    return h["id"]
+        complete(inspector, current_task(inspector, hazard_id, "write_off"), {"write_off_document": "销号1号"})
+    return hazard_id
 
 
 @pytest.fixture
@@ -62,7 +58,7 @@ def known(app, api):
     """Seven hazards, all found today:
     - a: general, ent A, fixed on time;            - b: general, ent A, fixed three days late;
     - c: general, ent A, overdue now (scheduler);  - d: major, ent A, listed, plan 180,000 yuan, written off;
-    - e: major, ent A, not listed, plan 50,000.5 yuan, rectifying; - f: ent B (west), not yet assessed;
+    - e: major, ent A, not listed, plan 180,000 yuan, rectifying;  - f: ent B (west), not yet assessed;
     - g: general, ent C (east, grid 2), public report, rectifying, not overdue.
     """
     ids = {}
@@ -70,8 +66,8 @@ def known(app, api):
     _close_general(api, ids["a"])
     ids["b"] = _general(api, "officer_a", in_days(1), hazard_type="unsafe_behaviour")
     ids["c"] = _general(api, "officer_a", in_days(1))
-    ids["d"] = _major(api, funds=180000, listed=True, write_off=True)
-    ids["e"] = _major(api, funds=50000.5, listed=False, write_off=False)
+    ids["d"] = _major(api, listed=True, write_off=True)
+    ids["e"] = _major(api, listed=False, write_off=False)
     ids["f"] = report(api.as_("officer_b"), source="public_report")["id"]
     ids["g"] = _general(api, "officer_c", in_days(60), source="public_report")
     found_on = today()
@@ -107,18 +103,18 @@ def test_every_figure_matches_the_hand_count(app, api, known):
     period = {"from": day.isoformat(), "to": (day + timedelta(days=5)).isoformat()}
     total = _stats(api, "admin", group_by="grade", **period)["total"]
     # found 7; fixed a, b, d; on time a, d (no deadline passed: d's plan deadline is 30 days out); overdue c;
-    # major d, e; written off d; listed d; five in place d, e; funds 180,000 + 50,000.50.
+    # major d, e; written off d; listed d; five in place d, e; funds 180,000 + 180,000.
     assert {k: total[k] for k in ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off",
                                   "listed", "five_in_place")} == {
         "found": 7, "fixed": 3, "fixed_on_time": 2, "overdue": 1, "major_found": 2, "major_written_off": 1,
         "listed": 1, "five_in_place": 2}
     assert total["rate"] == round(3 / 7, 4) and total["on_time_rate"] == round(2 / 3, 4)
-    assert total["funds_committed"] == "230000.50" and total["funds_spent"] == "0.00"  # none recorded
+    assert total["funds_committed"] == "360000.00" and total["funds_spent"] == "0.00"  # none recorded
     by_grade = {r["key"]: r for r in _stats(api, "admin", group_by="grade", **period)["rows"]}
     assert {k: v["found"] for k, v in by_grade.items()} == {"general": 4, "major": 2, "": 1}
     assert by_grade["general"]["fixed"] == 2 and by_grade["general"]["overdue"] == 1
     by_source = {r["key"]: r["found"] for r in _stats(api, "admin", group_by="source", **period)["rows"]}
-    assert by_source == {"self_check": 3, "government_inspection": 2, "public_report": 2}
+    assert by_source == {"self_check": 5, "public_report": 2}
     by_industry = {r["key"]: r["found"] for r in _stats(api, "admin", group_by="industry", **period)["rows"]}
     assert by_industry == {"C": 6, "G": 1}
     # A period that ends before the day found counts nothing.

@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, false, func, inspect, select, true, update
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,8 @@ from app.chinatime import china_date, parse_date
 from app.extensions import db
 from app.models import Hazard, HazardStatsDaily, HazardStatus, Organisation, Region
 from app.services import org_codes
-from app.services.policy import hazard_scope_orgs, region_subtree
+from app.services.access import hazard_scope
+from app.services.policy import region_subtree
 
 FIXED_STATUSES = frozenset({HazardStatus.closed, HazardStatus.written_off})
 MAJOR = "major"
@@ -269,19 +270,9 @@ def as_row(figures: Figures) -> dict[str, Any]:
             "funds_committed": figures.yuan("funds_committed"), "funds_spent": figures.yuan("funds_spent")}
 
 
-def _scope(user):
-    scope = hazard_scope_orgs(user)
-    if scope is None:
-        return true()
-    column, orgs = scope
-    if not orgs:
-        return false()
-    return getattr(HazardStatsDaily, column.key).in_(orgs)
-
-
 def _where(user, filters: StatsFilters) -> list:
     t = HazardStatsDaily
-    where = [_scope(user), t.day >= filters.start, t.day <= filters.end]
+    where = [hazard_scope(user, on=HazardStatsDaily), t.day >= filters.start, t.day <= filters.end]
     if filters.region_id is not None:
         where.append(t.region_id.in_(region_subtree([filters.region_id])))
     if filters.enterprise_id is not None:
