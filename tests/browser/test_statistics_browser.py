@@ -40,3 +40,13 @@ def test_the_inspector_opens_the_dashboard_drills_down_and_follows_a_number(brow
     assert principal.evaluate("document.documentElement.scrollWidth") <= 375
     browser.shot(principal, "phone-statistics-dashboard-en")
     assert_accessible(principal, "statistics dashboard, phone, en")
+    # On a wide screen the menu entry is on the header's one line, in English too.
+    page = browser.login("inspector", width=1280, locale="en-US")
+    page.goto("/language/en?next=/statistics")
+    assert page.locator("#hl-nav-statistics").is_visible()
+    browser.shot(page, "41-statistics-inspector-en")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    admin = browser.login("admin")
+    admin.click("#hl-nav-admin-toggle")
+    admin.click("#hl-nav-statistics-admin")
+    admin.wait_for_selector("#stats-table")
