@@ -39,7 +39,8 @@ def first(model, **where):
 def test_administrators_reach_the_pages_from_the_menu_and_others_are_refused(admin, client):
     nav = doc(admin.get("/hazards"))
     assert [a.get("href") for a in nav.xpath('//*[@id="hl-nav-admin"]//a[contains(@class, "dropdown-item")]')] == [
-        "/admin/processes", "/admin/forms", "/admin/regions", "/admin/units", "/admin/enterprises"]
+        "/admin/processes", "/admin/forms", "/admin/regions", "/admin/units", "/admin/enterprises", "/admin/users",
+        "/statistics"]
     tree = doc(admin.get("/admin/regions"))
     assert "示范区" in tree.get_element_by_id("region-tree").text_content()
     assert "东湖街道安全生产监管站" in tree.get_element_by_id("region-tree").text_content()

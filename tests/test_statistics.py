@@ -209,3 +209,24 @@ def test_the_dashboard_numbers_each_open_exactly_their_hazards_in_the_register(a
         assert resp.status_code == 200 and "is-invalid" in resp.get_data(as_text=True), bad
     for odd in ("to=x%00", "region=99999999999999", "group_by=colour", "period=%FF"):
         assert person.get(f"/statistics?{odd}").status_code in (200, 400, 422), odd
+
+
+def test_a_change_to_a_hazard_expired_by_a_commit_moves_its_counters_once(app, api):
+    """Whatever path changes a hazard (here the ORM directly, after a commit expired it), the rollup follows."""
+    hazard_id = _general(api, "officer_a", in_days(5))
+    with app.app_context():
+        hazard = db.session.get(Hazard, hazard_id)
+        db.session.commit()            # expires every attribute
+        hazard.overdue = True          # set without reading the old value
+        hazard.supervising_unit_id = None
+        db.session.commit()
+        assert statistics.differences() == []
+        hazard = db.session.get(Hazard, hazard_id)
+        db.session.commit()
+        hazard.grade = "major"         # read first this time
+        _ = hazard.status
+        db.session.commit()
+        assert statistics.differences() == []
+        row = db.session.execute(select(statistics.HazardStatsDaily).where(
+            statistics.HazardStatsDaily.found > 0)).scalars().all()
+        assert [(r.grade, r.overdue, r.supervising_unit_id) for r in row] == [("major", 1, 0)]

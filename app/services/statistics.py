@@ -111,16 +111,26 @@ def _contribution(values: dict[str, Any]) -> tuple[tuple, dict[str, int]] | None
     return key, counters
 
 
-def _values(hazard: Hazard, *, old: bool) -> dict[str, Any]:
+def _values(session: Session, hazard: Hazard, *, old: bool) -> dict[str, Any]:
+    """The columns a contribution reads: as the hazard is now, or (`old`) as its row was before this flush.
+
+    An attribute expired by a commit is loaded here; one set while expired (its old value never read) is read
+    from the row, which this flush has not written yet.
+    """
+    if not old:
+        return {name: getattr(hazard, name) for name in _READS}
     state = inspect(hazard)
-    values = {}
+    values: dict[str, Any] = {}
     for name in _READS:
-        if old:
-            history = state.attrs[name].history
-            values[name] = history.deleted[0] if history.deleted else (
-                history.unchanged[0] if history.unchanged else None)
+        history = state.attrs[name].load_history()
+        if history.deleted or history.unchanged:
+            values[name] = (history.deleted or history.unchanged)[0]
+        elif history.added:
+            row = session.connection().execute(select(*[getattr(Hazard, n) for n in _READS])
+                                               .where(Hazard.id == state.identity[0])).one()
+            return dict(zip(_READS, row, strict=True))
         else:
-            values[name] = getattr(hazard, name)
+            values[name] = None
     return values
 
 
@@ -139,8 +149,8 @@ def _track(session: Session, _flush_context, _instances) -> None:
             on_time = fixed_on_time(obj.status, obj.closed_at, obj.rectification_deadline)
             if obj.fixed_on_time != on_time:
                 obj.fixed_on_time = on_time
-        before = None if state.pending else _contribution(_values(obj, old=True))
-        after = None if obj in session.deleted else _contribution(_values(obj, old=False))
+        before = None if state.pending else _contribution(_values(session, obj, old=True))
+        after = None if obj in session.deleted else _contribution(_values(session, obj, old=False))
         if before == after:
             continue
         for contribution, sign in ((before, -1), (after, 1)):
