@@ -24,11 +24,12 @@ deps: .stamp-deps
 # Front-end packages come from the npm registry; copies live only in the (ignored) vendor folder.
 .stamp-assets: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf app/static/vendor && mkdir -p app/static/vendor/bpmn-js app/static/vendor/bootstrap
+	rm -rf app/static/vendor && mkdir -p app/static/vendor/bpmn-js app/static/vendor/bootstrap app/static/vendor/chart.js
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
 	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js app/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets app/static/vendor/bpmn-js/
 	cp -r node_modules/bootstrap/dist/css node_modules/bootstrap/dist/js app/static/vendor/bootstrap/
+	cp node_modules/chart.js/dist/chart.umd.min.js app/static/vendor/chart.js/
 	@touch $@
 
 assets: .stamp-assets

@@ -118,6 +118,29 @@ def register_cli(app: Flask) -> None:
     register_import_cli(app)
 
 
+    stats = AppGroup("stats", help="The statistics rollup (issue 14).")
+
+    @stats.command("rebuild")
+    def stats_rebuild() -> None:
+        """Recount the rollup from the hazards: once after upgrading to migration 0021, or after a repair."""
+        from app.services import statistics
+        rows = statistics.rebuild()
+        db.session.commit()
+        click.echo(f"statistics rebuilt: {rows} rollup rows")
+
+    @stats.command("check")
+    def stats_check() -> None:
+        """Compare the rollup with a fresh count of the hazards; exit 1 when they differ."""
+        from app.services import statistics
+        wrong = statistics.differences()
+        if wrong:
+            click.echo(f"{len(wrong)} rollup rows differ, e.g. {wrong[:3]}; run `flask stats rebuild`", err=True)
+            raise SystemExit(1)
+        click.echo("statistics agree with the hazards")
+
+    app.cli.add_command(stats)
+
+
 def register_scheduler_cli(app: Flask) -> None:
     """`flask scheduler run [--once]` and `flask scheduler status`."""
     from flask.cli import AppGroup

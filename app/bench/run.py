@@ -113,7 +113,7 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
                                                WHERE o.parent_id = %s ORDER BY random() LIMIT %s""",
                                       (district[1], preset.latency_samples))]
     tokens = _tokens(conn, {district[0], officer[0], inspector[0], admin, sysadmin}, now)
-    cookie = {uid: f"session={_session_cookie(conn, secret, uid, now)}" for uid in (officer[0], inspector[0], district[0], admin)}
+    cookie = {uid: f"session={_session_cookie(conn, secret, uid, now)}" for uid in (officer[0], inspector[0], district[0], admin, sysadmin)}
     bearer = {uid: f"Bearer {tok}" for uid, tok in tokens.items()}
     words = list(city.OBJECTS)
 
@@ -172,6 +172,15 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
         scenarios["API text search (district)"] = (
             "GET /api/v1/hazards?q=<word>",
             [(f"/api/v1/hazards?q={_q(rng.choice(words))}", api(district[0])) for _ in range(n)])
+    # The statistics (issue 14): a year, for a district's inspector and for the whole city (the administrator).
+    year = f"from={now.date() - timedelta(days=364)}&to={now.date()}"
+    for who, uid in (("district", district[0]), ("whole city", sysadmin)):
+        scenarios[f"statistics API, one year ({who})"] = (
+            "GET /api/v1/statistics?group_by=region&from=…&to=…",
+            [(f"/api/v1/statistics?group_by=region&{year}", api(uid))] * n)
+        if pages:
+            scenarios[f"statistics dashboard, one year ({who})"] = (
+                "GET /statistics?from=…&to=…", [(f"/statistics?{year}", page(uid))] * n)
     requests = []
     for name, (_route, reqs) in scenarios.items():
         for path, headers in reqs[:5]:
@@ -278,6 +287,17 @@ def build(preset: Preset, admin_url: str, db_name: str, log=print) -> dict:
     xml = (ROOT / "bpmn" / f"{city.PROCESS_KEY}.bpmn").read_text(encoding="utf-8")
     log(f"[bench] generating {preset.hazards:,} hazards, {preset.enterprises:,} enterprises (COPY)")
     loaded = city.load_city(url, preset, generate_password_hash(city.BENCH_PASSWORD), log=log)
+    # The hazards were COPYed around the ORM: count them into the statistics rollup (`flask stats rebuild`).
+    rebuild_started = time.perf_counter()
+    with app.app_context():
+        from app.extensions import db
+        from app.services import statistics
+
+        loaded["statistics_rollup_rows"] = statistics.rebuild()
+        db.session.commit()
+    loaded["seconds"]["statistics_rebuild"] = round(time.perf_counter() - rebuild_started, 1)
+    log(f"[bench] statistics rollup: {loaded['statistics_rollup_rows']:,} rows in "
+        f"{loaded['seconds']['statistics_rebuild']}s")
     loaded["size"] = city.database_size(url)
     log(f"[bench] loaded in {loaded['seconds']['total']}s; database {loaded['size']['database']}")
     return {"url": url, "xml": xml, "load": loaded}

@@ -34,6 +34,7 @@ from app.models.process import (
     TimerKind,
     TimerStatus,
 )
+from app.models.statistics import HazardStatsDaily
 
 __all__ = [
     "FINAL_STATUSES",
@@ -54,6 +55,7 @@ __all__ = [
     "ExtensionStatus",
     "FormVersion",
     "Hazard",
+    "HazardStatsDaily",
     "HazardStatus",
     "HumanTask",
     "IdempotencyKey",

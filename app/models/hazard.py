@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, enum_type
@@ -75,6 +75,12 @@ class Hazard(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # From the rectification plan and the rectification (services/statistics.py says what counts), for the
+    # statistics: all five of 五落实 in the plan, the plan's funds and the funds spent, in fen (0.01 yuan).
+    five_in_place: Mapped[bool] = mapped_column(default=False, server_default=false())
+    fixed_on_time: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_funds: Mapped[int | None] = mapped_column(BigInteger)
+    funds_spent: Mapped[int | None] = mapped_column(BigInteger)
     # The head of the hazard's audit chain (services/audit.py), written under the instance lock.
     audit_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     audit_hash: Mapped[str | None] = mapped_column(String(64))

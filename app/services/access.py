@@ -11,11 +11,13 @@ from app.services.policy import acting_orgs, hazard_scope_orgs, people
 from app.services.search import escape_like
 
 
-def hazard_scope(user: User, *, via_index: bool = True):
+def hazard_scope(user: User, *, via_index: bool = True, on=None):
     """A WHERE clause selecting the hazards this user may see.
 
     `via_index=False`: the same condition, written so that the planner does not read the jurisdiction's
     index for it, for a query whose other index applies the jurisdiction already (the text search's keys).
+    `on`: the same rule on another table that carries the hazard's scope columns by the same names (the
+    statistics rollup).
     """
     scope = hazard_scope_orgs(user)
     if scope is None:
@@ -23,6 +25,8 @@ def hazard_scope(user: User, *, via_index: bool = True):
     column, orgs = scope
     if not orgs:
         return false()
+    if on is not None:
+        column = getattr(on, column.key)
     return (column if via_index else func.coalesce(column, 0)).in_(orgs)
 
 

@@ -23,7 +23,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import attachments, audit, forms, lifecycle, processes
+from app.services import attachments, audit, forms, lifecycle, processes, statistics
 from app.services.access import hazard_scope, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_cap, paginate
@@ -134,6 +134,8 @@ class HazardFilters:
     overdue: bool | None = None
     text: str | None = None
     sort: str = "created"
+    # The statistics' filters (period found, region, industry, type, source, which figure): a dashboard link.
+    stats: statistics.StatsFilters | None = None
 
 
 def hazard_query(user: User, filters: HazardFilters):
@@ -142,12 +144,16 @@ def hazard_query(user: User, filters: HazardFilters):
     stmt = select(Hazard).where(hazard_scope(user, via_index=not uses_keys_index(filters.text)))
     if filters.status:
         stmt = stmt.where(Hazard.status == filters.status)
-    if filters.grade:
+    if filters.grade == "none":  # not yet assessed
+        stmt = stmt.where(Hazard.grade.is_(None))
+    elif filters.grade:
         stmt = stmt.where(Hazard.grade == filters.grade)
     if filters.enterprise_id:
         stmt = stmt.where(Hazard.enterprise_id == filters.enterprise_id)
     if filters.overdue is not None:
         stmt = stmt.where(Hazard.overdue.is_(filters.overdue))
+    if filters.stats is not None:
+        stmt = stmt.where(*statistics.register_clauses(filters.stats))
     if filters.text:
         stmt = stmt.where(text_match(filters.text, Hazard.title, Hazard.number, Hazard.location,
                                      scope=search_keys(user)))

@@ -24,7 +24,7 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.services import deadlines, forms
+from app.services import deadlines, forms, statistics
 from app.services.policy import organisation_for, role_for_lane
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
@@ -110,6 +110,7 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     hazard.listed = bool(data.get("listed", hazard.listed))
     hazard.notice_number = data.get("notice_number", hazard.notice_number)
     hazard.supervision_deadline = parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
+    hazard.five_in_place, hazard.plan_funds, hazard.funds_spent = statistics.plan_figures(data)
     if snapshot.completed:
         hazard.status = _status(snapshot.end_status or HazardStatus.closed)
         hazard.current_step = None

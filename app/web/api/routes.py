@@ -13,12 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from app.chinatime import today as china_today
 from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
 from app.models import User
-from app.services import attachments, auth, forms, hazards, idempotency, tasks
-from app.services.errors import ServiceError, Unauthorized
+from app.services import attachments, auth, forms, hazards, idempotency, statistics, tasks
+from app.services.errors import ServiceError, Unauthorized, ValidationFailed
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
 from app.web.headers import user_file
@@ -175,12 +176,15 @@ def report_hazard(report: dict[str, Any]):
 @bp.route("/hazards", methods=["GET"])
 @bp.arguments(s.HazardQuery, location="query")
 @bp.response(200, s.HazardPage)
-@errors(401)
+@errors(400, 401)
 @bp.doc(summary="Hazards visible to the caller, one page")
 def list_hazards(args: dict[str, Any]):
+    stats, problems = statistics.register_filters({**args, "from": args.get("from_")}, china_today())
+    if problems:
+        raise ValidationFailed(next(iter(problems.values())), fields=problems)
     filters = hazards.HazardFilters(status=args.get("status"), grade=args.get("grade"),
                                     enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
-                                    text=args.get("q"), sort=args["sort"])
+                                    text=args.get("q"), sort=args["sort"], stats=stats)
     return hazards.list_hazards(caller(), filters, args["page"], args["per_page"])
 
 
@@ -277,3 +281,18 @@ def upload_attachment(files: dict[str, Any]):
 def download_attachment(attachment_id: int):
     row = attachments.visible_attachment(caller(), attachment_id)
     return user_file(send_file(attachments.path_of(row), mimetype=row.content_type), row.original_name)
+
+
+@bp.route("/statistics", methods=["GET"])
+@bp.arguments(s.StatisticsQuery, location="query")
+@bp.response(200, s.Statistics)
+@errors(400, 401)
+@bp.doc(summary="Hazards found, fixed, on time, overdue, major, listed — by region, industry, grade, type or "
+                "source, for a period, within the caller's scope (definitions: README, Statistics)")
+def get_statistics(args: dict[str, Any]):
+    filters, problems = statistics.parse_filters({**args, "from": args.get("from_")}, china_today())
+    if problems:
+        raise ValidationFailed(next(iter(problems.values())), fields=problems)
+    found = statistics.statistics(caller(), filters, args["group_by"])
+    return {"group_by": found.group_by, "rows": [statistics.as_row(r) for r in found.rows],
+            "total": statistics.as_row(found.total)}

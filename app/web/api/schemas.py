@@ -205,10 +205,19 @@ class Upload(Schema):
 
 class HazardQuery(QuerySchema):
     status = Choice(HAZARD_STATUSES, metadata={"description": "Read-model status"})
-    grade = Choice(GRADES)
+    grade = Choice((*GRADES, "none"), metadata={"description": "Grade (none: not yet assessed)"})
     enterprise = Id(metadata={"description": "Enterprise id"})
     overdue = Flag(metadata={"description": "Only overdue (true) or only not overdue (false) hazards"})
     q = Text(max_length=200, metadata={"description": "Text in number, title or location"})
+    # The statistics' filters, so that every figure of GET /statistics lists its hazards here.
+    from_ = Text(max_length=10, data_key="from", metadata={"description": "Found on or after (YYYY-MM-DD)"})
+    to = Text(max_length=10, metadata={"description": "Found on or before (YYYY-MM-DD)"})
+    region = Id(metadata={"description": "In this region or a region below it"})
+    industry = Text(max_length=1, metadata={"description": "Enterprise's GB/T 4754 section (a letter)"})
+    type = Choice(("unsafe_behaviour", "unsafe_condition", "management_defect"))
+    source = Choice(("self_check", "government_inspection", "public_report", "referral"))
+    outcome = Choice(("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
+                      "five_in_place"), metadata={"description": "Only the hazards one statistics figure counts"})
     sort = Choice(SORTS, load_default="created", metadata={"description": "Order (default: newest first)"})
     page = Int(1, INT_MAX, load_default=1)
     per_page = Int(1, 100, load_default=20)
@@ -354,3 +363,48 @@ class HazardPage(CountedPage):
 
 class TaskPage(CountedPage):
     items = out(fields.List(fields.Nested(TaskWithHazard)))
+
+
+# Statistics (issue 14; the definitions are services/statistics.py's) ----------------------------------------
+
+class StatisticsQuery(QuerySchema):
+    group_by = Choice(("region", "industry", "grade", "hazard_type", "source", "enterprise"), load_default="region",
+                      metadata={"description": "Rows: region (the districts, or the regions below `region`; a grid's "
+                                               "enterprises), GB/T 4754 industry section, grade, hazard type, "
+                                               "source, or enterprise"})
+    from_ = Text(max_length=10, data_key="from", metadata={
+        "description": "First day found (YYYY-MM-DD, China time); default 1 January of this year"})
+    to = Text(max_length=10, metadata={"description": "Last day found (YYYY-MM-DD); default today; a period is at "
+                                                      "most 366 days"})
+    region = Id(metadata={"description": "Only this region and the regions below it"})
+    enterprise = Id(metadata={"description": "Only this enterprise"})
+    industry = Text(max_length=1, metadata={"description": "Only this GB/T 4754 section (a letter, e.g. C)"})
+    grade = Choice((*GRADES, "none"), metadata={"description": "Only this grade (none: not yet assessed)"})
+    type = Choice(("unsafe_behaviour", "unsafe_condition", "management_defect"))
+    source = Choice(("self_check", "government_inspection", "public_report", "referral"))
+
+
+class StatisticsRow(Schema):
+    key = fields.Raw(metadata={"description": "The group's key (region or enterprise id, industry section, grade, "
+                                              "type, source); null for the total"})
+    label = fields.String()
+    found = fields.Integer(metadata={"description": "Hazards reported in the period"})
+    fixed = fields.Integer(metadata={"description": "Of those, closed or written off"})
+    rate = fields.Float(allow_none=True, metadata={"description": "Rectification rate: fixed ÷ found (null: none "
+                                                                  "found)"})
+    fixed_on_time = fields.Integer(metadata={"description": "Fixed on or before the rectification deadline"})
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "fixed_on_time ÷ fixed"})
+    overdue = fields.Integer(metadata={"description": "Overdue now"})
+    major_found = fields.Integer()
+    major_written_off = fields.Integer()
+    listed = fields.Integer(metadata={"description": "Listed for supervision (挂牌督办)"})
+    five_in_place = fields.Integer(metadata={"description": "Major hazards whose plan has all five of 五落实"})
+    funds_committed = fields.String(metadata={"description": "Plan funds, yuan, as a decimal string (\"1800.50\")"})
+    funds_spent = fields.String(metadata={"description": "Funds spent as recorded at rectification, yuan, as a "
+                                                         "decimal string"})
+
+
+class Statistics(Schema):
+    group_by = fields.String()
+    rows = fields.List(fields.Nested(StatisticsRow))
+    total = fields.Nested(StatisticsRow)

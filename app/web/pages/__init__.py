@@ -28,6 +28,10 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin_import.bp)
+    # The supervision dashboard (issue 14).
+    from app.web.pages import statistics
+
+    app.register_blueprint(statistics.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"

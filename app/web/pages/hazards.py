@@ -7,8 +7,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.chinatime import today as china_today
 from app.models import Role
-from app.services import attachments, documents, evidence, extension_requests, forms, hazards
+from app.services import attachments, documents, evidence, extension_requests, forms, hazards, statistics
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.headers import user_file
 from app.web.inputs import int_arg
@@ -24,16 +25,20 @@ bp = Blueprint("hazards", __name__)
 def register():
     sort = request.args.get("sort") if request.args.get("sort") in hazards.SORTS else "created"
     picker, enterprise_id = enterprises.picker(current_user, int_arg("enterprise"), request.args.get("enterprise_name"))
+    # A statistics figure's link (the dashboard): its filters, each checked; a value that does not parse is named.
+    stats, problems = statistics.register_filters(request.args, china_today())
     filters = hazards.HazardFilters(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
-        grade=request.args.get("grade") if request.args.get("grade") in ("general", "major") else None,
+        grade=request.args.get("grade") if request.args.get("grade") in ("general", "major", "none") else None,
         enterprise_id=enterprise_id, overdue=True if request.args.get("overdue") else None,
-        text=(request.args.get("q") or "").strip() or None, sort=sort)
+        text=(request.args.get("q") or "").strip() or None, sort=sort, stats=stats)
     page = hazards.list_hazards(current_user, filters, max(int_arg("page") or 1, 1), per_page=20)
     filtered = any([filters.status, filters.grade, filters.enterprise_id, filters.overdue, filters.text,
-                    picker.typed])
+                    picker.typed, stats])
+    kept = {name: request.args[name] for name in statistics.REGISTER_PARAMS if request.args.get(name)}
     return render_template("hazards/register.html", page=page, filters=filters, filtered=filtered,
-                           picker=picker, can_report=hazards.can_report(current_user))
+                           picker=picker, can_report=hazards.can_report(current_user), stats_params=kept,
+                           stats_problems=problems)
 
 
 def _report_defaults() -> dict[str, Any]:

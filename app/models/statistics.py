@@ -1,0 +1,42 @@
+"""The statistics rollup: counters per day found × enterprise × the hazard's classification (issue 14).
+
+One row sums the hazards *found* (reported) on `day` (China date of `hazard.created_at`) with the same
+enterprise, supervising unit, region, grade, type and source, as they stand now: services/statistics.py keeps
+it equal to a GROUP BY over the hazard table, in the same flush as the change to a hazard.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class HazardStatsDaily(Base):
+    __tablename__ = "hazard_stats_daily"
+    __table_args__ = (
+        # A jurisdiction's year: its units' rows by day (the admin's city: the primary key's day first).
+        Index("ix_hazard_stats_unit_day", "supervising_unit_id", "day"),
+        Index("ix_hazard_stats_enterprise_day", "enterprise_id", "day"),
+    )
+    # The key; None is stored as 0 / "" so that the key is unique (NULLs never collide in a unique key).
+    day: Mapped[date] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(primary_key=True)
+    supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    grade: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The counters (definitions in services/statistics.py).
+    found: Mapped[int] = mapped_column(default=0)
+    fixed: Mapped[int] = mapped_column(default=0)
+    fixed_on_time: Mapped[int] = mapped_column(default=0)
+    overdue: Mapped[int] = mapped_column(default=0)
+    major_found: Mapped[int] = mapped_column(default=0)
+    major_written_off: Mapped[int] = mapped_column(default=0)
+    listed: Mapped[int] = mapped_column(default=0)
+    five_in_place: Mapped[int] = mapped_column(default=0)
+    funds_committed: Mapped[int] = mapped_column(BigInteger, default=0)   # fen (0.01 yuan)
+    funds_spent: Mapped[int] = mapped_column(BigInteger, default=0)       # fen

@@ -1,0 +1,526 @@
+"""The regulator's figures (issue 14): the one home of what "found", "fixed", "on time", "overdue" and
+"five in place" mean, the rollup that keeps them, and the queries the dashboard, the API and later the
+statutory table read.
+
+Definitions (a hazard as it stands now, counted in the period in which it was *found*):
+
+- found: reported in the period (China date of `hazard.created_at` within [from, to]).
+- fixed: its loop is closed on evidence — status `closed` (a general hazard re-checked, 复查) or
+  `written_off` (a major hazard verified on site and written off, 核销). Steps before that (rectifying,
+  reviewing, accepting, verifying, writing_off) are not fixed yet.
+- rectification rate = fixed ÷ found; on-time rate = fixed on time ÷ fixed, where *fixed on time* means
+  closed (China date of `closed_at`) on or before its rectification deadline, or fixed with no deadline set.
+- overdue: overdue now (the read model's flag: a step still open past its deadline).
+- major found / major written off: grade `major`; and of those, status `written_off`. listed: listed for
+  supervision (挂牌督办).
+- five in place (五落实), read from the plan form (forms/plan.json): measures 措施 ← `measures`, funds 资金 ←
+  `funds` (recorded, zero allowed), deadline 时限 ← `rectification_deadline`, responsible person 责任人 ←
+  `responsible_person`, emergency plan 预案 ← `emergency_plan`. Counted for major hazards only (a general
+  hazard has no plan); all five present.
+- funds committed: the plan's `funds`; funds spent: the rectification's `funds_spent` (forms/rectify.json),
+  where recorded. Both in fen (0.01 yuan) in the database, yuan in answers.
+
+The rollup (`hazard_stats_daily`) holds these counters per day found × enterprise × unit × region × grade ×
+type × source and equals a GROUP BY over the hazard table: each flush that adds or changes a hazard (a step
+of the unit of work, a scheduler alert marking it overdue, a supervision move) subtracts the hazard's old
+contribution and adds its new one, in the same transaction (`_track`, a before_flush hook on the session).
+`rebuild()` (`flask stats rebuild`) recomputes it from the hazards.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.chinatime import china_date, parse_date
+from app.extensions import db
+from app.models import Hazard, HazardStatsDaily, HazardStatus, Organisation, Region
+from app.services import org_codes
+from app.services.access import hazard_scope
+from app.services.policy import region_subtree
+
+FIXED_STATUSES = frozenset({HazardStatus.closed, HazardStatus.written_off})
+MAJOR = "major"
+GRADES = ("general", "major")
+HAZARD_TYPES = ("unsafe_behaviour", "unsafe_condition", "management_defect")
+SOURCES = ("self_check", "government_inspection", "public_report", "referral")
+GROUPS = ("region", "industry", "grade", "hazard_type", "source", "enterprise")
+# The plan form's fields that put the five of 五落实 in place.
+FIVE_FIELDS = {"measures": "measures", "funds": "funds", "deadline": "rectification_deadline",
+               "responsible_person": "responsible_person", "emergency_plan": "emergency_plan"}
+COUNTERS = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
+            "five_in_place", "funds_committed", "funds_spent")
+KEY = ("day", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source")
+# The hazard columns a contribution reads.
+_READS = ("created_at", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source",
+          "status", "rectification_deadline", "closed_at", "overdue", "listed", "five_in_place", "plan_funds",
+          "funds_spent")
+
+
+# ------------------------------------------------------------------------------------ definitions
+def fen(value: Any) -> int | None:
+    """A sum in yuan (a form's number) as fen; None when not recorded."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int((Decimal(str(value)) * 100).to_integral_value())
+    except ArithmeticError:
+        return None
+
+
+def plan_figures(data: dict[str, Any]) -> tuple[bool, int | None, int | None]:
+    """(all five of 五落实 in place, plan funds, funds spent) from an instance's data (its forms' fields)."""
+    five = all(data.get(name) not in (None, "") for name in FIVE_FIELDS.values())
+    return five, fen(data.get("funds")), fen(data.get("funds_spent"))
+
+
+def is_fixed(status: Any) -> bool:
+    return status in FIXED_STATUSES
+
+
+def fixed_on_time(status: Any, closed_at, deadline: date | None) -> bool:
+    if not is_fixed(status):
+        return False
+    return deadline is None or (closed_at is not None and china_date(closed_at) <= deadline)
+
+
+def _contribution(values: dict[str, Any]) -> tuple[tuple, dict[str, int]] | None:
+    """(rollup key, counters) of one hazard's column values; None for a hazard not yet recorded."""
+    if values["created_at"] is None or values["enterprise_id"] is None:
+        return None
+    status, grade = values["status"], values["grade"]
+    fixed = is_fixed(status)
+    major = grade == MAJOR
+    key = (china_date(values["created_at"]), values["enterprise_id"], values["supervising_unit_id"] or 0,
+           values["region_id"] or 0, grade or "", values["hazard_type"] or "", values["source"] or "")
+    counters = {
+        "found": 1, "fixed": int(fixed),
+        "fixed_on_time": int(fixed_on_time(status, values["closed_at"], values["rectification_deadline"])),
+        "overdue": int(bool(values["overdue"])), "major_found": int(major),
+        "major_written_off": int(major and status == HazardStatus.written_off),
+        "listed": int(bool(values["listed"])), "five_in_place": int(major and bool(values["five_in_place"])),
+        "funds_committed": values["plan_funds"] or 0, "funds_spent": values["funds_spent"] or 0}
+    return key, counters
+
+
+def _values(session: Session, hazard: Hazard, *, old: bool) -> dict[str, Any]:
+    """The columns a contribution reads: as the hazard is now, or (`old`) as its row was before this flush.
+
+    An attribute expired by a commit is loaded here; one set while expired (its old value never read) is read
+    from the row, which this flush has not written yet.
+    """
+    if not old:
+        return {name: getattr(hazard, name) for name in _READS}
+    state = inspect(hazard)
+    values: dict[str, Any] = {}
+    for name in _READS:
+        history = state.attrs[name].load_history()
+        if history.deleted or history.unchanged:
+            values[name] = (history.deleted or history.unchanged)[0]
+        elif history.added:
+            row = session.connection().execute(select(*[getattr(Hazard, n) for n in _READS])
+                                               .where(Hazard.id == state.identity[0])).one()
+            return dict(zip(_READS, row, strict=True))
+        else:
+            values[name] = None
+    return values
+
+
+# ------------------------------------------------------------------------------------ the rollup
+@event.listens_for(Session, "before_flush")
+def _track(session: Session, _flush_context, _instances) -> None:
+    """Move the changed hazards' contributions in the rollup, in the flush that writes them."""
+    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, Hazard):
+            continue
+        state = inspect(obj)
+        if obj in session.dirty and not session.is_modified(obj):
+            continue
+        if obj not in session.deleted:  # the register's filter for "fixed on time" reads this column
+            on_time = fixed_on_time(obj.status, obj.closed_at, obj.rectification_deadline)
+            if obj.fixed_on_time != on_time:
+                obj.fixed_on_time = on_time
+        before = None if state.pending else _contribution(_values(session, obj, old=True))
+        after = None if obj in session.deleted else _contribution(_values(session, obj, old=False))
+        if before == after:
+            continue
+        for contribution, sign in ((before, -1), (after, 1)):
+            if contribution is not None:
+                key, counters = contribution
+                for name, value in counters.items():
+                    deltas[key][name] += sign * value
+    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in deltas.items()
+            if any(counters.values())]
+    if rows:
+        session.connection().execute(_upsert(session), rows)
+
+
+def _upsert(session: Session):
+    table = HazardStatsDaily.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(KEY),
+                                      set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS})
+
+
+def rebuild() -> int:
+    """Recompute the rollup (and each hazard's `fixed_on_time`) from the hazards, streamed; returns the rollup
+    rows written. For hazards loaded around the ORM (an import, the benchmark's COPY) and after a repair. Caller
+    commits."""
+    db.session.execute(HazardStatsDaily.__table__.delete())
+    totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    columns = [Hazard.id, Hazard.fixed_on_time, *[getattr(Hazard, name) for name in _READS]]
+    wrong: dict[bool, list[int]] = {True: [], False: []}
+    for row in db.session.execute(select(*columns).execution_options(yield_per=5000)):
+        contribution = _contribution(dict(zip(_READS, row[2:], strict=True)))
+        if contribution is not None:
+            key, counters = contribution
+            for name, value in counters.items():
+                totals[key][name] += value
+            if bool(counters["fixed_on_time"]) != bool(row[1]):
+                wrong[bool(counters["fixed_on_time"])].append(row[0])
+    for value, ids in wrong.items():
+        for start in range(0, len(ids), 5000):
+            db.session.execute(update(Hazard).where(Hazard.id.in_(ids[start:start + 5000]))
+                               .values(fixed_on_time=value).execution_options(synchronize_session=False))
+    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in totals.items()]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(HazardStatsDaily.__table__.insert(), rows[start:start + 5000])
+    return len(rows)
+
+
+def differences() -> list[tuple]:
+    """Rollup keys whose counters differ from a fresh count of the hazards (empty when they agree)."""
+    stored = {tuple(getattr(r, k) for k in KEY): {c: getattr(r, c) for c in COUNTERS}
+              for r in db.session.scalars(select(HazardStatsDaily))}
+    fresh: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for row in db.session.execute(select(*[getattr(Hazard, name) for name in _READS])):
+        contribution = _contribution(dict(zip(_READS, row, strict=True)))
+        if contribution is not None:
+            for name, value in contribution[1].items():
+                fresh[contribution[0]][name] += value
+    zero = dict.fromkeys(COUNTERS, 0)
+    return sorted(key for key in set(stored) | set(fresh) if stored.get(key, zero) != fresh.get(key, zero))
+
+
+# ------------------------------------------------------------------------------------ queries
+@dataclass
+class StatsFilters:
+    """What the figures are counted over: the period found, and the drill-down so far."""
+    start: date | None      # None (the register only): no bound
+    end: date | None
+    region_id: int | None = None
+    enterprise_id: int | None = None
+    industry: str | None = None      # a GB/T 4754 section letter
+    grade: str | None = None         # "general", "major", or "none" (not yet assessed)
+    hazard_type: str | None = None
+    source: str | None = None
+    outcome: str | None = None       # the register only: which figure (OUTCOMES)
+
+    def params(self) -> dict[str, Any]:
+        """The query string that selects the same hazards in the register (and this dashboard)."""
+        found = {"from": self.start and self.start.isoformat(), "to": self.end and self.end.isoformat(), "region": self.region_id,
+                 "enterprise": self.enterprise_id, "industry": self.industry, "grade": self.grade,
+                 "type": self.hazard_type, "source": self.source}
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@dataclass
+class Figures:
+    key: Any = None
+    label: str = ""
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    link: dict[str, Any] = field(default_factory=dict)   # the register's filters for these hazards
+
+    def __getattr__(self, name: str):
+        counts = self.__dict__.get("counts") or {}
+        if name in counts:
+            return counts[name]
+        raise AttributeError(name)
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.counts["fixed"] / self.counts["found"], 4) if self.counts["found"] else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return round(self.counts["fixed_on_time"] / self.counts["fixed"], 4) if self.counts["fixed"] else None
+
+    def yuan(self, name: str) -> Decimal:
+        return (Decimal(self.counts[name]) / 100).quantize(Decimal("0.01"))
+
+    def add(self, counts: dict[str, int]) -> None:
+        for name in COUNTERS:
+            self.counts[name] += int(counts.get(name) or 0)
+
+
+@dataclass
+class Statistics:
+    filters: StatsFilters
+    group_by: str
+    rows: list[Figures]
+    total: Figures
+    trend: list[Figures]
+    parent_label: str | None = None   # the region or grid drilled into
+
+
+def as_row(figures: Figures) -> dict[str, Any]:
+    """One row of the API's answer."""
+    return {"key": figures.key, "label": figures.label, **{n: figures.counts[n] for n in COUNTERS[:8]},
+            "rate": figures.rate, "on_time_rate": figures.on_time_rate,
+            "funds_committed": figures.yuan("funds_committed"), "funds_spent": figures.yuan("funds_spent")}
+
+
+def _where(user, filters: StatsFilters) -> list:
+    t = HazardStatsDaily
+    where = [hazard_scope(user, on=HazardStatsDaily), t.day >= filters.start, t.day <= filters.end]
+    if filters.region_id is not None:
+        where.append(t.region_id.in_(region_subtree([filters.region_id])))
+    if filters.enterprise_id is not None:
+        where.append(t.enterprise_id == filters.enterprise_id)
+    if filters.industry:
+        where.append(t.enterprise_id.in_(select(Organisation.id).where(
+            Organisation.industry.like(f"{filters.industry}%"))))
+    if filters.grade:
+        where.append(t.grade == ("" if filters.grade == "none" else filters.grade))
+    if filters.hazard_type:
+        where.append(t.hazard_type == filters.hazard_type)
+    if filters.source:
+        where.append(t.source == filters.source)
+    return where
+
+
+def _sums():
+    return [func.coalesce(func.sum(getattr(HazardStatsDaily, name)), 0).label(name) for name in COUNTERS]
+
+
+def _regions() -> dict[int, tuple[int | None, str]]:
+    return {rid: (parent, name) for rid, parent, name in db.session.execute(
+        select(Region.id, Region.parent_id, Region.name))}
+
+
+def statistics(user, filters: StatsFilters, group_by: str, language: str | None = None) -> Statistics:
+    """The figures over the rollup: the total, one row per group, and the monthly trend (one pass each)."""
+    t = HazardStatsDaily
+    where = _where(user, filters)
+    total = Figures(label=_("Total"), link=filters.params())
+    trend: dict[str, Figures] = {}
+    for row in db.session.execute(select(t.day, *_sums()).where(*where).group_by(t.day)):
+        month = row.day.strftime("%Y-%m")
+        bucket = trend.setdefault(month, Figures(key=month, label=month))
+        bucket.add(row._mapping)
+        total.add(row._mapping)
+    month_start = filters.start.replace(day=1)
+    while month_start <= filters.end:  # every month of the period, an empty one as zeros
+        month = month_start.strftime("%Y-%m")
+        trend.setdefault(month, Figures(key=month, label=month))
+        month_start = (month_start + timedelta(days=32)).replace(day=1)
+    for month, bucket in trend.items():
+        first = date.fromisoformat(month + "-01")
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        bucket.link = {**filters.params(), "from": max(first, filters.start).isoformat(),
+                       "to": min(last, filters.end).isoformat()}
+    parent_label = None
+    if group_by == "region" and filters.region_id is not None:
+        regions = _regions()
+        parent_label = regions.get(filters.region_id, (None, ""))[1]
+        if not any(parent == filters.region_id for parent, _name in regions.values()):
+            group_by = "enterprise"  # a grid: its enterprises
+    rows = _grouped(where, filters, group_by, language)
+    return Statistics(filters, group_by, rows, total, [trend[m] for m in sorted(trend)], parent_label)
+
+
+def _grouped(where: list, filters: StatsFilters, group_by: str, language: str | None) -> list[Figures]:
+    t = HazardStatsDaily
+    groups: dict[Any, Figures] = {}
+    if group_by == "industry":
+        section = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
+        stmt = (select(section.label("k"), *_sums()).join(Organisation, Organisation.id == t.enterprise_id)
+                .where(*where).group_by(section))
+    else:
+        column = {"region": t.region_id, "grade": t.grade, "hazard_type": t.hazard_type, "source": t.source,
+                  "enterprise": t.enterprise_id}[group_by]
+        stmt = select(column.label("k"), *_sums()).where(*where).group_by(column)
+    found = db.session.execute(stmt).all()
+    if group_by == "region":
+        regions = _regions()
+        for row in found:
+            key = _ancestor_below(regions, row.k, filters.region_id)
+            figures = groups.setdefault(key, Figures(key=key))
+            figures.add(row._mapping)
+        for key, figures in groups.items():
+            figures.label = regions.get(key, (None, _("No region")))[1] if key else _("No region")
+            figures.link = {**filters.params(), "region": key} if key else filters.params()
+    else:
+        names = {}
+        if group_by == "enterprise":
+            ids = [row.k for row in found]
+            names = dict(db.session.execute(select(Organisation.id, Organisation.name)
+                                            .where(Organisation.id.in_(ids))).all()) if ids else {}
+        for row in found:
+            key = row.k
+            figures = Figures(key=key, label=_label(group_by, key, names, language))
+            figures.add(row._mapping)
+            param = {"industry": "industry", "grade": "grade", "hazard_type": "type", "source": "source",
+                     "enterprise": "enterprise"}[group_by]
+            value = ("none" if group_by == "grade" and not key else key) or None
+            figures.link = {**filters.params(), param: value} if value is not None else filters.params()
+            groups[key] = figures
+    return sorted(groups.values(), key=lambda f: (-f.counts["found"], str(f.label)))
+
+
+def _ancestor_below(regions: dict[int, tuple[int | None, str]], region_id: int, parent: int | None) -> int:
+    """The region among `parent`'s children (the top tier when None) that `region_id` lies in; 0 for none."""
+    chain, seen = [], set()
+    current: int | None = region_id or None
+    while current is not None and current not in seen:
+        seen.add(current)
+        chain.append(current)
+        current = regions.get(current, (None, ""))[0]
+    if parent is None:
+        return chain[-1] if chain else 0
+    if parent in chain:
+        index = chain.index(parent)
+        return chain[index - 1] if index > 0 else parent
+    return 0
+
+
+def _label(group_by: str, key: Any, names: dict[int, str], language: str | None) -> str:
+    if group_by == "grade":
+        return {"general": _("General"), "major": _("Major")}.get(key, _("Not yet assessed"))
+    if group_by == "hazard_type":
+        return {"unsafe_behaviour": _("Unsafe behaviour"), "unsafe_condition": _("Unsafe condition"),
+                "management_defect": _("Management defect")}.get(key, key or _("Unknown"))
+    if group_by == "source":
+        return {"self_check": _("Self-check"), "government_inspection": _("Government inspection"),
+                "public_report": _("Public report"), "referral": _("Referral")}.get(key, key or _("Unknown"))
+    if group_by == "industry":
+        found = org_codes.industries().get(key) if key else None
+        return f"{key} {found.name(language)}" if found else _("No industry")
+    if group_by == "enterprise":
+        return names.get(key, str(key))
+    return str(key)
+
+
+# ------------------------------------------------------------------------------------ the register's side
+OUTCOMES = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
+            "five_in_place")
+
+
+def register_filters(args: Any, today: date) -> tuple[StatsFilters | None, dict[str, str]]:
+    """The register's statistics filters from its query string; None when it has none of them."""
+    if not any(args.get(name) not in (None, "") for name in REGISTER_PARAMS):
+        return None, {}
+    filters, errors = parse_filters(args, today, register=True)
+    filters.grade = None  # the register's own grade filter applies it (HazardFilters.grade, "none" included)
+    errors.pop("grade", None)
+    return filters, errors
+
+
+REGISTER_PARAMS = ("from", "to", "region", "industry", "type", "source", "outcome")
+
+
+def register_clauses(filters: StatsFilters | None) -> list:
+    """WHERE clauses on Hazard selecting exactly the hazards a figure counts (the dashboard's links)."""
+    from app.chinatime import end_of_day
+
+    where: list = []
+    if filters is not None:
+        if filters.start is not None:
+            where.append(Hazard.created_at > end_of_day(filters.start - timedelta(days=1)))
+        if filters.end is not None:
+            where.append(Hazard.created_at <= end_of_day(filters.end))
+        if filters.region_id is not None:
+            where.append(Hazard.region_id.in_(region_subtree([filters.region_id])))
+        if filters.industry:
+            where.append(Hazard.enterprise_id.in_(select(Organisation.id).where(
+                Organisation.industry.like(f"{filters.industry}%"))))
+        if filters.grade == "none":
+            where.append(Hazard.grade.is_(None))
+        elif filters.grade:
+            where.append(Hazard.grade == filters.grade)
+        if filters.hazard_type:
+            where.append(Hazard.hazard_type == filters.hazard_type)
+        if filters.source:
+            where.append(Hazard.source == filters.source)
+    outcome = filters.outcome if filters is not None else None
+    fixed = Hazard.status.in_(list(FIXED_STATUSES))
+    if outcome == "fixed":
+        where.append(fixed)
+    elif outcome == "fixed_on_time":
+        where += [fixed, Hazard.fixed_on_time.is_(True)]
+    elif outcome == "overdue":
+        where.append(Hazard.overdue.is_(True))
+    elif outcome == "major_found":
+        where.append(Hazard.grade == MAJOR)
+    elif outcome == "major_written_off":
+        where += [Hazard.grade == MAJOR, Hazard.status == HazardStatus.written_off]
+    elif outcome == "listed":
+        where.append(Hazard.listed.is_(True))
+    elif outcome == "five_in_place":
+        where += [Hazard.grade == MAJOR, Hazard.five_in_place.is_(True)]
+    return where
+
+
+def parse_filters(args: Any, today: date, *, register: bool = False) -> tuple[StatsFilters, dict[str, str]]:
+    """Filters from a query string (the dashboard's, the register's); problems by field, never an exception.
+
+    `register`: the register's reading — no default period and no limit on its length.
+    """
+    errors: dict[str, str] = {}
+
+    def day(name: str, default: date | None) -> date | None:
+        raw = args.get(name)
+        if raw in (None, ""):
+            return default
+        value = parse_date(raw) if isinstance(raw, str) and len(raw) <= 10 else None
+        if value is None or not 2000 <= value.year <= 2100:
+            errors[name] = _("Give %(field)s as a date YYYY-MM-DD between 2000 and 2100.", field=name)
+            return default
+        return value
+
+    def ident(name: str) -> int | None:
+        raw = args.get(name)
+        if raw in (None, ""):
+            return None
+        if isinstance(raw, int) or (isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10):
+            value = int(raw)
+            if 1 <= value <= 2**31 - 1:
+                return value
+        errors[name] = _("%(field)s must be a whole number id.", field=name)
+        return None
+
+    def choice(name: str, allowed: Iterable[str]) -> str | None:
+        raw = args.get(name)
+        if raw in (None, ""):
+            return None
+        if raw not in allowed:
+            errors[name] = _("%(field)s must be one of: %(values)s.", field=name, values=", ".join(allowed))
+            return None
+        return raw
+
+    start = day("from", None if register else today.replace(month=1, day=1))
+    end = day("to", None if register else today)
+    if start is not None and end is not None and start > end and not errors:
+        errors["to"] = _("The end of the period (to) must not be before its start (from).")
+    elif not register and (end - start).days > 366 and not errors:
+        errors["to"] = _("A period can be at most a year (366 days); choose a later from or an earlier to.")
+    industry = args.get("industry")
+    if industry not in (None, "") and not (isinstance(industry, str) and len(industry) == 1
+                                          and industry in org_codes.industries()):
+        errors["industry"] = _("industry must be a GB/T 4754 section letter, such as C.")
+        industry = None
+    outcome = choice("outcome", OUTCOMES) if register else None
+    filters = StatsFilters(start=start, end=end, outcome=outcome, region_id=ident("region"), enterprise_id=ident("enterprise"),
+                           industry=industry or None, grade=choice("grade", (*GRADES, "none")),
+                           hazard_type=choice("type", HAZARD_TYPES), source=choice("source", SOURCES))
+    return filters, errors
