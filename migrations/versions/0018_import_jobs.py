@@ -1,14 +1,14 @@
 """import jobs (bulk onboarding from Excel), user names looked up case-blind, people searched by bigrams
 
 Revision ID: 383c618016ee
-Revises: 4b4db88c305e
+Revises: 97efb5439cfb
 Create Date: 2026-12-06 00:15:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "383c618016ee"
-down_revision = "4b4db88c305e"
+down_revision = "97efb5439cfb"
 branch_labels = None
 depends_on = None
 

@@ -5,14 +5,14 @@ Existing hazards are counted by `flask stats rebuild` (run it once after upgradi
 hazards; README "Statistics").
 
 Revision ID: 5bade7a4a7bc
-Revises: 4b4db88c305e
+Revises: 3f6b8d0a2c47
 Create Date: 2026-12-06 00:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "5bade7a4a7bc"
-down_revision = "4b4db88c305e"
+down_revision = "3f6b8d0a2c47"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """step failures: a completion the engine refused because of the diagram, kept for the administrator
 
 Revision ID: 3f6b8d0a2c47
-Revises: 4b4db88c305e
+Revises: 383c618016ee
 Create Date: 2026-12-06 00:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "3f6b8d0a2c47"
-down_revision = "4b4db88c305e"
+down_revision = "383c618016ee"
 branch_labels = None
 depends_on = None
 
