@@ -82,6 +82,8 @@ PHRASES: dict[str, Phrase] = {
     "extension_approved": lambda d, s: _("extended the deadline to %(date)s", date=d.get("to", "")),
     "extension_refused": lambda d, s: _("refused to extend the deadline"),
     "instance_migrated": lambda d, s: _("moved the hazard to process version %(n)s", n=d.get("to_version", "")),
+    "task_reissued": lambda d, s: _("re-issued “%(step)s” with version %(n)s of its form", step=s,
+                                    n=d.get("to_version", "")),
     # The system chain (processes, forms, checklists): not on a hazard's timeline, phrased for audit views.
     "process_deployed": lambda d, s: _("deployed process version %(n)s", n=d.get("number", "")),
     "process_activated": lambda d, s: _("made process version %(n)s active again", n=d.get("number", "")),
