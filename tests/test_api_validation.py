@@ -141,7 +141,7 @@ def test_declared_values_are_enforced_and_empty_query_values_mean_absent(api):
     officer = api.as_("officer_a")
     report(officer)
     resp = officer.get("/hazards?grade=catastrophic", headers={"Accept-Language": "en"})
-    assert resp.status_code == 422 and resp.get_json()["fields"] == {"grade": "Choose one of: general, major."}
+    assert resp.status_code == 422 and resp.get_json()["fields"] == {"grade": "Choose one of: general, major, none."}
     for path in ("/hazards?sort=sideways", "/hazards?status=nonsense", "/tasks?status=nonsense"):
         resp = officer.get(path)
         assert resp.status_code == 422 and set(resp.get_json()["fields"]) == {path.split("?")[1].split("=")[0]}
@@ -211,7 +211,8 @@ def test_the_document_is_generated_from_the_schemas(client):
     assert schemas["Task"]["properties"]["form"]["type"] == "string"
     assert schemas["TaskDetail"]["properties"]["form"]["allOf"][0]["$ref"].endswith("/Form")
     grade = next(p for p in doc["paths"]["/api/v1/hazards"]["get"]["parameters"] if p["name"] == "grade")
-    assert grade["schema"]["enum"] == ["general", "major"] and grade["allowEmptyValue"] is True
+    # "none": not yet assessed (the statistics' links, issue 14)
+    assert grade["schema"]["enum"] == ["general", "major", "none"] and grade["allowEmptyValue"] is True
     download = doc["paths"]["/api/v1/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"]
     assert download["image/jpeg"]["schema"] == {"type": "string", "format": "binary"}
     for path in doc["paths"].values():
