@@ -191,7 +191,7 @@ def _admin_tokens(url: str) -> dict[str, str]:
     the tokens are inserted as the app stores them, as the main benchmark does)."""
     import psycopg
 
-    from app.bench.run import _tokens
+    from app.bench.tools import _tokens
     from app.clock import clock
 
     with psycopg.connect(city.libpq_url(url)) as conn:
@@ -246,8 +246,8 @@ def _q(text: str) -> str:
 
 
 def measure_lists(url: str, preset: Preset, tmp: Path, workers: int, log=print) -> dict:
-    from app.bench.run import _client
     from app.bench.server import Gunicorn
+    from app.bench.tools import _client
 
     plan = lists_plan(url, preset)
     server = Gunicorn(url, workers, city.BENCH_KEYS["SECRET_KEY"], tmp / f"gunicorn-lists-{preset.name}.log")

@@ -20,6 +20,7 @@ from app.bench.ceiling import measure as measure_ceiling
 from app.bench.ceiling import step_data
 from app.bench.presets import Preset
 from app.bench.server import ROOT, Gunicorn
+from app.bench.tools import _client, _tokens
 
 # User tasks the load generator completes: those whose forms need no uploaded file.
 COMPLETABLE = ["assess", "review", "plan", "approve_report", "supervision_decision", "verification", "write_off"]
@@ -49,17 +50,6 @@ def _pg_info(url: str) -> dict:
     return {"version": version, **settings}
 
 
-def _tokens(conn, user_ids: set[int], now: datetime) -> dict[int, str]:
-    """Bearer tokens for these users, inserted directly (only the hash is stored, as the app does)."""
-    out = {}
-    with conn.cursor() as cur, cur.copy("COPY api_token (user_id, token_hash, created_at, expires_at) "
-                                         "FROM STDIN") as copy:
-        for uid in user_ids:
-            token = secrets.token_urlsafe(24)
-            out[uid] = token
-            copy.write_row((uid, hashlib.sha256(token.encode()).hexdigest(), now, now + timedelta(days=2)))
-    conn.commit()
-    return out
 
 
 def _session_cookie(conn, secret: str, user_id: int, now: datetime) -> str:
@@ -263,12 +253,6 @@ def hot_path_anatomy(url: str, jobs: list[dict]) -> dict:
             "cpu_ms_per_completion": round(1000 * cpu / n, 2), "wall_ms_per_completion": round(1000 * wall / n, 2)}
 
 
-def _client(plan: dict, tmp: Path, name: str) -> dict:
-    plan_file, out_file = tmp / f"{name}.plan.json", tmp / f"{name}.out.json"
-    plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
-    subprocess.run([sys.executable, str(Path(__file__).with_name("client.py")), str(plan_file), str(out_file)],
-                   check=True, cwd=ROOT)
-    return json.loads(out_file.read_text(encoding="utf-8"))
 
 
 def build(preset: Preset, admin_url: str, db_name: str, log=print) -> dict:
