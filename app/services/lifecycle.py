@@ -82,18 +82,11 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
     """
     now = clock.now()
     with db.session.no_autoflush:
-        instance.state = snapshot.state
-        instance.serializer_version = SERIALIZER_VERSION
-        instance.updated_at = now
-        if snapshot.completed:
-            instance.status, instance.completed_at = InstanceStatus.completed, now
+        _write_state(instance, snapshot, now)
 
         _update_read_model(hazard, snapshot, now)
         task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-        if open_rows is None:
-            open_rows = {t.task_uuid: t for t in db.session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
-                .execution_options(populate_existing=True))}
+        open_rows = _open_rows(instance, open_rows)
         created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid,
                                                 actor_id, now, task_due)
         # Overdue = a step still open past its deadline; an approved extension clears it.
@@ -103,6 +96,23 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
         alerts = deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
         _insert_timers([row for row in rows if row not in db.session] + alerts)
     return created
+
+
+def _write_state(instance: ProcessInstance, snapshot: Snapshot, now: datetime) -> None:
+    instance.state = snapshot.state
+    instance.serializer_version = SERIALIZER_VERSION
+    instance.updated_at = now
+    if snapshot.completed:
+        instance.status, instance.completed_at = InstanceStatus.completed, now
+
+
+def _open_rows(instance: ProcessInstance, open_rows: dict[str, HumanTask] | None) -> dict[str, HumanTask]:
+    """The instance's open tasks by engine UUID: as read under the lock, or read now."""
+    if open_rows is not None:
+        return open_rows
+    return {t.task_uuid: t for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
+        .execution_options(populate_existing=True))}
 
 
 def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, snapshot: Snapshot, *,
@@ -116,16 +126,9 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
     """
     now = clock.now()
     with db.session.no_autoflush:
-        instance.state = snapshot.state
-        instance.serializer_version = SERIALIZER_VERSION
-        instance.updated_at = now
-        if snapshot.completed:
-            instance.status, instance.completed_at = InstanceStatus.completed, now
+        _write_state(instance, snapshot, now)
         task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-        if open_rows is None:
-            open_rows = {t.task_uuid: t for t in db.session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
-                .execution_options(populate_existing=True))}
+        open_rows = _open_rows(instance, open_rows)
         created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
                                            now, task_due)
         rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
