@@ -262,3 +262,28 @@ def test_pages_prepare_sign_and_the_bureau_overview(app, client):
     assert sent.status_code == 302
     with app.app_context():
         assert _told("officer_b", "report_reminder")
+
+
+def test_reminders_before_the_due_date_then_none_once_submitted(app):
+    with app.app_context():
+        periodic_reports.open_period("2026Q4")
+        db.session.remove()
+    move_to(deadline_of("2027-01-12"))  # three days before the end of the 15th
+    tick(app)
+    with app.app_context():
+        assert [(n["period"], n["days"]) for n in _told("officer_a", "report_due_soon")] == [("2026Q4", 3)]
+        assert [n["days"] for n in _told("principal_a", "report_due_soon")] == [3]
+        report = _report_of(ENT_A)
+        assert "deadline_reminder" in _chain(report)
+        # Prepared: the step moves to the principal, the reminders stay planned once per due date.
+        periodic_reports.complete_step(_user("officer_a"), report.id, {"figures_checked": True})
+        ent_b = _report_of("绿源化工有限公司")
+        periodic_reports.complete_step(_user("officer_b"), ent_b.id, {"figures_checked": True})
+        periodic_reports.complete_step(_user("principal_b"), ent_b.id, {"sign_decision": "approve"})
+        db.session.remove()
+    move_to(deadline_of("2027-01-14"))
+    tick(app)
+    with app.app_context():
+        assert [n["days"] for n in _told("officer_a", "report_due_soon")] == [3, 1]
+        assert [n["days"] for n in _told("officer_b", "report_due_soon")] == [3], "submitted: no more reminders"
+        assert not _report_of(ENT_A).late

@@ -132,8 +132,9 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
         created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
                                            now, task_due)
         rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
-        _insert_timers([row for row in rows if row not in db.session])
         _update_report(report, snapshot, now, actor_id)
+        reminders = [] if snapshot.completed else _report_reminders(instance, parsed, rows, snapshot, now)
+        _insert_timers([row for row in rows if row not in db.session] + reminders)
         deadline_passed = any(row.deadline for row in fired) or (
             snapshot.completed and now > end_of_day(report.due_date))
         if deadline_passed and not report.late:
@@ -142,6 +143,47 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
                          data={"period": report.period, "due_date": report.due_date.isoformat()})
             notify_report(report, "report_overdue", [Role.officer, Role.principal])
     return created
+
+
+def _report_reminders(instance: ProcessInstance, parsed: ParsedProcess, rows: list[Timer], snapshot: Snapshot,
+                      now: datetime) -> list[Timer]:
+    """Reminder rows before a report's due date, on the days its deadline timer's ladder names (`remindDaysBefore`,
+    as for a hazard's deadline: services/deadlines.py); each reminder once per due date, whichever step is open."""
+    planned = {(r.anchor_at, r.offset_days) for r in rows if r.kind == TimerKind.reminder}
+    found: list[Timer] = []
+    for task_uuid, infos in snapshot.task_timers.items():
+        for info in infos:
+            meta = parsed.timer_events.get(info.name)
+            if meta is None or not meta.properties.get("deadline") or info.due_at is None:
+                continue
+            for step in deadlines.ladder(parsed.properties, meta.properties):
+                due = info.due_at + timedelta(days=step.offset_days)
+                if step.kind != TimerKind.reminder or due <= now or (info.due_at, step.offset_days) in planned:
+                    continue
+                planned.add((info.due_at, step.offset_days))
+                found.append(Timer(instance_id=instance.id, task_uuid=info.uuid, spec_name=info.name, due_at=due,
+                                   status=TimerStatus.pending, created_at=now, kind=TimerKind.reminder,
+                                   watch_task_uuid=task_uuid, deadline=meta.properties["deadline"],
+                                   anchor_at=info.due_at, offset_days=step.offset_days,
+                                   audience=",".join(step.audience), late=False, attempts=0))
+    return found
+
+
+def fire_report_reminder(alert: Timer, report: PeriodicReport, now: datetime) -> bool:
+    """A reminder before a report's due date: its audience is told, unless it was submitted (or is late) meanwhile
+    or its day has passed.
+    The caller (the scheduler) holds the instance lock and commits."""
+    if report.status == ReportStatus.submitted or report.late or now - alert.due_at > timedelta(days=1):
+        alert.status = TimerStatus.cancelled  # done, or its day has passed (a scheduler that was down)
+        return False
+    alert.status, alert.fired_at = TimerStatus.fired, now
+    roles = [Role(who) for who in (alert.audience or "officer").split(",") if who in ("officer", "principal")]
+    days = abs(alert.offset_days or 0)
+    notify_report(report, "report_due_soon", roles or [Role.officer], days=days)
+    audit.record("deadline_reminder", actor_id=None, chain=audit.report_chain(report.id), task_spec=alert.spec_name,
+                 data={"timer": alert.id, "deadline": alert.deadline, "days": alert.offset_days,
+                       "deadline_at": (alert.anchor_at or alert.due_at).isoformat(), "audience": alert.audience})
+    return True
 
 
 def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, actor_id: int | None) -> None:

@@ -87,6 +87,11 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
         return (_("Hazard report %(period)s sent back", **p),
                 _("The principal sent the hazard report of %(enterprise)s for %(period)s back to “%(step)s”; the "
                   "report page shows the reason. It is due by %(due)s.", **p))
+    if kind == "report_due_soon":
+        return (ngettext("Hazard report %(period)s is due in %(num)s day", "Hazard report %(period)s is due in "
+                         "%(num)s days", int(p.get("days") or 0), **p),
+                _("The hazard report of %(enterprise)s for %(period)s is due by %(due)s and has not been submitted "
+                  "yet: prepare it, have it signed and submit it in time.", **p))
     if kind == "report_overdue":
         return (_("Hazard report %(period)s is late", **p),
                 _("The hazard report of %(enterprise)s for %(period)s was due by %(due)s and has not been "

@@ -32,7 +32,7 @@ from app.clock import clock
 from app.engine import EngineError
 from app.extensions import db
 from app.models import Hazard, HumanTask, PeriodicReport, ProcessInstance, Timer, TimerKind, TimerStatus
-from app.services import deadlines
+from app.services import deadlines, lifecycle
 from app.services.errors import Conflict
 from app.services.unit_of_work import InstanceStep, instance_step
 
@@ -97,8 +97,12 @@ def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
               else db.session.scalar(select(Hazard).where(Hazard.instance_id == timer.instance_id)))
     if hazard is None:  # an instance that is not a hazard's: the enterprise's periodic report
         report = db.session.scalar(select(PeriodicReport).where(PeriodicReport.instance_id == timer.instance_id))
-        if report is None or timer.kind != TimerKind.engine or instance is None:
+        if report is None:
             raise EngineError(f"instance {timer.instance_id} has no hazard")
+        if timer.kind == TimerKind.reminder:
+            return "alert" if lifecycle.fire_report_reminder(timer, report, now) else "cancelled"
+        if timer.kind != TimerKind.engine or instance is None:
+            raise EngineError(f"instance {timer.instance_id}: a report has no {timer.kind.value} timers")
         step = InstanceStep(instance, None, report=report)
         step.run(lambda runtime, state: runtime.refresh(state), actor_id=None)
         step.announce_arrivals()
