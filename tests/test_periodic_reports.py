@@ -287,3 +287,17 @@ def test_reminders_before_the_due_date_then_none_once_submitted(app):
         assert [n["days"] for n in _told("officer_a", "report_due_soon")] == [3, 1]
         assert [n["days"] for n in _told("officer_b", "report_due_soon")] == [3], "submitted: no more reminders"
         assert not _report_of(ENT_A).late
+
+
+def test_a_reports_task_is_not_done_through_the_hazard_task_api(app, api):
+    with app.app_context():
+        periodic_reports.open_period("2026Q4")
+        task_id = _open_task(_report_of(ENT_A)).id
+        db.session.remove()
+    officer = api.as_("officer_a")
+    for action in ("claim", "release"):
+        assert officer.post(f"/tasks/{task_id}/{action}").status_code == 404
+    assert officer.post(f"/tasks/{task_id}/complete", json={"data": {"figures_checked": True}}).status_code == 404
+    assert officer.get(f"/tasks/{task_id}").status_code == 404
+    with app.app_context():
+        assert _report_of(ENT_A).status.value == "preparing"
