@@ -214,6 +214,36 @@ def test_closing_an_enterprise_keeps_it_and_reopening_brings_it_back(app, api):
         assert "enterprise_closed" in actions and "enterprise_reopened" in actions
 
 
+def test_a_closed_enterprise_gets_no_new_hazards_and_is_not_offered_for_reporting(app, api, client):
+    from tests.helpers import REPORT
+    from tests.test_pages import Pages
+    pages = Pages(client)
+    admin = api.as_("admin")
+    with app.app_context():
+        ent = org_id("明辉商贸物流有限公司")
+    created(admin.post(f"/admin/enterprises/{ent}/close"), 200)
+    # Its own staff: a clear refusal, on the API and before anything is typed on the page.
+    resp = api.as_("officer_c").post("/hazards", json=REPORT)
+    assert resp.status_code == 403 and "closed" in str(resp.get_json()), resp.get_json()
+    pages.login("officer_c")
+    page = client.get("/hazards/new", headers={"Accept-Language": "en"})
+    assert page.status_code == 403 and "closed" in page.get_data(as_text=True)
+    # An inspector: named field error, and neither the type-ahead nor the form's list offers it.
+    resp = api.as_("inspector").post("/hazards", json=dict(REPORT, enterprise_id=ent))
+    assert resp.status_code == 422 and "closed" in resp.get_json()["fields"]["enterprise_id"]
+    pages.logout()
+    pages.login("inspector")
+    found = client.get("/enterprises/search", query_string={"q": "明辉", "active": "1"}).get_json()
+    assert found["items"] == []
+    assert [e["id"] for e in client.get("/enterprises/search", query_string={"q": "明辉"}).get_json()["items"]] \
+        == [ent]  # the register's filter still finds it: its hazards stay on record
+    form = client.get("/hazards/new").get_data(as_text=True)
+    assert "明辉商贸物流有限公司" not in form and "宏达机械制造有限公司" in form
+    # Reopened: reporting works again.
+    created(admin.post(f"/admin/enterprises/{ent}/reopen"), 200)
+    assert api.as_("officer_c").post("/hazards", json=REPORT).status_code == 201
+
+
 def test_enterprise_list_filters_by_industry_section_division_and_text(app, api):
     admin = api.as_("admin")
 

@@ -180,6 +180,27 @@ def test_good_rows_are_imported_bad_rows_named_and_reimport_changes_nothing(app,
         assert (count(AuditEvent), count(User), count(Organisation)) == (audit_after, users_after, orgs_after)
 
 
+@pytest.mark.postgres_only
+def test_an_import_that_wrote_refreshes_the_planners_statistics(app, backend, other_district):
+    """The lists after an onboarding are planned for the imported rows, not for yesterday's empty tables."""
+    if backend != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    with app.app_context():
+        def analyzed() -> dict:
+            return dict(db.session.execute(text(
+                "SELECT relname, greatest(last_analyze, last_autoanalyze) FROM pg_stat_user_tables "
+                "WHERE relname IN ('organisation', 'user_account')")).all())
+        before = analyzed()
+        org_import.import_workbook(admin_user(), io.BytesIO(good_and_bad()), batch=2, dry_run=True)
+        db.session.commit()
+        assert analyzed() == before  # a dry run changes nothing, not even the statistics
+        org_import.import_workbook(admin_user(), io.BytesIO(good_and_bad()), batch=2)
+        db.session.commit()
+        after = analyzed()
+        assert all(after[t] is not None and (before.get(t) is None or after[t] > before[t])
+                   for t in ("organisation", "user_account")), (before, after)
+
+
 def test_a_large_file_is_read_by_a_child_process_with_the_same_answer(app, other_district, tmp_path):
     path = tmp_path / "onboarding.xlsx"
     path.write_bytes(good_and_bad())

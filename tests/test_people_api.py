@@ -228,3 +228,20 @@ def test_validate_user_reads_plain_values_as_a_spreadsheet_row_would_give_them(a
         assert set(bad.errors) == {"organisation_id", "bureau_head", "colour"}
         huge = validate_user({**row, "organisation_id": 2_147_483_648})
         assert "organisation_id" in huge.errors
+
+
+def test_a_person_corrects_their_own_contact_details_but_not_name_or_role(app, api):
+    me = api.as_("officer_a")
+    resp = me.client.patch("/api/v1/me", headers=me._headers(),
+                           json={"email": "zhang@example.cn", "mobile": "+86 139 0013 9000", "locale": "en"})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert (body["email"], body["mobile"], body["locale"]) == ("zhang@example.cn", "13900139000", "en")
+    bad = me.client.patch("/api/v1/me", headers=me._headers(), json={"mobile": "12345"})
+    assert bad.status_code == 422 and "mobile" in bad.get_json()["fields"], bad.get_json()
+    refused = me.client.patch("/api/v1/me", headers=me._headers(), json={"display_name": "改名"})
+    assert refused.status_code == 422, refused.get_json()  # not a field a person edits on themselves
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "profile_updated")).all()
+        assert len(events) == 1 and json.loads(events[0].data)["changes"]["locale"] == [None, "en"]
+    assert me.get("/me").get_json()["display_name"] == "张安全（宏达）"

@@ -182,3 +182,20 @@ def test_the_password_policy_names_what_to_fix():
         assert problem(STRONG, "someone") is None
         otp = one_time_password()
         assert re.fullmatch(r"(\w{4}-){3}\w{4}", otp) and problem(otp, "someone") is None
+
+
+def test_a_person_corrects_their_own_contact_details_on_the_profile(client, app):
+    pages = Pages(client)
+    pages.login("officer_a")
+    assert "/profile/details" in pages.get("/profile").get_data(as_text=True)
+    pages.get("/profile/details")
+    resp = pages.post("/profile/details", {"email": "not-an-address", "mobile": "13900139000", "locale": "zh"})
+    assert resp.status_code == 422
+    page = doc(resp)
+    assert page.get_element_by_id("f-email-error").text_content().strip()
+    assert page.get_element_by_id("f-mobile").get("value") == "13900139000"  # what was typed is kept
+    resp = pages.post("/profile/details", {"email": "zhang@example.cn", "mobile": "13900139000", "locale": ""})
+    assert resp.status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "officer_a"))
+        assert (user.email, user.mobile, user.locale) == ("zhang@example.cn", "13900139000", None)

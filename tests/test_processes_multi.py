@@ -2,12 +2,14 @@
 rules which process a new hazard starts (the shipped lifecycle stays the default)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.engine.diagram import read_diagram
 from app.extensions import db
 from app.models import Hazard, Organisation, ProcessInstance, ProcessVersion, Region, User
 from app.services import designer, processes
+from app.services.errors import ValidationFailed
 from app.services.shipped import shipped_processes
 from tests.helpers import complete, current_task, in_days, report, upload
 from tests.test_designer_pages import Admin
@@ -72,6 +74,14 @@ def test_rules_match_on_industry_and_region_and_the_first_match_wins(app):
         assert processes.process_for("self_check", "其他", None) == processes.DEFAULT_PROCESS
         designer.delete_rule(admin(), processes.rules()[0].id)
         assert processes.process_for("self_check", b.industry, b.region_id) == processes.DEFAULT_PROCESS
+        # An industry is a section or division of GB/T 4754: "C" covers every manufacturer, "c26" is read as C26.
+        designer.add_rule(admin(), "chemical", industry="c")
+        assert processes.rules()[-1].industry == "C"
+        assert processes.process_for("self_check", "C2614", None) == "chemical"
+        assert processes.process_for("self_check", "G59", None) == processes.DEFAULT_PROCESS
+        with pytest.raises(ValidationFailed) as refused:
+            designer.add_rule(admin(), "chemical", industry="化工")
+        assert "GB/T 4754" in refused.value.fields["industry"]
 
 
 def test_a_diagram_imported_with_another_process_id_is_deployed_as_the_target_process(app):

@@ -42,15 +42,18 @@ def run_command(preset: str, admin_url: str, database: str, out: Path, keep: boo
               show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the database afterwards.")
 @click.option("--workers", type=int, default=None, help="gunicorn workers for the lists (default: one per core).")
+@click.option("--random-page-cost", type=float, default=1.1, show_default=True,
+              help="The database's random_page_cost (the README's production advice for SSD storage; "
+                   "0 keeps the server's).")
 def import_lists_command(preset: str, admin_url: str, database: str, out: Path, keep: bool,
-                         workers: int | None) -> None:
+                         workers: int | None, random_page_cost: float) -> None:
     """Only the bulk-onboarding steps: import the preset's city from a workbook (and again, unchanged), then
     time the administrators' enterprise and people lists; write <out>/import-<preset>.json and .md."""
     from app.bench import importing
 
     _check_name(database)
     results = importing.run_steps(PRESETS[preset], admin_url, database, out, workers=workers, keep=keep,
-                                  log=click.echo)
+                                  log=click.echo, random_page_cost=random_page_cost or None)
     click.echo(importing.write(preset, results, out))
 
 

@@ -261,23 +261,42 @@ def measure_lists(url: str, preset: Preset, tmp: Path, workers: int, log=print) 
 
 
 def run_steps(preset: Preset, admin_url: str, db_name: str, out_dir: Path, workers: int | None = None,
-              keep: bool = False, log=print) -> dict:
-    """The import and lists steps in their own database; returns their results."""
+              keep: bool = False, log=print, random_page_cost: float | None = None) -> dict:
+    """The import and lists steps in their own database; returns their results.
+
+    `random_page_cost`: set on the database (the README's advice for SSD storage), else the server's."""
     from flask_migrate import upgrade
 
     tmp = out_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     url = city.create_database(admin_url, db_name)
     try:
+        if random_page_cost is not None:
+            import sqlalchemy as sa
+
+            engine = city.admin_engine(admin_url)
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'ALTER DATABASE "{db_name}" SET random_page_cost = {float(random_page_cost)}'))
+            engine.dispose()
         with _app(url).app_context():
             upgrade()
-        results = {"import": measure_import(url, preset, tmp, log)}
+        results = {"load_before": os.getloadavg(), "server": _server_settings(url)}
+        results["import"] = measure_import(url, preset, tmp, log)
         results["lists"] = measure_lists(url, preset, tmp, workers or os.cpu_count() or 1, log)
         results["size"] = city.database_size(url)
+        results["load_after"] = os.getloadavg()
         return results
     finally:
         if not keep:
             city.drop_database(admin_url, db_name)
+
+
+def _server_settings(url: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(city.libpq_url(url), autocommit=True) as conn:
+        return dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN "
+                                 "('random_page_cost', 'autovacuum', 'shared_buffers', 'work_mem')").fetchall())
 
 
 def targets(preset: str, results: dict) -> dict:
@@ -308,6 +327,13 @@ def markdown(preset: str, results: dict) -> str:
              "## Import (`flask org import`'s service, one transaction, in its own process)", "",
              "| workbook | rows |", "|---|---:|"]
     lines += [f"| {k} | {v:,} |" for k, v in imp["workbook"]["rows"].items()]
+    if "server" in results:
+        load = ", ".join(f"{x:.1f}" for x in results["load_before"])
+        settings = ", ".join(f"{k} {v}" for k, v in sorted(results["server"].items()))
+        after = ", ".join(f"{x:.1f}" for x in results["load_after"])
+        lines[2:2] = [(f"PostgreSQL settings: {settings}; load average before the run {load}, after {after} "
+                       "(2 cores: above 2, other work shared the machine and the times are longer than on an idle "
+                       "one)."), ""]
     lines += ["", f"Workbook {imp['workbook']['bytes'] / 1e6:.1f} MB, written in {imp['workbook']['write_seconds']} s.",
               "", "| run | seconds | rows/s | CPU s | peak RSS | audit events added | write statements |",
               "|---|---:|---:|---:|---:|---:|---:|"]

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, false, func, or_, select, true
 
 from app.extensions import db
-from app.models import Hazard, HumanTask, Organisation, OrgKind, Role, User
+from app.models import Hazard, HumanTask, Organisation, OrgKind, OrgStatus, Role, User
 from app.services.errors import Forbidden, NotFound
 from app.services.policy import acting_orgs, hazard_scope_orgs, people
 from app.services.search import escape_like
@@ -56,8 +56,11 @@ def visible_hazard(user: User, hazard_id: int) -> Hazard:
     return hazard
 
 
-def _visible_enterprise_query(user: User):
+def _visible_enterprise_query(user: User, active_only: bool = False):
+    """The enterprises this user may see; `active_only`: not the closed ones (where a new hazard is reported)."""
     stmt = select(Organisation).where(Organisation.kind == OrgKind.enterprise)
+    if active_only:
+        stmt = stmt.where(Organisation.status == OrgStatus.active)
     if user.role == Role.inspector:
         return stmt.where(Organisation.supervising_unit_id.in_(acting_orgs(user)))
     if user.role != Role.admin:
@@ -65,14 +68,14 @@ def _visible_enterprise_query(user: User):
     return stmt
 
 
-def visible_enterprises(user: User, limit: int | None = None) -> list[Organisation]:
+def visible_enterprises(user: User, limit: int | None = None, active_only: bool = False) -> list[Organisation]:
     """The enterprises whose hazards this user may see (an inspector's jurisdiction, or their own company).
 
     At city scale that is thousands (all 100,000 for the administrator): pages pass `limit` and switch to
     search_enterprises when `limit` come back. Those are then any `limit` of them, not the first by name,
     so that telling "a few" from "many" never sorts the whole jurisdiction.
     """
-    stmt = _visible_enterprise_query(user)
+    stmt = _visible_enterprise_query(user, active_only)
     if limit is not None:
         # Two small reads rather than one the planner might answer by scanning every organisation.
         ids = list(db.session.scalars(stmt.with_only_columns(Organisation.id).limit(limit)))
@@ -80,12 +83,13 @@ def visible_enterprises(user: User, limit: int | None = None) -> list[Organisati
     return list(db.session.scalars(stmt.order_by(Organisation.name, Organisation.id)))
 
 
-def visible_enterprise(user: User, enterprise_id: int) -> Organisation | None:
+def visible_enterprise(user: User, enterprise_id: int, active_only: bool = False) -> Organisation | None:
     """The enterprise if this user may see it, else None."""
-    return db.session.scalar(_visible_enterprise_query(user).where(Organisation.id == enterprise_id))
+    return db.session.scalar(_visible_enterprise_query(user, active_only).where(Organisation.id == enterprise_id))
 
 
-def search_enterprises(user: User, text: str, limit: int = 20, exact: bool = False) -> list[Organisation]:
+def search_enterprises(user: User, text: str, limit: int = 20, exact: bool = False,
+                       active_only: bool = False) -> list[Organisation]:
     """Visible enterprises whose name contains `text` (ignoring case), names starting with it first.
 
     With `exact`, only those whose whole name is `text` (ignoring case and surrounding spaces).
@@ -93,7 +97,7 @@ def search_enterprises(user: User, text: str, limit: int = 20, exact: bool = Fal
     text = (text or "").strip()
     if not text:
         return []
-    stmt = _visible_enterprise_query(user)
+    stmt = _visible_enterprise_query(user, active_only)
     if exact:
         stmt = stmt.where(func.lower(Organisation.name) == text.lower()).order_by(Organisation.id)
     else:

@@ -19,7 +19,6 @@ from app.models import (
     Hazard,
     HumanTask,
     InstanceStatus,
-    Organisation,
     ProcessDraft,
     ProcessInstance,
     ProcessRule,
@@ -32,7 +31,7 @@ from app.models import (
     TimerStatus,
     User,
 )
-from app.services import audit, form_usage, forms, processes
+from app.services import audit, form_usage, forms, org_codes, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.hazards import REPORT_FORM
 from app.services.policy import working_lanes
@@ -446,8 +445,7 @@ def rule_choices(user: User) -> RuleChoices:
     require_admin(user)
     field = forms.get_form(REPORT_FORM).field("source") or {}
     sources = [c["value"] for c in field.get("choices", [])]
-    industries = list(db.session.scalars(select(Organisation.industry).where(Organisation.industry.is_not(None))
-                                         .distinct().order_by(Organisation.industry)))
+    industries = list(org_codes.industries())  # GB/T 4754-2017 sections and divisions, in the standard's order
     regions = [(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code))]
     deployed = list(db.session.scalars(select(ProcessVersion.process_key).where(ProcessVersion.active.is_(True))
                                        .order_by(ProcessVersion.process_key)))
@@ -469,8 +467,11 @@ def add_rule(user: User, process_key: str, source: str | None = None, industry: 
     source, industry = (source or None), (industry or "").strip() or None
     if source is not None and source not in choices.sources:
         problems["source"] = _("Choose one of the report sources.")
-    if industry is not None and len(industry) > 60:
-        problems["industry"] = _("An industry has at most 60 characters.")
+    if industry is not None:
+        code = org_codes.normalise_industry(industry)
+        if code is None or len(code) > 3:
+            problems["industry"] = _("Choose an industry section (A–T) or division (e.g. C26) of GB/T 4754-2017.")
+        industry = code
     if region_id is not None and db.session.get(Region, region_id) is None:
         problems["region_id"] = _("Choose one of the regions.")
     if problems:

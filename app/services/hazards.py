@@ -18,6 +18,7 @@ from app.models import (
     HumanTask,
     Organisation,
     OrgKind,
+    OrgStatus,
     ProcessInstance,
     Role,
     TaskStatus,
@@ -43,6 +44,7 @@ SORTS = {
 
 def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
     if is_enterprise_staff(user):
+        ensure_may_report(user)
         return user.organisation_id
     if user.role == Role.inspector:
         if not isinstance(enterprise_id, int):
@@ -53,8 +55,23 @@ def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
                 or enterprise.supervising_unit_id not in acting_orgs(user)):
             raise ValidationFailed(_("Some fields need your attention."),
                                    fields={"enterprise_id": _("This enterprise is not in your jurisdiction.")})
+        if enterprise.status == OrgStatus.closed:
+            raise ValidationFailed(_("Some fields need your attention."), fields={"enterprise_id": _(
+                "This enterprise is recorded as closed; choose an enterprise in operation, or have it reopened "
+                "first.")})
         return enterprise.id
     raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
+
+
+def ensure_may_report(user: User) -> None:
+    """Forbidden for someone who cannot report now: not enterprise staff nor an inspector, or staff of an
+    enterprise recorded as closed (the report page says so before anything is typed)."""
+    if not can_report(user):
+        raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
+    if is_enterprise_staff(user) and db.session.scalar(
+            select(Organisation.status).where(Organisation.id == user.organisation_id)) == OrgStatus.closed:
+        raise Forbidden(_("Your enterprise is recorded as closed, so no new hazard can be reported for it. "
+                          "If it operates again, ask your district administrator to reopen it."))
 
 
 def can_report(user: User) -> bool:
@@ -74,8 +91,7 @@ def report_submission(user: User, typed: Callable[[str], list[str]], uploads: It
 
     `enterprise_id`: where an inspector found the hazard (enterprise staff report for their own).
     """
-    if not can_report(user):
-        raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
+    ensure_may_report(user)
     return attachments.submit_with_uploads(user, forms.get_form(REPORT_FORM), typed, uploads,
                                            attachments.attachment_checker(user, None),
                                            lambda data: report_hazard(user, {**data, "enterprise_id": enterprise_id}))

@@ -286,6 +286,8 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
         if finish is not None:
             finish(run.outcome)
         db.session.commit()
+        if run.outcome.changed and not dry_run:
+            _refresh_planner_statistics()
     except ImportFailed:
         db.session.rollback()
         raise
@@ -306,6 +308,17 @@ def import_workbook(actor: User | None, source: Path | BytesIO, *, dry_run: bool
         if run.reader is not None:
             run.reader.close()
     return run.outcome
+
+
+def _refresh_planner_statistics() -> None:
+    """After a bulk import, PostgreSQL's planner statistics of the tables it filled are out of date until
+    autovacuum's next ANALYZE (never, where autovacuum is off): the administrators' lists would be planned for
+    the empty tables of yesterday (a district's people list read every account, issue 12's benchmark). Refresh
+    them now, after the commit (ANALYZE takes no lock that blocks readers or writers)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ANALYZE region, organisation, jurisdiction, user_account")
+        db.session.commit()
 
 
 def _begin() -> None:

@@ -231,8 +231,9 @@ def rules() -> list[ProcessRule]:
 
 
 def rule_matches(rule: ProcessRule, source: str | None, industry: str | None, regions: list[int]) -> bool:
+    """A rule's industry is a GB/T 4754 section or division: "C" covers "C26" and "C2614", "C26" covers "C2614"."""
     return ((rule.source is None or rule.source == source)
-            and (rule.industry is None or rule.industry == industry)
+            and (rule.industry is None or (industry or "").startswith(rule.industry))
             and (rule.region_id is None or rule.region_id in regions))
 
 

@@ -425,6 +425,31 @@ def change_user(actor: User, user: User, values: dict[str, Any]) -> dict[str, li
     return changes
 
 
+# What a person corrects on their own profile; name, role and organisation are the administrator's.
+OWN_FIELDS = ("email", "mobile", "locale")
+
+
+def change_own_details(user: User, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """A person corrects their own e-mail, mobile number and language (audited when anything changed);
+    returns {field: [old, new]}."""
+    others = [k for k in values if k not in OWN_FIELDS]
+    check = validate_user({k: v for k, v in values.items() if k in OWN_FIELDS}, user=user)
+    for name in others:
+        check.errors[name] = (_("Ask your administrator to change this.") if name in FIELDS
+                              else _("This field is not expected here; leave it out."))
+    check.raise_errors()
+    changes = {}
+    for name, value in check.values.items():
+        old = getattr(user, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(user, name, value)
+    if changes:
+        audit.record("profile_updated", actor_id=user.id, data=_about(user, changes=changes))
+    db.session.commit()
+    return changes
+
+
 def deactivate_user(actor: User, user_id: int) -> User:
     """Deactivate an account: it can no longer sign in, and its sessions and API tokens end at once."""
     user = get_user(actor, user_id)

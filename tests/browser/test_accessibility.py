@@ -35,7 +35,7 @@ def test_key_pages_pass_axe_core(browser, locale, width):
         officer.goto("/language/en?next=/tasks")
     hazard = report_and_assess(officer)
     for path in ("/tasks", "/hazards", f"/hazards/{hazard}", "/hazards/new", "/checklists", "/checklists/new",
-                 "/notifications"):
+                 "/notifications", "/profile", "/profile/details"):
         officer.goto(path)
         assert_accessible(officer, f"officer {path}")
     officer.goto(f"/hazards/{hazard}")

@@ -46,7 +46,7 @@
       var text = input.value.trim();
       if (!text) return;
       var mine = ++asked;
-      fetch(url + "?q=" + encodeURIComponent(text), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(text), {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) { if (data && mine === asked) show(data.items || []); })
         .catch(function () { /* offline or logged out: the server resolves the typed name on submit */ });

@@ -50,6 +50,14 @@ class UserChanges(RequestSchema):
     locale = Choice(LOCALES, allow_none=True)
 
 
+class OwnChanges(RequestSchema):
+    """What a person corrects on their own profile (PATCH /me: send only those to change)."""
+
+    email = UserChanges._declared_fields["email"]
+    mobile = UserChanges._declared_fields["mobile"]
+    locale = Choice(LOCALES, allow_none=True, metadata={"description": "Language of pages and e-mails"})
+
+
 class UserCreate(UserChanges):
     username = Text(required=True, min_length=3, max_length=60)
     display_name = Text(required=True, min_length=1, max_length=100)

@@ -86,6 +86,18 @@ def me():
     return caller()
 
 
+@bp.route("/me", methods=["PATCH"])
+@bp.arguments(s.OwnChanges)
+@bp.response(200, s.User)
+@errors(400, 401, 403, 413)
+@bp.doc(summary="Correct the caller's own e-mail, mobile number or language (name, role and organisation are "
+                "changed by an administrator)")
+def change_me(body: dict[str, Any]):
+    user = caller()
+    users.change_own_details(user, body)
+    return user
+
+
 @bp.route("/me/password", methods=["POST"])
 @bp.arguments(s.PasswordChange)
 @bp.response(200, s.User)

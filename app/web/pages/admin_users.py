@@ -208,6 +208,25 @@ def profile():
     return render_template("admin/profile.html")
 
 
+@bp.route("/profile/details", methods=["GET", "POST"])
+@login_required
+def change_details():
+    values = {name: getattr(current_user, name) for name in users.OWN_FIELDS}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {name: request.form.get(name, "") for name in users.OWN_FIELDS}
+        try:
+            users.change_own_details(current_user, {k: (v or None) for k, v in values.items()})
+        except ValidationFailed as exc:
+            errors, status = exc.fields or {"_form": exc.message}, 422
+        else:
+            flash(_("Your contact details were saved."), "success")
+            return redirect(url_for("people.profile"))
+    return render_template("admin/profile_details.html", values=values, errors=errors,
+                           languages=current_app.config["LANGUAGES"]), status
+
+
 @bp.route("/profile/password", methods=["GET", "POST"])
 @login_required
 def change_password():

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -21,6 +22,7 @@ from app.extensions import login_manager
 from app.models import Role
 from app.services import conditions, designer, forms, heatmap, migration, processes
 from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
+from app.services.org_codes import industry_label
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
 from app.web.inputs import bounded_int, int_arg, int_args
@@ -106,7 +108,8 @@ def _optional_int(body: dict[str, Any], name: str) -> int | None:
 def library():
     return render_template("designer/library.html", processes=designer.library(current_user),
                            rules=designer.process_rules(current_user), choices=designer.rule_choices(current_user),
-                           default_process=processes.DEFAULT_PROCESS)
+                           default_process=processes.DEFAULT_PROCESS,
+                           industry_label=lambda code: industry_label(code, str(get_locale() or "zh")))
 
 
 def _refused(exc: ValidationFailed):

@@ -32,6 +32,7 @@ class EnterprisePicker:
     typed: str = ""
     error: str | None = None
     matches: list[Organisation] = field(default_factory=list)  # suggestions sent with the page
+    active_only: bool = False  # closed enterprises are not offered (the search field asks for ?active=1)
 
     @property
     def search(self) -> bool:
@@ -47,24 +48,28 @@ def _search_field_threshold() -> int:
     return max(int(current_app.config.get("ENTERPRISE_SELECT_MAX", 50)), 0)
 
 
-def picker(user: User, enterprise_id: int | None, typed: str | None) -> tuple[EnterprisePicker, int | None]:
-    """The field for this user and the enterprise id to use: the id sent, else the typed name resolved."""
+def picker(user: User, enterprise_id: int | None, typed: str | None,
+           active_only: bool = False) -> tuple[EnterprisePicker, int | None]:
+    """The field for this user and the enterprise id to use: the id sent, else the typed name resolved.
+
+    `active_only`: offer only enterprises in operation (reporting a new hazard); filters keep the closed ones,
+    whose hazards stay on record."""
     limit = _search_field_threshold()
-    rows = access.visible_enterprises(user, limit=limit + 1)
-    found = EnterprisePicker(rows if len(rows) <= limit else None)
+    rows = access.visible_enterprises(user, limit=limit + 1, active_only=active_only)
+    found = EnterprisePicker(rows if len(rows) <= limit else None, active_only=active_only)
     if enterprise_id:
         if found.options is not None:
             found.chosen = next((e for e in found.options if e.id == enterprise_id), None)
         else:
-            found.chosen = access.visible_enterprise(user, enterprise_id)
+            found.chosen = access.visible_enterprise(user, enterprise_id, active_only)
         found.typed = found.chosen.name if found.chosen else ""
         return found, enterprise_id
     typed = " ".join((typed or "").split())[:200]
     if not typed:
         return found, None
     found.typed = typed
-    candidates = (access.search_enterprises(user, typed, limit=SEARCH_LIMIT + 1, exact=True)
-                  or access.search_enterprises(user, typed, limit=SEARCH_LIMIT + 1))
+    candidates = (access.search_enterprises(user, typed, limit=SEARCH_LIMIT + 1, exact=True, active_only=active_only)
+                  or access.search_enterprises(user, typed, limit=SEARCH_LIMIT + 1, active_only=active_only))
     if len(candidates) == 1:
         found.chosen = candidates[0]
         found.typed = found.chosen.name
@@ -85,9 +90,11 @@ def picker(user: User, enterprise_id: int | None, typed: str | None) -> tuple[En
 @bp.get("/enterprises/search")
 @login_required
 def search():
-    """Up to 20 enterprises the user may see whose name contains `q` (the type-ahead's suggestions)."""
+    """Up to 20 enterprises the user may see whose name contains `q` (the type-ahead's suggestions);
+    `active=1`: only those in operation."""
     text = " ".join((request.args.get("q") or "").split())[:200]
-    rows = access.search_enterprises(current_user, text, limit=SEARCH_LIMIT + 1)
+    rows = access.search_enterprises(current_user, text, limit=SEARCH_LIMIT + 1,
+                                     active_only=request.args.get("active") == "1")
     response = jsonify({"items": [{"id": e.id, "name": e.name, "address": e.address}
                                   for e in rows[:SEARCH_LIMIT]],
                         "more": len(rows) > SEARCH_LIMIT})

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.chinatime import today as china_today
 from app.models import Role
 from app.services import attachments, documents, evidence, extension_requests, forms, hazards, statistics
-from app.services.errors import Conflict, Forbidden, ValidationFailed
+from app.services.errors import Conflict, ValidationFailed
 from app.web.headers import user_file
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
@@ -52,7 +52,7 @@ def _render_report(values: dict[str, Any], errors: dict[str, str], status: int =
     form = forms.get_form(hazards.REPORT_FORM)
     needs_enterprise = current_user.role == Role.inspector
     if needs_enterprise and picker is None:
-        picker = enterprises.picker(current_user, values.get("enterprise_id"), None)[0]
+        picker = enterprises.picker(current_user, values.get("enterprise_id"), None, active_only=True)[0]
     return render_template(
         "hazards/report.html", form=form, fields=field_views(form, current_user, values, errors), errors=errors,
         picker=picker, needs_enterprise=needs_enterprise, enterprise_id=values.get("enterprise_id"),
@@ -62,15 +62,14 @@ def _render_report(values: dict[str, Any], errors: dict[str, str], status: int =
 @bp.route("/hazards/new", methods=["GET", "POST"])
 @login_required
 def report():
-    if not hazards.can_report(current_user):
-        raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
     if request.method == "GET":
+        hazards.ensure_may_report(current_user)
         return _render_report(_report_defaults(), {})
     form = forms.get_form(hazards.REPORT_FORM)
     picker = enterprise_id = None
     if current_user.role == Role.inspector:
         picker, enterprise_id = enterprises.picker(
-            current_user, int_arg("enterprise_id", request.form), request.form.get("enterprise_name"))
+            current_user, int_arg("enterprise_id", request.form), request.form.get("enterprise_name"), active_only=True)
     try:
         hazard = hazards.report_submission(current_user, request.form.getlist, uploads(form), enterprise_id)
     except ValidationFailed as exc:

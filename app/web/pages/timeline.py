@@ -133,6 +133,7 @@ PHRASES: dict[str, Phrase] = {
     "user_reactivated": lambda d, s: _("reactivated the account %(name)s", name=d.get("username", "")),
     "password_reset": lambda d, s: _("reset the password of %(name)s", name=d.get("username", "")),
     "password_changed": lambda d, s: _("changed their own password"),
+    "profile_updated": lambda d, s: _("corrected their own contact details"),
     # Bulk onboarding (services/org_import.py): one event per import, and one per batch of records it created.
     "org_import": lambda d, s: _("imported the workbook %(file)s", file=d.get("file") or ""),
     "import_created": lambda d, s: _("created %(n)s records of the sheet %(sheet)s by import", n=d.get("count", 0),
