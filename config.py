@@ -85,6 +85,8 @@ class Config:
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
     # A timer fired more than this long after it was due is recorded as late (the scheduler was down).
     SCHEDULER_LATE_SECONDS = float(os.environ.get("SCHEDULER_LATE_SECONDS", "300"))
+    # The scheduler opens each enterprise's quarterly/annual report the day after the period ends (README "Reports").
+    REPORTS_OPEN_AUTOMATICALLY = os.environ.get("REPORTS_OPEN_AUTOMATICALLY", "1") == "1"
     # Lists (register, worklist, API) count at most this many rows and then show "10,000+":
     # an exact count(*) over a city's million hazards costs seconds and tells a person nothing more.
     LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", str(10_000)))
@@ -108,3 +110,5 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     # Fast hashing for the many test users; production keeps scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Tests that move the clock past a quarter's end do not get reports opened; tests of the job turn it on.
+    REPORTS_OPEN_AUTOMATICALLY = False

@@ -140,6 +140,22 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(stats)
 
+    reports = AppGroup("reports", help="The enterprises' quarterly and annual hazard reports.")
+
+    @reports.command("open")
+    @click.option("--period", required=True, help="A quarter such as 2026Q4, or a year such as 2026.")
+    def reports_open(period: str) -> None:
+        """Open the report of every active enterprise for PERIOD (idempotent: existing reports are kept)."""
+        from app.services import periodic_reports
+        from app.services.errors import ServiceError
+        try:
+            opened = periodic_reports.open_period(period)
+        except ServiceError as exc:
+            raise click.UsageError(exc.message) from None
+        click.echo(f"period {periodic_reports.parse_period(period).key}: {opened} reports opened")
+
+    app.cli.add_command(reports)
+
 
 def register_scheduler_cli(app: Flask) -> None:
     """`flask scheduler run [--once]` and `flask scheduler status`."""

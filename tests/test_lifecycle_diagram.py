@@ -171,6 +171,9 @@ SAMPLES = {
         },
     ],
     "write_off": [{"write_off_document": "安监销〔2024〕3号", "write_off_note": "同意恢复生产。"}, {}],
+    # The enterprise's periodic report (bpmn/enterprise_report.bpmn).
+    "report_prepare": [{"figures_checked": True, "remarks": "四季度开展专项检查。"}, {"figures_checked": True}],
+    "report_sign": [{"sign_decision": "approve"}, {"sign_decision": "return", "return_reason": "资金数据需核实。"}],
 }
 
 # Samples that must fail: (form, index of the valid sample to start from, field to drop or values to set).
@@ -198,6 +201,10 @@ INVALID_SAMPLES = [
     ("verification", 1, {"drop": "failure_reason"}),
     ("verification", 0, {"set": {"verified_on": "2024-13-45"}}),
     ("write_off", 0, {"set": {"unexpected": "x"}}),
+    ("report_prepare", 0, {"set": {"figures_checked": False}}),
+    ("report_prepare", 1, {"drop": "figures_checked"}),
+    ("report_sign", 1, {"drop": "return_reason"}),
+    ("report_sign", 0, {"set": {"sign_decision": "maybe"}}),
 ]
 
 
@@ -453,7 +460,13 @@ def test_every_sequence_flow_has_an_edge_that_starts_and_ends_on_its_shapes():
 def test_there_is_a_form_for_every_form_key_plus_the_report_form():
     spec, _ = parse_spec()
     keys = {ts.extensions["properties"]["formKey"] for ts in user_task_specs(spec).values()}
-    assert {p.stem for p in form_files()} == keys | {"report"}
+    # The enterprise's periodic report is a process of its own, with its own forms.
+    parser = ClockBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_str((FORMS_DIR.parent / "bpmn" / "enterprise_report.bpmn").read_bytes())
+    report_keys = {ts.extensions["properties"]["formKey"]
+                   for ts in user_task_specs(parser.get_spec("enterprise_report")).values()}
+    assert report_keys == {"report_prepare", "report_sign"}
+    assert {p.stem for p in form_files()} == keys | {"report"} | report_keys
 
 
 @pytest.mark.parametrize("path", form_files(), ids=lambda p: p.stem)

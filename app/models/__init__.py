@@ -34,6 +34,7 @@ from app.models.process import (
     TimerKind,
     TimerStatus,
 )
+from app.models.report import PeriodicReport, ReportStatus
 from app.models.statistics import HazardStatsDaily
 
 __all__ = [
@@ -70,12 +71,14 @@ __all__ = [
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",
+    "PeriodicReport",
     "ProcessDraft",
     "ProcessInstance",
     "ProcessRule",
     "ProcessVersion",
     "Region",
     "RegionKind",
+    "ReportStatus",
     "Role",
     "StepFailure",
     "TaskStatus",

@@ -84,6 +84,8 @@ class HumanTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    # A task of an instance that is not a hazard's: the enterprise's periodic report (models/report.py).
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("periodic_report.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36))
     spec_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))

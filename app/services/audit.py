@@ -47,13 +47,19 @@ def audit_key() -> str:
     return current_app.config["AUDIT_KEY"]
 
 
+def report_chain(report_id: int) -> str:
+    return f"report:{report_id}"
+
+
 def record(action: str, *, actor_id: int | None, hazard: Hazard | None = None,
-           task_spec: str | None = None, data: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event to the hazard's chain (or the system chain), inside the caller's transaction.
+           task_spec: str | None = None, data: dict[str, Any] | None = None,
+           chain: str | None = None) -> AuditEvent:
+    """Append one event to the hazard's chain (or `chain`, else the system chain), inside the caller's transaction.
 
     A hazard's chain keeps its head on the hazard row, which the caller read under the instance lock (the
     unit of work, services/unit_of_work.py, is the way to get one): no other writer can append meanwhile.
-    The system chain's head row is locked here, which serializes it.
+    Any other chain (the system chain; a periodic report's, `report_chain`) keeps its head in `audit_head`,
+    whose row is locked here, which serializes it.
     """
     created = clock.now()
     payload = canonical(data or {})
@@ -62,7 +68,7 @@ def record(action: str, *, actor_id: int | None, hazard: Hazard | None = None,
         digest = event_hash(audit_key(), chain, seq, prev, action, actor_id, hazard.id, task_spec, payload, created)
         hazard.audit_seq, hazard.audit_hash = seq, digest
     else:
-        chain = SYSTEM_CHAIN
+        chain = chain or SYSTEM_CHAIN
         head = db.session.get(AuditHead, chain, with_for_update=True)
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
         digest = event_hash(audit_key(), chain, seq, prev, action, actor_id, None, task_spec, payload, created)

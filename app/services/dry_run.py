@@ -102,7 +102,7 @@ def dry_run(parsed: ParsedProcess) -> DryRun:
     savepoint = db.session.begin_nested()
     try:
         hazard, version = _sample_hazard(parsed.process_key)
-        snapshot = runtime.start(lifecycle.start_data(hazard))
+        snapshot = runtime.start(lifecycle.sample_start_data(parsed.process_key, hazard))
         instance = lifecycle.new_instance(version.id, snapshot)
         hazard.instance_id = instance.id
         completed_uuid = None

@@ -1,6 +1,7 @@
 """Persisting engine steps: instance state, human tasks, timers and the hazard read model, in one transaction."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -18,17 +19,40 @@ from app.models import (
     HazardStatus,
     HumanTask,
     InstanceStatus,
+    PeriodicReport,
     ProcessInstance,
+    ReportStatus,
+    Role,
     TaskStatus,
     Timer,
     TimerKind,
     TimerStatus,
 )
-from app.services import deadlines, forms, statistics
-from app.services.policy import organisation_for, role_for_lane
+from app.services import audit, deadlines, forms, notifications, statistics
+from app.services.policy import organisation_for, people, role_for_lane
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
 START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
+
+
+# The enterprise's periodic report (services/periodic_reports.py) is a process whose instance is not a hazard's:
+# its instance starts on these names instead (the deadline timer reads `due_at`).
+REPORT_PROCESS = "enterprise_report"
+REPORT_START_DATA = ("report_id", "period", "period_start", "period_end", "due_date", "due_at")
+
+
+def start_names(process_key: str) -> tuple[str, ...]:
+    """The names an instance of this process starts with (what its conditions and timers may read)."""
+    return REPORT_START_DATA if process_key == REPORT_PROCESS else START_DATA
+
+
+def sample_start_data(process_key: str, hazard: Hazard) -> dict:
+    """What the dry run (services/dry_run.py) starts a process on: a sample hazard's data, or a sample report's."""
+    if process_key != REPORT_PROCESS:
+        return start_data(hazard)
+    due = clock.now() + timedelta(days=15)
+    return {"report_id": 0, "period": "2026Q4", "period_start": "2026-10-01", "period_end": "2026-12-31",
+            "due_date": due.date().isoformat(), "due_at": due.isoformat()}
 
 
 def start_data(hazard: Hazard) -> dict:
@@ -58,18 +82,11 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
     """
     now = clock.now()
     with db.session.no_autoflush:
-        instance.state = snapshot.state
-        instance.serializer_version = SERIALIZER_VERSION
-        instance.updated_at = now
-        if snapshot.completed:
-            instance.status, instance.completed_at = InstanceStatus.completed, now
+        _write_state(instance, snapshot, now)
 
         _update_read_model(hazard, snapshot, now)
         task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-        if open_rows is None:
-            open_rows = {t.task_uuid: t for t in db.session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
-                .execution_options(populate_existing=True))}
+        open_rows = _open_rows(instance, open_rows)
         created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid,
                                                 actor_id, now, task_due)
         # Overdue = a step still open past its deadline; an approved extension clears it.
@@ -79,6 +96,116 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
         alerts = deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
         _insert_timers([row for row in rows if row not in db.session] + alerts)
     return created
+
+
+def _write_state(instance: ProcessInstance, snapshot: Snapshot, now: datetime) -> None:
+    instance.state = snapshot.state
+    instance.serializer_version = SERIALIZER_VERSION
+    instance.updated_at = now
+    if snapshot.completed:
+        instance.status, instance.completed_at = InstanceStatus.completed, now
+
+
+def _open_rows(instance: ProcessInstance, open_rows: dict[str, HumanTask] | None) -> dict[str, HumanTask]:
+    """The instance's open tasks by engine UUID: as read under the lock, or read now."""
+    if open_rows is not None:
+        return open_rows
+    return {t.task_uuid: t for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
+        .execution_options(populate_existing=True))}
+
+
+def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, snapshot: Snapshot, *,
+                          parsed: ParsedProcess, open_rows: dict[str, HumanTask] | None,
+                          completed_task_uuid: str | None = None, actor_id: int | None = None) -> list[HumanTask]:
+    """`apply_snapshot` for an instance that is not a hazard's: the enterprise's periodic report.
+
+    The same state, human tasks and timers; the read model is the report's row (status, figures, remarks,
+    late). Its deadline timer firing, or a submission after the due date, marks it late; the first time, the
+    enterprise's safety officers and principals are told (services/periodic_reports.py says what a report is).
+    """
+    now = clock.now()
+    with db.session.no_autoflush:
+        _write_state(instance, snapshot, now)
+        task_due = _deadlines_of_ready_tasks(parsed, snapshot)
+        open_rows = _open_rows(instance, open_rows)
+        created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
+                                           now, task_due)
+        rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
+        _update_report(report, snapshot, now, actor_id)
+        reminders = [] if snapshot.completed else _report_reminders(instance, parsed, rows, snapshot, now)
+        _insert_timers([row for row in rows if row not in db.session] + reminders)
+        deadline_passed = any(row.deadline for row in fired) or (
+            snapshot.completed and now > end_of_day(report.due_date))
+        if deadline_passed and not report.late:
+            report.late = True
+            audit.record("report_late", actor_id=None, chain=audit.report_chain(report.id),
+                         data={"period": report.period, "due_date": report.due_date.isoformat()})
+            notify_report(report, "report_overdue", [Role.officer, Role.principal])
+    return created
+
+
+def _report_reminders(instance: ProcessInstance, parsed: ParsedProcess, rows: list[Timer], snapshot: Snapshot,
+                      now: datetime) -> list[Timer]:
+    """Reminder rows before a report's due date, on the days its deadline timer's ladder names (`remindDaysBefore`,
+    as for a hazard's deadline: services/deadlines.py); each reminder once per due date, whichever step is open."""
+    planned = {(r.anchor_at, r.offset_days) for r in rows if r.kind == TimerKind.reminder}
+    found: list[Timer] = []
+    for task_uuid, infos in snapshot.task_timers.items():
+        for info in infos:
+            meta = parsed.timer_events.get(info.name)
+            if meta is None or not meta.properties.get("deadline") or info.due_at is None:
+                continue
+            for step in deadlines.ladder(parsed.properties, meta.properties):
+                due = info.due_at + timedelta(days=step.offset_days)
+                if step.kind != TimerKind.reminder or due <= now or (info.due_at, step.offset_days) in planned:
+                    continue
+                planned.add((info.due_at, step.offset_days))
+                found.append(Timer(instance_id=instance.id, task_uuid=info.uuid, spec_name=info.name, due_at=due,
+                                   status=TimerStatus.pending, created_at=now, kind=TimerKind.reminder,
+                                   watch_task_uuid=task_uuid, deadline=meta.properties["deadline"],
+                                   anchor_at=info.due_at, offset_days=step.offset_days,
+                                   audience=",".join(step.audience), late=False, attempts=0))
+    return found
+
+
+def fire_report_reminder(alert: Timer, report: PeriodicReport, now: datetime) -> bool:
+    """A reminder before a report's due date: its audience is told, unless it was submitted (or is late) meanwhile
+    or its day has passed.
+    The caller (the scheduler) holds the instance lock and commits."""
+    if report.status == ReportStatus.submitted or report.late or now - alert.due_at > timedelta(days=1):
+        alert.status = TimerStatus.cancelled  # done, or its day has passed (a scheduler that was down)
+        return False
+    alert.status, alert.fired_at = TimerStatus.fired, now
+    roles = [Role(who) for who in (alert.audience or "officer").split(",") if who in ("officer", "principal")]
+    days = abs(alert.offset_days or 0)
+    notify_report(report, "report_due_soon", roles or [Role.officer], days=days)
+    audit.record("deadline_reminder", actor_id=None, chain=audit.report_chain(report.id), task_spec=alert.spec_name,
+                 data={"timer": alert.id, "deadline": alert.deadline, "days": alert.offset_days,
+                       "deadline_at": (alert.anchor_at or alert.due_at).isoformat(), "audience": alert.audience})
+    return True
+
+
+def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, actor_id: int | None) -> None:
+    data = snapshot.data
+    if data.get("figures") is not None:
+        report.figures = json.dumps(data["figures"], ensure_ascii=False, sort_keys=True)
+    report.remarks = data.get("remarks", report.remarks)
+    if data.get("sign_decision") == "return":
+        report.return_reason = data.get("return_reason", report.return_reason)
+    if snapshot.completed:
+        report.status, report.submitted_at, report.signed_by_id = ReportStatus.submitted, now, actor_id
+    else:
+        forms_open = {t.form_key for t in snapshot.ready_tasks}
+        report.status = ReportStatus.signing if "report_sign" in forms_open else ReportStatus.preparing
+    report.updated_at = now
+
+
+def notify_report(report: PeriodicReport, kind: str, roles: list[Role], **extra) -> list:
+    """Tell the enterprise's people in `roles` about its report (a link to the report's page)."""
+    params = {"period": report.period, "enterprise": report.enterprise.name if report.enterprise else "",
+              "due": report.due_date.isoformat(), **extra}
+    return notifications.notify(people(report.enterprise_id, roles), kind, params, link=f"/reports/{report.id}")
 
 
 def _insert_timers(rows: list[Timer]) -> None:
@@ -136,7 +263,12 @@ def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
     return None
 
 
-def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot,
+def _subject_ids(subject: Hazard | PeriodicReport) -> dict[str, int]:
+    """The column that ties a task to what its instance is about: a hazard, or a periodic report."""
+    return {"report_id": subject.id} if isinstance(subject, PeriodicReport) else {"hazard_id": subject.id}
+
+
+def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport, snapshot: Snapshot,
                       open_rows: dict[str, HumanTask], completed_task_uuid: str | None, actor_id: int | None,
                       now: datetime, task_due: dict[str, datetime]) -> tuple[list[HumanTask], list[HumanTask]]:
     ready = {t.uuid: t for t in snapshot.ready_tasks}
@@ -160,7 +292,7 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
         org = organisation_for(role, hazard)
         if org is None:
             raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}", info.name)
-        row = HumanTask(instance_id=instance.id, hazard_id=hazard.id, task_uuid=uuid, spec_name=info.name,
+        row = HumanTask(instance_id=instance.id, **_subject_ids(hazard), task_uuid=uuid, spec_name=info.name,
                         title=info.title, form_key=info.form_key or "", role=role, organisation_id=org,
                         form_version_id=forms.active_version_id_clause(info.form_key),
                         status=TaskStatus.open, created_at=now,
@@ -173,7 +305,7 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
 _TIMERS_OF = select(Timer).where(Timer.instance_id == bindparam("instance_id"))
 
 
-def _sync_timers(instance: ProcessInstance, hazard: Hazard, parsed, snapshot: Snapshot,
+def _sync_timers(instance: ProcessInstance, hazard: Hazard | PeriodicReport, parsed, snapshot: Snapshot,
                  now: datetime) -> tuple[list[Timer], list[Timer]]:
     """Mirror the engine's timers into the timer table; returns (all rows, engine rows fired now)."""
     rows = list(db.session.scalars(_TIMERS_OF, {"instance_id": instance.id}))
@@ -198,7 +330,8 @@ def _sync_timers(instance: ProcessInstance, hazard: Hazard, parsed, snapshot: Sn
             continue
         done = info.uuid in fired_now  # a timer that fell due within this very step
         row = Timer(instance_id=instance.id, task_uuid=info.uuid, spec_name=info.name,
-                    due_at=info.due_at or now, created_at=now, kind=TimerKind.engine, hazard_id=hazard.id,
+                    due_at=info.due_at or now, created_at=now, kind=TimerKind.engine,
+                    hazard_id=hazard.id if isinstance(hazard, Hazard) else None,
                     watch_task_uuid=info.attached_to, deadline=deadlines.deadline_kind(parsed, info.name),
                     status=TimerStatus.fired if done else TimerStatus.pending, fired_at=now if done else None,
                     late=False, attempts=0)

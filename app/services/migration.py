@@ -17,7 +17,16 @@ from app.engine import EngineError
 from app.engine.diagram import Diagram, Finding, read_diagram
 from app.engine.migration import MigrationResult, check_and_migrate
 from app.extensions import db
-from app.models import Hazard, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
+from app.models import (
+    Hazard,
+    HumanTask,
+    InstanceStatus,
+    PeriodicReport,
+    ProcessInstance,
+    ProcessVersion,
+    TaskStatus,
+    User,
+)
 from app.services import audit, designer, forms, process_changes, processes
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.policy import organisation_for, role_for_lane
@@ -141,7 +150,7 @@ class MigrationOutcome:
     refused: dict[int, list[dict[str, str | None]]] = field(default_factory=dict)
 
 
-def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard, result: MigrationResult) -> None:
+def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport, result: MigrationResult) -> None:
     """Waiting tasks keep their rows (and claims); their name, form and role follow the new version."""
     ready = {t.uuid: t for t in result.snapshot.ready_tasks}
     for row in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
@@ -191,7 +200,7 @@ def _move_one(user: User, instance_id: int, target: ProcessVersion) -> list[dict
                 raise _Refused(_problems(result, names))
             instance.version_id = target.id
             step.apply(result.snapshot, runtime=target_runtime, actor_id=user.id)
-            _refresh_open_tasks(instance, step.hazard, result)
+            _refresh_open_tasks(instance, step.hazard if step.hazard is not None else step.report, result)
             step.audit("instance_migrated", actor_id=user.id, data={
                 "process_key": target.process_key, "from_version": from_number, "to_version": target.number,
                 "waiting_at": result.waiting_at})

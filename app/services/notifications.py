@@ -36,7 +36,7 @@ MAX_SEND_ATTEMPTS = 5
 def deadline_label(kind: str | None) -> str:
     """The name of a deadline kind (the `deadline` property of a timer event) in the current language."""
     labels = {"rectification": _("rectification deadline"), "supervision": _("supervision deadline"),
-              "verification": _("10-day verification limit")}
+              "verification": _("10-day verification limit"), "report": _("report due date")}
     return labels.get(kind or "", kind or _("deadline"))
 
 
@@ -79,6 +79,27 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
         return (_("Sent back: %(step)s of %(number)s", **p),
                 _("The step “%(step)s” of hazard %(number)s (%(title)s, %(enterprise)s) was sent back at "
                   "“%(by_step)s” and must be done again; the task page shows the reason.", **p) + _due(p))
+    if kind == "report_task":
+        return (_("Hazard report %(period)s: %(step)s", **p),
+                _("The hazard report of %(enterprise)s for %(period)s has reached the step “%(step)s”, which is "
+                  "yours or your group's to do. It is due by %(due)s.", **p))
+    if kind == "report_returned":
+        return (_("Hazard report %(period)s sent back", **p),
+                _("The principal sent the hazard report of %(enterprise)s for %(period)s back to “%(step)s”; the "
+                  "report page shows the reason. It is due by %(due)s.", **p))
+    if kind == "report_due_soon":
+        return (ngettext("Hazard report %(period)s is due in %(num)s day", "Hazard report %(period)s is due in "
+                         "%(num)s days", int(p.get("days") or 0), **p),
+                _("The hazard report of %(enterprise)s for %(period)s is due by %(due)s and has not been submitted "
+                  "yet: prepare it, have it signed and submit it in time.", **p))
+    if kind == "report_overdue":
+        return (_("Hazard report %(period)s is late", **p),
+                _("The hazard report of %(enterprise)s for %(period)s was due by %(due)s and has not been "
+                  "submitted. It is now marked late; prepare, sign and submit it as soon as possible.", **p))
+    if kind == "report_reminder":
+        return (_("Reminder from the supervising unit: hazard report %(period)s", **p),
+                _("%(by)s reminds %(enterprise)s to submit its hazard report for %(period)s (due by %(due)s).",
+                  **p))
     if kind == "check_due":
         return (_("Check due: %(checklist)s", **p),
                 _("The scheduled check “%(checklist)s” (%(post)s, %(location)s) is due; finish it by %(due)s.",

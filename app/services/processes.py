@@ -16,7 +16,7 @@ from app.models import HazardStatus, ProcessRule, ProcessVersion
 from app.services import audit, deadlines, forms, immutable
 from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
-from app.services.lifecycle import START_DATA
+from app.services.lifecycle import START_DATA, start_names
 from app.services.policy import region_chain, working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
@@ -136,7 +136,7 @@ def check_diagram(process_key: str, xml: str | bytes) -> Validation:
                      for element, detail in deadlines.diagram_problems(result.parsed)]
     used_forms = {t.form_key for t in result.diagram.of_type(*HUMAN_TASKS) if t.form_key in known_forms}
     problems += [{"element_id": f.element_id, "message": _finding_message(f)}
-                 for f in check_names(result.diagram, set(START_DATA) | _form_fields(used_forms))]
+                 for f in check_names(result.diagram, set(start_names(process_key)) | _form_fields(used_forms))]
     if problems or result.parsed is None:
         return Validation(problems, result)
     run = dry_run(result.parsed)

@@ -524,3 +524,14 @@ def parse_filters(args: Any, today: date, *, register: bool = False) -> tuple[St
                            industry=industry or None, grade=choice("grade", (*GRADES, "none")),
                            hazard_type=choice("type", HAZARD_TYPES), source=choice("source", SOURCES))
     return filters, errors
+
+
+def enterprise_figures(enterprise_id: int, start: date, end: date) -> Figures:
+    """One enterprise's figures for hazards found in [start, end] (its statutory report's, services/periodic_reports.py):
+    the same definitions and rollup as the dashboard; the caller has checked who may see them."""
+    t = HazardStatsDaily
+    figures = Figures(label="", link={"from": start.isoformat(), "to": end.isoformat(), "enterprise": enterprise_id})
+    row = db.session.execute(select(*_sums()).where(t.enterprise_id == enterprise_id, t.day >= start,
+                                                    t.day <= end)).one()
+    figures.add(row._mapping)
+    return figures

@@ -147,9 +147,10 @@ def _why_not(user: User, task_id: int) -> None:
 
 
 def _task_step(user: User, task_id: int, **options):
-    """The unit of work for an action on one task: its instance locked only if the task is in the user's scope."""
-    return instance_step(task_id=task_id, task_scope=task_scope(user), missing=lambda: _why_not(user, task_id),
-                         **options)
+    """The unit of work for an action on one task: its instance locked only if the task is in the user's scope and
+    is a hazard's (a periodic report's steps are done on the report's page: services/periodic_reports.py)."""
+    return instance_step(task_id=task_id, task_scope=and_(task_scope(user), HumanTask.hazard_id.is_not(None)),
+                         missing=lambda: _why_not(user, task_id), **options)
 
 
 def _open_task(user: User, step: InstanceStep) -> HumanTask:

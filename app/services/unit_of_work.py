@@ -32,18 +32,32 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.clock import clock
 from app.engine import EngineError, ProcessRuntime, Snapshot, TaskNotReady
 from app.extensions import commit_keeping_objects, db
-from app.models import Hazard, HumanTask, ProcessInstance, ProcessVersion, StepFailure, TaskStatus
+from app.models import (
+    Hazard,
+    HumanTask,
+    PeriodicReport,
+    ProcessInstance,
+    ProcessVersion,
+    StepFailure,
+    TaskStatus,
+)
 from app.services import audit, lifecycle, notifications, processes
 from app.services.errors import Conflict, NotFound, ProcessBroken, Unavailable
 
 
 class InstanceStep:
-    """One locked instance, its hazard and open tasks as read under the lock, and its runtime (loaded once)."""
+    """One locked instance, its hazard and open tasks as read under the lock, and its runtime (loaded once).
 
-    def __init__(self, instance: ProcessInstance, hazard: Hazard, open_tasks: dict[str, HumanTask] | None = None,
-                 task: HumanTask | None = None) -> None:
+    An instance that is not a hazard's — the enterprise's periodic report — has `hazard` None and `report` set:
+    the same step, written back to the report's read model (lifecycle.apply_report_snapshot) and audited in
+    the report's chain.
+    """
+
+    def __init__(self, instance: ProcessInstance, hazard: Hazard | None, open_tasks: dict[str, HumanTask] | None = None,
+                 task: HumanTask | None = None, report: PeriodicReport | None = None) -> None:
         self.instance = instance
         self.hazard = hazard
+        self.report = report
         self.open_tasks = open_tasks  # by engine task UUID; None: read again when applying
         self.task = task              # the task the step was asked for (instance_step(task_id=...))
         self.opened: list[HumanTask] = []  # tasks the step opened, announced to their people before commit
@@ -71,6 +85,13 @@ class InstanceStep:
         """
         if runtime is not None:
             self._runtime = runtime
+        if self.report is not None:
+            created = lifecycle.apply_report_snapshot(self.instance, self.report, snapshot, parsed=self.runtime.parsed,
+                                                      completed_task_uuid=completed_task_uuid, actor_id=actor_id,
+                                                      open_rows=self.open_tasks)
+            self.open_tasks = None
+            self.opened.extend(created)
+            return created
         created = lifecycle.apply_snapshot(self.instance, self.hazard, snapshot, parsed=self.runtime.parsed,
                                            completed_task_uuid=completed_task_uuid, actor_id=actor_id,
                                            open_rows=self.open_tasks)
@@ -83,12 +104,20 @@ class InstanceStep:
         self._runtime = processes.runtime(version)
         snapshot = self._runtime.start(data)
         self.instance = lifecycle.new_instance(version.id, snapshot)
-        self.hazard.instance_id = self.instance.id
+        (self.report if self.report is not None else self.hazard).instance_id = self.instance.id
         self.open_tasks = {}
         return self.apply(snapshot, actor_id=actor_id)
 
     def announce_arrivals(self) -> None:
         """Notify the people who may do the tasks this step opened (services/notifications.py)."""
+        if self.opened and self.report is not None:
+            db.session.flush()
+            for task in self.opened:  # sent back: its way here closes a loop of the diagram (as for hazards)
+                meta = self.runtime.parsed.user_tasks.get(task.spec_name)
+                returned = self.task is not None and meta is not None and self.task.spec_name in meta.returns_from
+                lifecycle.notify_report(self.report, "report_returned" if returned else "report_task", [task.role],
+                                        step=task.title)
+            self.opened = []
         if self.opened:
             db.session.flush()  # the tasks' ids, for the notifications' links
             notifications.announce_arrivals(self.hazard, self.opened, self.task, self.runtime.parsed.user_tasks)
@@ -96,7 +125,11 @@ class InstanceStep:
 
     def audit(self, action: str, *, actor_id: int | None, task_spec: str | None = None,
               data: dict[str, Any] | None = None) -> None:
-        """Append an event to the hazard's audit chain (its head was read under the lock)."""
+        """Append an event to the hazard's audit chain (its head was read under the lock), or the report's."""
+        if self.report is not None:
+            audit.record(action, actor_id=actor_id, chain=audit.report_chain(self.report.id), task_spec=task_spec,
+                         data=data)
+            return
         audit.record(action, actor_id=actor_id, hazard=self.hazard, task_spec=task_spec, data=data)
 
 
@@ -121,15 +154,24 @@ def _lock(instance_id: int | None, task_id: int | None, task_scope) -> ProcessIn
                               .with_for_update().execution_options(populate_existing=True)).one_or_none()
 
 
-def _read_under_lock(instance_id: int, task_id: int | None) -> tuple[Hazard, dict[str, HumanTask], HumanTask | None]:
-    """The instance's hazard (with its enterprise) and open tasks, plus task `task_id` whatever its state."""
+def _read_under_lock(instance: ProcessInstance, task_id: int | None) -> InstanceStep:
+    """The instance's hazard (with its enterprise) — or periodic report — and open tasks, plus task `task_id`
+    whatever its state."""
+    instance_id = instance.id
     rows = db.session.execute(_UNDER_LOCK, {"instance_id": instance_id, "task_id": task_id or 0}).all()
-    if not rows:
-        raise EngineError(f"instance {instance_id} belongs to no hazard")
-    hazard = rows[0][0]
-    tasks = [t for _h, t in rows if t is not None]
+    report = None
+    if rows:
+        hazard, tasks = rows[0][0], [t for _h, t in rows if t is not None]
+    else:
+        hazard, report = None, db.session.scalars(
+            select(PeriodicReport).where(PeriodicReport.instance_id == instance_id)
+            .options(joinedload(PeriodicReport.enterprise)).execution_options(populate_existing=True)).one_or_none()
+        if report is None:
+            raise EngineError(f"instance {instance_id} belongs to no hazard and no report")
+        tasks = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, _WANTED),
+                                        {"task_id": task_id or 0}))
     asked = next((t for t in tasks if t.id == task_id), None)
-    return hazard, {t.task_uuid: t for t in tasks if t.status == TaskStatus.open}, asked
+    return InstanceStep(instance, hazard, {t.task_uuid: t for t in tasks if t.status == TaskStatus.open}, asked, report)
 
 
 def _record_failure(task_id: int, instance_id: int, exc: EngineError) -> None:
@@ -175,6 +217,7 @@ def contention(exc: OperationalError) -> bool:
 @contextmanager
 def instance_step(instance_id: int | None = None, *, task_id: int | None = None, task_scope=None,
                   missing: Callable[[], None] | None = None, hazard: Hazard | None = None,
+                  report: PeriodicReport | None = None,
                   keep_objects: bool = False, commit: bool = True) -> Iterator[InstanceStep]:
     """Run one step of an instance in one transaction; see the module docstring.
 
@@ -182,7 +225,8 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
     - `task_id` (and `task_scope`, a WHERE clause on HumanTask the task must meet to be locked at all):
       lock the instance of that task; `step.task` is the task as read under the lock; when nothing is
       locked, `missing()` raises the error that says why (else NotFound);
-    - neither: a new instance for `hazard` (added and flushed by the caller), started with `step.start`.
+    - neither: a new instance for `hazard` (or `report`; added and flushed by the caller), started with
+      `step.start`.
 
     Commits when the block ends (`keep_objects`: without expiring what is loaded, for a response built
     from it; `commit=False`: a use case that makes several steps all or nothing commits them itself); rolls
@@ -192,9 +236,9 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
     step: InstanceStep | None = None
     try:
         if instance_id is None and task_id is None:
-            if hazard is None:
-                raise ValueError("instance_step needs an instance, a task or a new hazard")
-            step = InstanceStep(ProcessInstance(), hazard, {})
+            if hazard is None and report is None:
+                raise ValueError("instance_step needs an instance, a task, a new hazard or a new report")
+            step = InstanceStep(ProcessInstance(), hazard, {}, report=report)
         else:
             try:
                 instance = _lock(instance_id, task_id, task_scope)
@@ -206,8 +250,7 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
                 if task_id is not None:
                     raise NotFound(_("Task %(id)s was not found.", id=task_id))
                 raise NotFound(_("This hazard's process was not found."))
-            found, open_tasks, task = _read_under_lock(instance.id, task_id)
-            step = InstanceStep(instance, found, open_tasks, task)
+            step = _read_under_lock(instance, task_id)
         yield step
         if step.instance.id is not None:
             # Every step moves the instance's version, and its row is written first (models: relationships

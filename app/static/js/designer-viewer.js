@@ -5,6 +5,7 @@
   if (typeof BpmnJS === "undefined") return;
   Array.prototype.forEach.call(document.querySelectorAll("[data-hl-viewer]"), function (box) {
     var viewer = new BpmnJS({ container: box });
+    box.hlViewer = viewer;  // for the heatmap (designer-heatmap.js)
     fetch(box.getAttribute("data-xml-url"), { credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -21,6 +22,7 @@
         });
         canvas.zoom("fit-viewport", "auto");
         box.setAttribute("data-state", "ready");
+        box.dispatchEvent(new CustomEvent("hl-viewer-ready"));
       })
       .catch(function (error) {
         box.setAttribute("data-state", "error");

@@ -32,6 +32,10 @@ def register(app: Flask) -> None:
     from app.web.pages import statistics
 
     app.register_blueprint(statistics.bp)
+    # The enterprises' quarterly and annual reports (issue 14).
+    from app.web.pages import reports
+
+    app.register_blueprint(reports.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"

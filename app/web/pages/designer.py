@@ -16,10 +16,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from app.clock import clock
 from app.engine.specs import MAX_BPMN_BYTES
 from app.extensions import login_manager
 from app.models import Role
-from app.services import conditions, designer, forms, migration, processes
+from app.services import conditions, designer, forms, heatmap, migration, processes
 from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.org_codes import industry_label
 from app.services.processes import DiagramInvalid
@@ -157,6 +158,26 @@ def version(key: str, number: int):
     shown = designer.get_version(current_user, key, number)
     versions = designer.versions_of(current_user, key)
     return render_template("designer/version.html", key=key, version=shown, versions=versions)
+
+
+@bp.get("/processes/<key>/versions/<int:number>/heatmap.json")
+@admin_required
+def version_heatmap(key: str, number: int):
+    """Where the loop stalls: per element, hazards there now, median and p90 time spent, overdue share."""
+    found = heatmap.heat(current_user, key, number)
+    return jsonify({"elements": {name: dict(h.as_dict(), link=url_for(".waiting", key=key, number=number,
+                                                                        element_id=name))
+                                 for name, h in found.items()},
+                    "window_days": heatmap.WINDOW_DAYS})
+
+
+@bp.get("/processes/<key>/versions/<int:number>/elements/<element_id>")
+@admin_required
+def waiting(key: str, number: int, element_id: str):
+    """The hazards (and reports) waiting at one element of the version now."""
+    page = heatmap.waiting_at(current_user, key, number, element_id, max(int_arg("page") or 1, 1))
+    return render_template("designer/waiting.html", key=key, number=number, element_id=element_id, page=page,
+                           now=clock.now())
 
 
 @bp.get("/processes/<key>/versions/<int:number>/diagram.bpmn")

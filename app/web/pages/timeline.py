@@ -84,6 +84,12 @@ PHRASES: dict[str, Phrase] = {
     "instance_migrated": lambda d, s: _("moved the hazard to process version %(n)s", n=d.get("to_version", "")),
     "task_reissued": lambda d, s: _("re-issued “%(step)s” with version %(n)s of its form", step=s,
                                     n=d.get("to_version", "")),
+    # A periodic report's chain (services/periodic_reports.py): its page lists these.
+    "report_opened": lambda d, s: _("opened the hazard report for %(period)s, due by %(date)s",
+                                    period=d.get("period", ""), date=_date(d.get("due_date"))),
+    "report_late": lambda d, s: _("marked the report late: it was due by %(date)s", date=_date(d.get("due_date"))),
+    "report_reminded": lambda d, s: _("reminded the enterprise to submit its report for %(period)s",
+                                      period=d.get("period", "")),
     # The system chain (processes, forms, checklists): not on a hazard's timeline, phrased for audit views.
     "process_deployed": lambda d, s: _("deployed process version %(n)s", n=d.get("number", "")),
     "process_activated": lambda d, s: _("made process version %(n)s active again", n=d.get("number", "")),
