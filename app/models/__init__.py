@@ -17,10 +17,12 @@ from app.models.org import (
     Organisation,
     OrgKind,
     OrgStatus,
+    Position,
     Region,
     RegionKind,
     Role,
     User,
+    UserPosition,
 )
 from app.models.process import (
     HumanTask,
@@ -70,6 +72,7 @@ __all__ = [
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",
+    "Position",
     "ProcessDraft",
     "ProcessInstance",
     "ProcessRule",
@@ -83,4 +86,5 @@ __all__ = [
     "TimerKind",
     "TimerStatus",
     "User",
+    "UserPosition",
 ]

@@ -25,7 +25,7 @@ from app.models import (
     TimerStatus,
 )
 from app.services import deadlines, forms, statistics
-from app.services.policy import organisation_for, role_for_lane
+from app.services.policy import lane_owner, organisation_for
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
 START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
@@ -71,7 +71,7 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
                 select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.open)
                 .execution_options(populate_existing=True))}
         created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid,
-                                                actor_id, now, task_due)
+                                                actor_id, now, task_due, parsed)
         # Overdue = a step still open past its deadline; an approved extension clears it.
         hazard.overdue = hazard.status not in FINAL_STATUSES and any(
             t.due_at is not None and t.due_at <= now for t in still_open)
@@ -138,7 +138,8 @@ def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
 
 def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot,
                       open_rows: dict[str, HumanTask], completed_task_uuid: str | None, actor_id: int | None,
-                      now: datetime, task_due: dict[str, datetime]) -> tuple[list[HumanTask], list[HumanTask]]:
+                      now: datetime, task_due: dict[str, datetime],
+                      parsed: ParsedProcess) -> tuple[list[HumanTask], list[HumanTask]]:
     ready = {t.uuid: t for t in snapshot.ready_tasks}
     for uuid, row in open_rows.items():
         if uuid not in ready:
@@ -154,20 +155,39 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard, snapshot: Snaps
     for uuid, info in ready.items():
         if uuid in open_rows:
             continue
-        role = role_for_lane(info.lane)
-        if role is None:
+        owner = lane_owner(info.lane)
+        if owner is None:
             raise EngineError(f"task {info.name} is in lane {info.lane!r}, which names no role", info.name)
-        org = organisation_for(role, hazard)
+        org = organisation_for(owner.role, hazard)
         if org is None:
-            raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}", info.name)
+            raise EngineError(f"no organisation holds the role {owner.role.value} for hazard {hazard.number}",
+                              info.name)
+        meta = parsed.user_tasks.get(info.name)
+        excluded = None
+        if meta is not None and meta.different_person_from is not None:
+            excluded = _doer_of(instance.id, meta.different_person_from, open_rows, completed_task_uuid, actor_id)
         row = HumanTask(instance_id=instance.id, hazard_id=hazard.id, task_uuid=uuid, spec_name=info.name,
-                        title=info.title, form_key=info.form_key or "", role=role, organisation_id=org,
+                        title=info.title, form_key=info.form_key or "", role=owner.role, organisation_id=org,
+                        bureau_head=owner.bureau_head, position_id=owner.position_id, excluded_user_id=excluded,
                         form_version_id=forms.active_version_id_clause(info.form_key),
                         status=TaskStatus.open, created_at=now,
                         due_at=task_due.get(uuid) or _task_due(hazard, info.status))
         db.session.add(row)
         created.append(row)
     return created, still_open + created
+
+
+def _doer_of(instance_id: int, spec_name: str, open_rows: dict[str, HumanTask], completed_task_uuid: str | None,
+             actor_id: int | None) -> int | None:
+    """Who did the latest run of an earlier user task of this instance (four-eyes): the person completing it in
+    this very step, or else the last one recorded as completing it."""
+    done_now = open_rows.get(completed_task_uuid or "")
+    if done_now is not None and done_now.spec_name == spec_name:
+        return actor_id
+    return db.session.scalar(select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.spec_name == spec_name,
+        HumanTask.status == TaskStatus.completed).order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        .limit(1))
 
 
 _TIMERS_OF = select(Timer).where(Timer.instance_id == bindparam("instance_id"))

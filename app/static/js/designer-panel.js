@@ -304,6 +304,39 @@
       var lane = self.service("elementRegistry").get(v);
       if (lane) self.moveToLane(element, lane);
     }, "lane")));
+
+    // Four-eyes: whoever did the chosen earlier step may not do this one (deploy checks the step exists).
+    var earlier = this.earlierUserTasks(element);
+    var fourEyes = [{ value: "", label: this.label("four_eyes_none") }].concat(earlier.map(function (t) {
+      return { value: t.id, label: (t.businessObject.name || t.id) };
+    }));
+    var named = props.differentPersonFrom || "";
+    if (named && !earlier.some(function (t) { return t.id === named; })) {
+      fourEyes.push({ value: named, label: named + " (?)" });
+    }
+    body.appendChild(this.field("four_eyes", this.select(fourEyes, named, function (v) {
+      self.apply(function () { self.setProperty(element, "differentPersonFrom", v); });
+    }, "differentPersonFrom"), this.label("four_eyes_help")));
+  };
+
+  /* The user tasks a flow reaches before this element (walking incoming flows back), nearest first. */
+  HLPanel.prototype.earlierUserTasks = function (element) {
+    var seen = {}, found = [], queue = [element];
+    seen[element.id] = true;
+    while (queue.length) {
+      var node = queue.shift();
+      (node.incoming || []).forEach(function (flow) {
+        var source = flow.source;
+        if (!source || seen[source.id]) return;
+        seen[source.id] = true;
+        if (USER_TASKS.indexOf(source.type) !== -1) found.push(source);
+        queue.push(source);
+      });
+      if (node.host) {  // a boundary event: the task it sits on came first
+        if (!seen[node.host.id]) { seen[node.host.id] = true; queue.push(node.host); }
+      }
+    }
+    return found;
   };
 
   /* The hazard status a step sets, from the process's status vocabulary (labels in the page's language). */
@@ -613,7 +646,7 @@
   HLPanel.prototype.renderOtherProperties = function (element, body) {
     var self = this;
     var props = this.properties(element.businessObject);
-    var dedicated = USER_TASKS.indexOf(element.type) !== -1 ? ["formKey", "status"] : [];
+    var dedicated = USER_TASKS.indexOf(element.type) !== -1 ? ["formKey", "status", "differentPersonFrom"] : [];
     var rows = Object.keys(props).filter(function (k) { return dedicated.indexOf(k) === -1; })
       .map(function (k) { return [k, props[k]]; });
     var list = el("div", { className: "d-flex flex-column gap-1 mb-2" });

@@ -125,6 +125,11 @@ PHRASES: dict[str, Phrase] = {
     "user_updated": lambda d, s: _("changed the account %(name)s", name=d.get("username", "")),
     "user_deactivated": lambda d, s: _("deactivated the account %(name)s", name=d.get("username", "")),
     "user_reactivated": lambda d, s: _("reactivated the account %(name)s", name=d.get("username", "")),
+    # Positions (services/positions.py).
+    "position_created": lambda d, s: _("added the position “%(name)s”", name=d.get("name", "")),
+    "position_changed": lambda d, s: _("changed the position “%(name)s”", name=d.get("name", "")),
+    "position_retired": lambda d, s: _("retired the position “%(name)s”", name=d.get("name", "")),
+    "position_reactivated": lambda d, s: _("put the position “%(name)s” back into use", name=d.get("name", "")),
     "password_reset": lambda d, s: _("reset the password of %(name)s", name=d.get("username", "")),
     "password_changed": lambda d, s: _("changed their own password"),
     # Bulk onboarding (services/org_import.py): one event per import, and one per batch of records it created.

@@ -183,7 +183,7 @@ def init_app(app: Flask) -> None:
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
         grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
         text_in=text_in, choice_label=choice_label, spec_choice_label=spec_choice_label, task_title=task_title,
-        can_act=can_act, urgency=urgency, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
+        can_act=can_act, lane_name=tasks.lane_name, why_waiting=tasks.why_waiting, urgency=urgency, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
