@@ -187,3 +187,41 @@ def test_positions_are_managed_on_their_page_and_given_on_the_people_page(app, a
     assert api.as_("admin").get("/admin/positions").get_json()["items"][0]["active"] is False
     # Nobody but an administrator manages positions.
     assert api.as_("principal_a").get("/admin/positions").status_code == 403
+
+
+def test_an_added_status_is_deployable_shown_filtered_and_final_at_an_end_event(app, api, client):
+    admin_api = api.as_("admin")
+    step = admin_api.post("/admin/statuses", json={"label_zh": "待张贴告示", "label_en": "Notice posting"})
+    assert step.status_code == 201 and step.get_json()["key"] == "notice_posting"
+    page = Admin(client)
+    end = page.post_json("/admin/statuses", {"key": "rejected", "label_zh": "不予受理", "label_en": "Rejected",
+                                             "final": True})
+    assert end.status_code == 201 and end.get_json()["final"] is True
+    again = admin_api.post("/admin/statuses?lang=en", json={"key": "rejected", "label_zh": "x", "label_en": "y"})
+    assert again.status_code == 422 and "exists already" in again.get_json()["fields"]["key"]
+    assert admin_api.post("/admin/statuses", json={"label_zh": "无英文"}).status_code == 422
+    assert api.as_("officer_a").post("/admin/statuses", json={"label_zh": "a", "label_en": "b"}).status_code == 403
+    keys = [s["key"] for s in api.as_("officer_a").get("/statuses").get_json()["items"]]
+    assert keys[0] == "reported" and keys[-2:] == ["notice_posting", "rejected"]
+
+    xml = dd.set_property(dd.set_property(dd.shipped(), "rectify", "status", "notice_posting"),
+                          "end_closed", "status", "rejected")
+    assert "rectify" not in validation_problems(app, xml)
+    assert "rectify" in validation_problems(app, dd.set_property(dd.shipped(), "rectify", "status", "no_such"))
+    deploy(app, xml)
+    officer, principal = api.as_("officer_a"), api.as_("principal_a")
+    h = report(officer)["id"]
+    complete(officer, current_task(officer, h, "assess"), {
+        "grade": "general", "responsible_person": "张", "measures": "m", "rectification_deadline": in_days(7)})
+    assert hazard(officer, h)["status"] == "notice_posting"
+    assert [x["id"] for x in officer.get("/hazards?status=notice_posting").get_json()["items"]] == [h]
+    assert officer.get("/hazards?status=nonsense").status_code == 422
+    register = page.client.get("/hazards?status=notice_posting&lang=en").get_data(as_text=True)
+    assert 'value="notice_posting" selected' in register and "Notice posting" in register
+    complete(officer, current_task(officer, h, "rectify"), {
+        "measures_taken": "已加锁", "after_photos": [upload(officer)], "completed_on": in_days(0)})
+    complete(principal, current_task(principal, h, "review"), {"review_result": "pass"})
+    done = hazard(officer, h)
+    assert done["status"] == "rejected" and done["overdue"] is False and done["closed_at"]
+    options = page.client.get("/admin/processes/hazard_lifecycle/designer?lang=zh").get_data(as_text=True)
+    assert "rejected" in options and "notice_posting" in options

@@ -30,7 +30,6 @@ from app.chinatime import china_date
 from app.engine.specs import ParsedProcess
 from app.extensions import db, transaction_memo
 from app.models import (
-    FINAL_STATUSES,
     Hazard,
     HumanTask,
     ProcessInstance,
@@ -41,7 +40,7 @@ from app.models import (
     TimerStatus,
     User,
 )
-from app.services import audit, notifications
+from app.services import audit, notifications, statuses
 from app.services.policy import may_own, people, task_owners, unit_chain
 
 AUDIENCES = ("officer", "principal", "inspector", "bureau_head")
@@ -144,7 +143,7 @@ def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess,
             meta = parsed.timer_events.get(info.name)
             if meta is not None and meta.properties.get("deadline") and info.due_at is not None:
                 current[info.uuid] = (info.due_at, task_uuid, info.name)
-    if hazard.status in FINAL_STATUSES:
+    if statuses.is_final(hazard.status):
         current = {}
 
     alerts = [r for r in rows if r.kind != TimerKind.engine]
@@ -247,7 +246,7 @@ def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[in
     """
     task = tasks.get((alert.instance_id, alert.watch_task_uuid or ""))
     stale_reminder = alert.kind == TimerKind.reminder and (alert.anchor_at or alert.due_at) <= now
-    if hazard.status in FINAL_STATUSES or task is None or task.status != TaskStatus.open or stale_reminder:
+    if statuses.is_final(hazard.status) or task is None or task.status != TaskStatus.open or stale_reminder:
         alert.status = TimerStatus.cancelled  # done, or (a scheduler that was down) the overdue notice says more
         return False
     late_after = timedelta(seconds=current_app.config.get("SCHEDULER_LATE_SECONDS", 300))

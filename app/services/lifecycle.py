@@ -13,7 +13,6 @@ from app.engine.runtime import SERIALIZER_VERSION
 from app.engine.specs import ParsedProcess
 from app.extensions import db
 from app.models import (
-    FINAL_STATUSES,
     Hazard,
     HazardStatus,
     HumanTask,
@@ -24,7 +23,7 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.services import deadlines, forms, statistics
+from app.services import deadlines, forms, statistics, statuses
 from app.services.policy import lane_owner, organisation_for
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
@@ -73,7 +72,7 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
         created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid,
                                                 actor_id, now, task_due, parsed)
         # Overdue = a step still open past its deadline; an approved extension clears it.
-        hazard.overdue = hazard.status not in FINAL_STATUSES and any(
+        hazard.overdue = not statuses.is_final(hazard.status) and any(
             t.due_at is not None and t.due_at <= now for t in still_open)
         rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
         alerts = deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
@@ -122,11 +121,14 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     hazard.updated_at = now
 
 
-def _status(value: str) -> HazardStatus:
-    """A step's status from the diagram (deploying refuses one that is not a hazard status)."""
+def _status(value: str) -> HazardStatus | str:
+    """A step's status from the diagram: a built-in one, or one the administrators added to the vocabulary
+    (deploying refuses any other)."""
     try:
         return HazardStatus(value)
     except ValueError:
+        if statuses.known(value):
+            return value
         raise EngineError(f"the status {value!r} of the current step is not a hazard status") from None
 
 

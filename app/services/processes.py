@@ -12,8 +12,8 @@ from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, check_names, 
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import HazardStatus, Position, ProcessRule, ProcessVersion
-from app.services import audit, deadlines, forms, immutable
+from app.models import Position, ProcessRule, ProcessVersion
+from app.services import audit, deadlines, forms, immutable, statuses
 from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
 from app.services.lifecycle import START_DATA
@@ -132,7 +132,7 @@ def check_diagram(process_key: str, xml: str | bytes) -> Validation:
                 "The lane %(lane)s names a retired position; bring it back under Administration → Positions or "
                 "use one of %(lanes)s.", lane=task.lane, lanes=names)})
     problems += _four_eyes_problems(human)
-    allowed = [status.value for status in HazardStatus]
+    allowed = statuses.keys()
     for element in result.diagram.elements.values():  # steps and end events name the hazard's status
         if element.status is not None and element.status not in allowed:
             problems.append({"element_id": element.id, "message": _(

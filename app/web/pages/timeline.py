@@ -125,6 +125,8 @@ PHRASES: dict[str, Phrase] = {
     "user_updated": lambda d, s: _("changed the account %(name)s", name=d.get("username", "")),
     "user_deactivated": lambda d, s: _("deactivated the account %(name)s", name=d.get("username", "")),
     "user_reactivated": lambda d, s: _("reactivated the account %(name)s", name=d.get("username", "")),
+    "status_added": lambda d, s: _("added the hazard status “%(label)s”",
+                                   label=f"{d.get('label_zh', '')} / {d.get('label_en', '')}"),
     # Positions (services/positions.py).
     "position_created": lambda d, s: _("added the position “%(name)s”", name=d.get("name", "")),
     "position_changed": lambda d, s: _("changed the position “%(name)s”", name=d.get("name", "")),

@@ -1,5 +1,6 @@
-"""positions and four-eyes (issue 17): positions an administrator defines and who holds them; a human task's
-owners narrowed to the bureau heads or a position's holders, and the person a four-eyes step excludes
+"""roles and statuses (issue 17): positions an administrator defines and who holds them; a human task's owners
+narrowed to the bureau heads or a position's holders, and the person a four-eyes step excludes; the hazard
+status vocabulary (built-ins seeded, administrators add their own)
 
 Revision ID: 7c1e4a9d2b60
 Revises: 5bade7a4a7bc
@@ -14,7 +15,31 @@ branch_labels = None
 depends_on = None
 
 
+# The built-in statuses (app.models.HazardStatus) with their labels, in the register's order.
+BUILTIN = [
+    ("reported", "新登记", "Newly reported", False), ("assessing", "评估分级中", "Assessing", False),
+    ("planning", "制定方案中", "Planning", False), ("approving", "待审批", "Awaiting approval", False),
+    ("supervision_review", "监管审查中", "Supervision review", False), ("rectifying", "整改中", "Rectifying", False),
+    ("reviewing", "复查中", "Reviewing", False), ("accepting", "验收评估中", "Acceptance", False),
+    ("verifying", "政府审查中", "Government verification", False), ("writing_off", "待核销", "Writing off", False),
+    ("closed", "已闭环", "Closed", True), ("written_off", "已核销", "Written off", True),
+    ("waiting", "等待中", "Waiting", False),
+]
+
+
 def upgrade():
+    status = op.create_table(
+        "hazard_status",
+        sa.Column("key", sa.String(30), nullable=False),
+        sa.Column("label_zh", sa.String(60), nullable=False),
+        sa.Column("label_en", sa.String(60), nullable=False),
+        sa.Column("final", sa.Boolean(), nullable=False),
+        sa.Column("builtin", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_hazard_status")),
+    )
+    op.bulk_insert(status, [{"key": k, "label_zh": zh, "label_en": en, "final": final, "builtin": True,
+                             "position": i} for i, (k, zh, en, final) in enumerate(BUILTIN)])
     op.create_table(
         "position",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,3 +80,4 @@ def downgrade():
     op.drop_index(op.f("ix_user_position_position_id"), table_name="user_position")
     op.drop_table("user_position")
     op.drop_table("position")
+    op.drop_table("hazard_status")
