@@ -8,7 +8,8 @@ from app.extensions import db
 from app.models import User
 from app.services import designer
 from tests import designer_diagrams as dd
-from tests.helpers import complete, current_task, hazard, in_days, report, upload, upload_pdf
+from tests.document_steps import major_hazard
+from tests.helpers import complete, current_task, hazard, in_days, report, upload
 from tests.test_designer_pages import Admin
 
 KEY = "hazard_lifecycle"
@@ -33,24 +34,10 @@ def deploy(app, xml: str) -> None:
         designer.deploy(admin(), KEY, xml)
 
 
-def at_write_off(api) -> int:
+def at_write_off(api, app) -> int:
     """A major hazard taken to the inspector's write-off step; returns its id."""
-    officer, principal, inspector = api.as_("officer_a"), api.as_("principal_a"), api.as_("inspector")
-    h = report(officer, title="喷漆房通风失效")["id"]
-    complete(officer, current_task(officer, h, "assess"), {
-        "grade": "major", "responsible_person": "李厂长", "major_criterion": "工贸重大隐患判定标准第十条"})
-    complete(officer, current_task(officer, h, "plan"), {
-        "measures": "更换防爆风机", "funds": 180000, "rectification_deadline": in_days(30),
-        "responsible_person": "李厂长", "emergency_plan": "停产并设警戒区"})
-    complete(principal, current_task(principal, h, "approve_report"), {
-        "plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
-        "reported_to_workers_congress": True})
-    complete(inspector, current_task(inspector, h, "supervision_decision"), {
-        "plan_review": "accept", "listed": False})
-    complete(officer, current_task(officer, h, "rectify_major"), {
-        "measures_taken": "已更换", "after_photos": [upload(officer)], "completed_on": in_days(0)})
-    complete(officer, current_task(officer, h, "acceptance"), {
-        "acceptance_by": "agency", "acceptance_opinion": "整改合格", "acceptance_report": [upload_pdf(officer)]})
+    h = major_hazard(api, app, "accepted")
+    inspector = api.as_("inspector")
     complete(inspector, current_task(inspector, h, "verification"), {
         "verification_result": "pass", "verification_opinion": "合格", "verified_on": in_days(0)})
     return h
@@ -63,7 +50,7 @@ def task_ids(api) -> set[int]:
 def test_the_bureau_heads_lane_goes_to_the_bureau_head_and_four_eyes_stops_the_inspector_who_wrote_off(app, api):
     deploy(app, with_approval())
     inspector, head = api.as_("inspector"), api.as_("bureau_head")
-    h = at_write_off(api)
+    h = at_write_off(api, app)
     complete(inspector, current_task(inspector, h, "write_off"), {"write_off_document": "销号〔2026〕3号"})
     approval = current_task(inspector, h, "bureau_approval")
     # Only the bureau head has it in the work list; the ordinary inspector is refused by role.
@@ -77,7 +64,7 @@ def test_the_bureau_heads_lane_goes_to_the_bureau_head_and_four_eyes_stops_the_i
 def test_the_bureau_head_who_wrote_off_cannot_approve_and_the_step_waits_visibly(app, api, client):
     deploy(app, with_approval())
     head = api.as_("bureau_head")  # an inspector with the flag: may do the write-off too
-    h = at_write_off(api)
+    h = at_write_off(api, app)
     complete(head, current_task(head, h, "write_off"), {"write_off_document": "销号〔2026〕4号"})
     approval = current_task(head, h, "bureau_approval")
     assert approval not in task_ids(head)

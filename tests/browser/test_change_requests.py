@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.axe import assert_accessible
-from tests.browser.steps import do_step, fill, hazard_id, in_days, pdf, png, status
+from tests.browser.steps import (
+    do_step,
+    fill,
+    hazard_id,
+    in_days,
+    png,
+    rectify_and_apply_for_acceptance,
+    status,
+)
 from tests.browser.test_designer_modeler_zh import FLOW_MIDDLE, PROPS, SELECT, drop, open_designer
 from tests.browser.test_lifecycle_pages import report_through_the_page
 
@@ -43,6 +51,7 @@ def add_bureau_head_step(browser, admin) -> None:
     assert "核销销号" in choices and "政府现场审查" in choices
     admin.select_option('#hl-panel-body [data-prop="differentPersonFrom"]', label="核销销号")
     assert admin.evaluate(PROPS, step)["differentPersonFrom"] == "write_off"
+    admin.evaluate(SHOW, step)
     browser.shot(admin, "change-requests-01-bureau-head-step-four-eyes")
 
 
@@ -133,10 +142,7 @@ def test_three_change_requests_made_in_the_chinese_ui_then_a_hazard_goes_through
     inspector.wait_for_url(f"**/hazards/{hazard}")
     assert status(inspector) == "rectifying"
 
-    do_step(officer, hazard, {"measures_taken": "已更换防爆风机", "after_photos": [png("after.png", (40, 180, 60))],
-                              "completed_on": in_days(0)})
-    do_step(officer, hazard, {"acceptance_by": "agency", "acceptance_opinion": "整改合格，同意恢复生产",
-                              "acceptance_report": [pdf()], "resume_application": True})
+    rectify_and_apply_for_acceptance(officer, hazard)
     assert status(officer) == "verifying"
     # (b) The verification is due 7 days from now (the deadline the step shows).
     inspector.goto(f"/hazards/{hazard}")
@@ -163,10 +169,7 @@ def test_the_inspector_who_wrote_off_as_bureau_head_cannot_approve_and_is_told_w
     officer, hazard = to_supervision(browser)
     head = browser.login("bureau_head")  # an inspector with the 局领导 flag: four-eyes is what stops them
     do_step(head, hazard, {"plan_review": "accept", "listed": False})
-    do_step(officer, hazard, {"measures_taken": "已更换防爆风机", "after_photos": [png("after.png", (40, 180, 60))],
-                              "completed_on": in_days(0)})
-    do_step(officer, hazard, {"acceptance_by": "agency", "acceptance_opinion": "整改合格",
-                              "acceptance_report": [pdf()], "resume_application": True})
+    rectify_and_apply_for_acceptance(officer, hazard)
     do_step(head, hazard, {"verification_result": "pass", "verification_opinion": "合格", "verified_on": in_days(0)})
     do_step(head, hazard, {"write_off_document": "示应急销〔2026〕4号"})
     head.goto(f"/hazards/{hazard}")
