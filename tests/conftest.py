@@ -166,6 +166,9 @@ class Api:
     def post(self, path, **kw):
         return self.client.post(f"/api/v1{path}", headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def patch(self, path, **kw):
+        return self.client.patch(f"/api/v1{path}", headers=self._headers(kw.pop("headers", None)), **kw)
+
 
 @pytest.fixture
 def api(client):

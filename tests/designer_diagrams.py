@@ -73,6 +73,22 @@ def add_user_task_after(xml: str, after: str, task_id: str, name: str, form: str
     return _insert_after(root, after, task, lane)
 
 
+def add_lane(xml: str, lane_id: str, name: str) -> str:
+    """Add an empty lane (below the others) to the process's lane set."""
+    root = _tree(xml)
+    lane_set = _process(root).find("bpmn:laneSet", NS)
+    etree.SubElement(lane_set, q("bpmn", "lane"), id=lane_id, name=name)
+    return _text(root)
+
+
+def add_property(xml: str, element_id: str, name: str, value: str) -> str:
+    """Give an element one more spiffworkflow:property (its properties element must exist)."""
+    root = _tree(xml)
+    props = _by_id(root, element_id).find(".//spiffworkflow:properties", NS)
+    etree.SubElement(props, q("spiffworkflow", "property"), name=name, value=value)
+    return _text(root)
+
+
 def add_script_task_after(xml: str, after: str, task_id: str, name: str, script: str,
                           lane: str | None = "Lane_safety_officer") -> str:
     """Insert a script task right after element `after` (its script runs as soon as the flow reaches it)."""

@@ -470,7 +470,8 @@ def build_templates(log=print) -> tuple[list[StageTemplate], dict[str, list], sa
 
 def _overdue(values) -> Cell:
     """The read model's overdue flag for the generated deadline (as lifecycle computes it)."""
-    from app.services.lifecycle import FINAL_STATUSES, end_of_day
+    from app.models import FINAL_STATUSES
+    from app.services.lifecycle import end_of_day
 
     if values["status"] in FINAL_STATUSES or values["rectification_deadline"] is None:
         return "f"

@@ -37,6 +37,9 @@ class UserTaskMeta:
     # Those of the predecessors that send this task back: their way here closes a loop of the diagram (a flow
     # back to a step done before, as a failed review's flow back to rectification).
     returns_from: tuple[str, ...] = ()
+    # Four-eyes: the id of an earlier user task whose doer may not do this one (its `differentPersonFrom`
+    # property names it by id or by name; resolved to the id here, None when it names no user task).
+    different_person_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
                 form_key=props.get("formKey"),
                 status=props.get("status"),
                 documentation=getattr(task_spec, "documentation", None),
+                different_person_from=(props.get("differentPersonFrom") or "").strip() or None,
             )
         elif top_level and isinstance(task_spec, EndEvent) and props.get("status"):
             parsed.end_statuses[task_spec.name] = props["status"]
@@ -129,7 +133,18 @@ def parse_process(xml: str | bytes, process_key: str, validate: bool = True) -> 
                 found = _predecessors(process_spec.task_specs[name], back)
                 parsed.user_tasks[name] = replace(meta, predecessors=tuple(found),
                                                   returns_from=tuple(n for n, loop in found.items() if loop))
+    for name, meta in parsed.user_tasks.items():
+        if meta.different_person_from is not None:
+            parsed.user_tasks[name] = replace(meta, different_person_from=user_task_named(
+                parsed, meta.different_person_from))
     return parsed
+
+
+def user_task_named(parsed: ParsedProcess, ref: str) -> str | None:
+    """The id of the user task a reference names: its id, or else its name (None: no such user task)."""
+    if ref in parsed.user_tasks:
+        return ref
+    return next((n for n, meta in parsed.user_tasks.items() if meta.title == ref), None)
 
 
 def _back_edges(process_spec) -> set[tuple[str, str]]:

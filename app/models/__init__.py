@@ -4,7 +4,15 @@ from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckSta
 from app.models.designer import FormVersion, ProcessDraft
 from app.models.document import DocumentTemplate
 from app.models.extension import ExtensionRequest, ExtensionStatus
-from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
+from app.models.hazard import (
+    FINAL_STATUSES,
+    Attachment,
+    AuditEvent,
+    AuditHead,
+    Hazard,
+    HazardStatus,
+    StatusTerm,
+)
 from app.models.idempotency import IdempotencyKey
 from app.models.importing import ImportJob, ImportStatus
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
@@ -17,10 +25,12 @@ from app.models.org import (
     Organisation,
     OrgKind,
     OrgStatus,
+    Position,
     Region,
     RegionKind,
     Role,
     User,
+    UserPosition,
 )
 from app.models.process import (
     HumanTask,
@@ -72,6 +82,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatus",
     "PeriodicReport",
+    "Position",
     "ProcessDraft",
     "ProcessInstance",
     "ProcessRule",
@@ -80,10 +91,12 @@ __all__ = [
     "RegionKind",
     "ReportStatus",
     "Role",
+    "StatusTerm",
     "StepFailure",
     "TaskStatus",
     "Timer",
     "TimerKind",
     "TimerStatus",
     "User",
+    "UserPosition",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, enum_type
+from app.models.base import Base
 
 
 class HazardStatus(enum.StrEnum):
@@ -32,8 +32,42 @@ class HazardStatus(enum.StrEnum):
     waiting = "waiting"                    # no step open, e.g. at a timer (the app's)
 
 
-# A hazard in one of these is done: nothing is overdue, no reminder is sent.
+# A hazard in one of these is done: nothing is overdue, no reminder is sent (a custom final status is done too:
+# services/statuses.is_final).
 FINAL_STATUSES = frozenset({HazardStatus.closed, HazardStatus.written_off})
+
+
+class HazardStatusType(TypeDecorator):
+    """The read model's status: a built-in one reads back as its HazardStatus, one of the administrators' own
+    statuses (the `hazard_status` vocabulary) as its key. Any string binds as itself (lists filter by what a
+    client sends: an unknown one matches nothing)."""
+
+    impl = String(30)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        try:
+            return HazardStatus(value)
+        except ValueError:
+            return value
+
+
+class StatusTerm(Base):
+    """One word of the hazard status vocabulary (表 hazard_status): the built-ins (HazardStatus, seeded by
+    migration 0021) and the ones administrators add in the designer for a step or an end event."""
+
+    __tablename__ = "hazard_status"
+    key: Mapped[str] = mapped_column(String(30), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(60))
+    label_en: Mapped[str] = mapped_column(String(60))
+    final: Mapped[bool] = mapped_column(default=False)
+    builtin: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
 
 
 class Hazard(Base):
@@ -61,9 +95,8 @@ class Hazard(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     # Read model, updated in the same transaction as the instance.
-    # Lists filter by a status a client sends: an unknown one matches nothing (see enum_type).
-    status: Mapped[HazardStatus] = mapped_column(enum_type(HazardStatus, "hazard_status", 30, validate_strings=False),
-                                                 index=True)
+    # Lists filter by a status a client sends: an unknown one matches nothing (see HazardStatusType).
+    status: Mapped[HazardStatus | str] = mapped_column(HazardStatusType(), index=True)
     grade: Mapped[str | None] = mapped_column(String(10), index=True)
     current_step: Mapped[str | None] = mapped_column(String(200))
     responsible_person: Mapped[str | None] = mapped_column(String(100))

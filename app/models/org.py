@@ -132,6 +132,8 @@ class User(UserMixin, Base):
     bureau_head: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     organisation: Mapped[Organisation | None] = relationship()
+    positions: Mapped[list[Position]] = relationship(secondary="user_position", order_by="Position.name",
+                                                     viewonly=True)
     # The signed-in session this object was loaded for (services/auth.py); not a column.
     session_token = None
 
@@ -141,6 +143,28 @@ class User(UserMixin, Base):
 
     def get_id(self) -> str:  # Flask-Login: what the session and remember-me cookies carry
         return f"{self.id}:{self.session_token}"
+
+
+class Position(Base):
+    """A post an administrator defines (车间主任 workshop head in an enterprise, 科长 in a government unit): a lane
+    named after an active one is done by the people holding it in the hazard's enterprise or supervising unit."""
+
+    __tablename__ = "position"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"))
+    # Retired, never deleted: tasks and the audit trail keep pointing to it.
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class UserPosition(Base):
+    """A person holds a position (in their own organisation)."""
+
+    __tablename__ = "user_position"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("position.id"), primary_key=True, index=True)
 
 
 class LoginSession(Base):

@@ -94,6 +94,12 @@ class HumanTask(Base):
     form_version_id: Mapped[int | None] = mapped_column(ForeignKey("form_version.id"))
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    # The lane's owners more narrowly than the role (policy.LaneOwner): only the bureau heads (局领导), or only
+    # the holders of a position (then `role` is any role of the position's kind).
+    bureau_head: Mapped[bool] = mapped_column(default=False)
+    position_id: Mapped[int | None] = mapped_column(ForeignKey("position.id"))
+    # Four-eyes (the task's `differentPersonFrom`): the person who completed that earlier step may not do this one.
+    excluded_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[TaskStatus] = mapped_column(enum_type(TaskStatus, "task_status"))
     due_at: Mapped[datetime | None]

@@ -7,7 +7,7 @@ from sqlalchemy import and_, case, false, func, or_, select, true
 from app.extensions import db
 from app.models import Hazard, HumanTask, Organisation, OrgKind, OrgStatus, Role, User
 from app.services.errors import Forbidden, NotFound
-from app.services.policy import acting_orgs, hazard_scope_orgs, people
+from app.services.policy import acting_orgs, hazard_scope_orgs, may_own, people, task_owner_clause
 from app.services.search import escape_like
 
 
@@ -32,11 +32,7 @@ def hazard_scope(user: User, *, via_index: bool = True, on=None):
 
 def task_scope(user: User):
     """A WHERE clause selecting the tasks this user could work on (own or claimable)."""
-    orgs = acting_orgs(user)
-    if not orgs:
-        return false()
-    return and_(HumanTask.role == user.role, HumanTask.organisation_id.in_(orgs),
-                or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id))
+    return and_(task_owner_clause(user), or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id))
 
 
 def can_see_hazard(user: User, hazard: Hazard) -> bool:
@@ -110,8 +106,11 @@ def search_enterprises(user: User, text: str, limit: int = 20, exact: bool = Fal
 
 def check_task_owner(user: User, task: HumanTask) -> None:
     """Raise Forbidden unless the user holds the task's role in its organisation and may take it."""
-    if task.role != user.role or task.organisation_id not in acting_orgs(user):
+    if not may_own(user, task):
         raise Forbidden(_("This task is for another role or organisation; you cannot act on it."))
+    if task.excluded_user_id == user.id:
+        raise Forbidden(_("You did the earlier step this one checks, and this step must be done by a different "
+                          "person (four-eyes): a colleague has to do it."))
     if task.assignee_id is not None and task.assignee_id != user.id:
         raise Forbidden(_("This task has been claimed by someone else."))
 

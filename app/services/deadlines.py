@@ -30,7 +30,6 @@ from app.chinatime import china_date
 from app.engine.specs import ParsedProcess
 from app.extensions import db, transaction_memo
 from app.models import (
-    FINAL_STATUSES,
     Hazard,
     HumanTask,
     ProcessInstance,
@@ -41,8 +40,8 @@ from app.models import (
     TimerStatus,
     User,
 )
-from app.services import audit, notifications
-from app.services.policy import acting_orgs, people, unit_chain
+from app.services import audit, notifications, statuses
+from app.services.policy import may_own, people, task_owners, unit_chain
 
 AUDIENCES = ("officer", "principal", "inspector", "bureau_head")
 LADDER_DEFAULTS = {
@@ -144,7 +143,7 @@ def after_step(instance: ProcessInstance, hazard: Hazard, parsed: ParsedProcess,
             meta = parsed.timer_events.get(info.name)
             if meta is not None and meta.properties.get("deadline") and info.due_at is not None:
                 current[info.uuid] = (info.due_at, task_uuid, info.name)
-    if hazard.status in FINAL_STATUSES:
+    if statuses.is_final(hazard.status):
         current = {}
 
     alerts = [r for r in rows if r.kind != TimerKind.engine]
@@ -207,7 +206,11 @@ def _people(organisation_id: int | None, *, role: Role | None = None, bureau_hea
 def recipients(audience: str, hazard: Hazard, task: HumanTask | None) -> list[User]:
     """The people an audience name means for this hazard (the task's assignee when it names them)."""
     found: list[User] = []
+    narrowed = task is not None and (task.bureau_head or task.position_id is not None)
     for who in (a for a in audience.split(",") if a):
+        if narrowed and who == task.role.value:  # a bureau head's or a position's lane: the task's own owners
+            found += [task.assignee] if task.assignee is not None else task_owners(task)
+            continue
         if who in ("officer", "principal"):
             role = Role(who)
             if task is not None and task.role == role and task.assignee is not None:
@@ -243,7 +246,7 @@ def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[in
     """
     task = tasks.get((alert.instance_id, alert.watch_task_uuid or ""))
     stale_reminder = alert.kind == TimerKind.reminder and (alert.anchor_at or alert.due_at) <= now
-    if hazard.status in FINAL_STATUSES or task is None or task.status != TaskStatus.open or stale_reminder:
+    if statuses.is_final(hazard.status) or task is None or task.status != TaskStatus.open or stale_reminder:
         alert.status = TimerStatus.cancelled  # done, or (a scheduler that was down) the overdue notice says more
         return False
     late_after = timedelta(seconds=current_app.config.get("SCHEDULER_LATE_SECONDS", 300))
@@ -257,7 +260,7 @@ def fire_alert(alert: Timer, hazard: Hazard, now: datetime, tasks: dict[tuple[in
     kind = {TimerKind.reminder: "deadline_reminder", TimerKind.overdue: "deadline_overdue"}.get(
         alert.kind, "deadline_escalated")
     # Whoever can act on the step is sent to it; everyone else to the hazard's record.
-    links = {u.id: (f"/tasks/{task.id}" if u.role == task.role and task.organisation_id in acting_orgs(u)
+    links = {u.id: (f"/tasks/{task.id}" if may_own(u, task) and u.id != task.excluded_user_id
                     else f"/hazards/{hazard.id}") for u in people}
     notifications.notify(people, kind, params, hazard_id=hazard.id, task_id=task.id,
                          link=f"/hazards/{hazard.id}", link_for=links)

@@ -34,7 +34,7 @@ from app.models import (
 from app.services import audit, form_usage, forms, org_codes, processes
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.hazards import REPORT_FORM
-from app.services.policy import working_lanes
+from app.services.policy import BUREAU_HEAD_LANES, POSITION_ROLE, active_positions, working_lanes
 from app.services.process_changes import ChangeLine, summarize
 
 
@@ -332,8 +332,11 @@ def designer_options(user: User) -> dict:
         choices.append({"key": key, "title": form.title})
     db.session.commit()  # keep the form versions seeded from forms/*.json
     lanes = working_lanes()
-    return {"forms": choices,
-            "lanes": [{"name": lane, "role": role.value} for lane, role in lanes.items() if not lane.isascii()]}
+    offered = [{"name": lane, "role": role.value} for lane, role in lanes.items() if not lane.isascii()]
+    offered.append({"name": BUREAU_HEAD_LANES[0], "role": Role.inspector.value, "bureau_head": True})
+    offered += [{"name": p.name, "role": POSITION_ROLE[p.kind].value, "position": p.kind.value}
+                for p in active_positions() if p.name not in {lane["name"] for lane in offered}]
+    return {"forms": choices, "lanes": offered}
 
 
 def list_forms(user: User) -> list[forms.FormDefinition]:

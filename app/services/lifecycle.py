@@ -14,7 +14,6 @@ from app.engine.runtime import SERIALIZER_VERSION
 from app.engine.specs import ParsedProcess
 from app.extensions import db
 from app.models import (
-    FINAL_STATUSES,
     Hazard,
     HazardStatus,
     HumanTask,
@@ -28,8 +27,8 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.services import audit, deadlines, forms, notifications, statistics
-from app.services.policy import organisation_for, people, role_for_lane
+from app.services import audit, deadlines, forms, notifications, statistics, statuses
+from app.services.policy import lane_owner, organisation_for, people
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
 START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
@@ -88,9 +87,9 @@ def apply_snapshot(instance: ProcessInstance, hazard: Hazard, snapshot: Snapshot
         task_due = _deadlines_of_ready_tasks(parsed, snapshot)
         open_rows = _open_rows(instance, open_rows)
         created, still_open = _sync_human_tasks(instance, hazard, snapshot, open_rows, completed_task_uuid,
-                                                actor_id, now, task_due)
+                                                actor_id, now, task_due, parsed)
         # Overdue = a step still open past its deadline; an approved extension clears it.
-        hazard.overdue = hazard.status not in FINAL_STATUSES and any(
+        hazard.overdue = not statuses.is_final(hazard.status) and any(
             t.due_at is not None and t.due_at <= now for t in still_open)
         rows, fired = _sync_timers(instance, hazard, parsed, snapshot, now)
         alerts = deadlines.after_step(instance, hazard, parsed, rows, fired, snapshot.task_timers, now)
@@ -130,7 +129,7 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
         task_due = _deadlines_of_ready_tasks(parsed, snapshot)
         open_rows = _open_rows(instance, open_rows)
         created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
-                                           now, task_due)
+                                           now, task_due, parsed)
         rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
         _update_report(report, snapshot, now, actor_id)
         reminders = [] if snapshot.completed else _report_reminders(instance, parsed, rows, snapshot, now)
@@ -249,11 +248,14 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     hazard.updated_at = now
 
 
-def _status(value: str) -> HazardStatus:
-    """A step's status from the diagram (deploying refuses one that is not a hazard status)."""
+def _status(value: str) -> HazardStatus | str:
+    """A step's status from the diagram: a built-in one, or one the administrators added to the vocabulary
+    (deploying refuses any other)."""
     try:
         return HazardStatus(value)
     except ValueError:
+        if statuses.known(value):
+            return value
         raise EngineError(f"the status {value!r} of the current step is not a hazard status") from None
 
 
@@ -270,7 +272,8 @@ def _subject_ids(subject: Hazard | PeriodicReport) -> dict[str, int]:
 
 def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport, snapshot: Snapshot,
                       open_rows: dict[str, HumanTask], completed_task_uuid: str | None, actor_id: int | None,
-                      now: datetime, task_due: dict[str, datetime]) -> tuple[list[HumanTask], list[HumanTask]]:
+                      now: datetime, task_due: dict[str, datetime],
+                      parsed: ParsedProcess) -> tuple[list[HumanTask], list[HumanTask]]:
     ready = {t.uuid: t for t in snapshot.ready_tasks}
     for uuid, row in open_rows.items():
         if uuid not in ready:
@@ -286,20 +289,39 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport
     for uuid, info in ready.items():
         if uuid in open_rows:
             continue
-        role = role_for_lane(info.lane)
-        if role is None:
+        owner = lane_owner(info.lane)
+        if owner is None:
             raise EngineError(f"task {info.name} is in lane {info.lane!r}, which names no role", info.name)
-        org = organisation_for(role, hazard)
+        org = organisation_for(owner.role, hazard)
         if org is None:
-            raise EngineError(f"no organisation holds the role {role.value} for hazard {hazard.number}", info.name)
+            raise EngineError(f"no organisation holds the role {owner.role.value} for {getattr(hazard, 'number', hazard.id)}",
+                              info.name)
+        meta = parsed.user_tasks.get(info.name)
+        excluded = None
+        if meta is not None and meta.different_person_from is not None:
+            excluded = _doer_of(instance.id, meta.different_person_from, open_rows, completed_task_uuid, actor_id)
         row = HumanTask(instance_id=instance.id, **_subject_ids(hazard), task_uuid=uuid, spec_name=info.name,
-                        title=info.title, form_key=info.form_key or "", role=role, organisation_id=org,
+                        title=info.title, form_key=info.form_key or "", role=owner.role, organisation_id=org,
+                        bureau_head=owner.bureau_head, position_id=owner.position_id, excluded_user_id=excluded,
                         form_version_id=forms.active_version_id_clause(info.form_key),
                         status=TaskStatus.open, created_at=now,
                         due_at=task_due.get(uuid) or _task_due(hazard, info.status))
         db.session.add(row)
         created.append(row)
     return created, still_open + created
+
+
+def _doer_of(instance_id: int, spec_name: str, open_rows: dict[str, HumanTask], completed_task_uuid: str | None,
+             actor_id: int | None) -> int | None:
+    """Who did the latest run of an earlier user task of this instance (four-eyes): the person completing it in
+    this very step, or else the last one recorded as completing it."""
+    done_now = open_rows.get(completed_task_uuid or "")
+    if done_now is not None and done_now.spec_name == spec_name:
+        return actor_id
+    return db.session.scalar(select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.spec_name == spec_name,
+        HumanTask.status == TaskStatus.completed).order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        .limit(1))
 
 
 _TIMERS_OF = select(Timer).where(Timer.instance_id == bindparam("instance_id"))

@@ -29,7 +29,7 @@ from app.models import (
 )
 from app.services import audit, designer, forms, process_changes, processes
 from app.services.errors import ServiceError, ValidationFailed
-from app.services.policy import organisation_for, role_for_lane
+from app.services.policy import lane_owner, organisation_for
 from app.services.unit_of_work import instance_step
 
 PREVIEW_LIMIT = 500
@@ -162,10 +162,12 @@ def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicRepo
         if (info.form_key or "") != row.form_key:
             row.form_key = info.form_key or ""
             row.form_version_id = forms.active_version_id_clause(info.form_key)
-        role = role_for_lane(info.lane)
-        if role is not None and role != row.role:
-            row.role, row.assignee_id = role, None
-            row.organisation_id = organisation_for(role, hazard) or row.organisation_id
+        owner = lane_owner(info.lane)
+        if owner is not None and (owner.role, owner.bureau_head, owner.position_id) != (
+                row.role, row.bureau_head, row.position_id):
+            row.role, row.bureau_head, row.position_id, row.assignee_id = (
+                owner.role, owner.bureau_head, owner.position_id, None)
+            row.organisation_id = organisation_for(owner.role, hazard) or row.organisation_id
 
 
 class _Refused(Exception):

@@ -166,7 +166,7 @@ def announce_arrivals(hazard: Hazard, opened: Iterable[HumanTask], by: HumanTask
     config = current_app.config
     now = clock.now()
     for task in opened:
-        candidates = task_candidates(task.role, task.organisation_id).subquery()
+        candidates = task_candidates(task).subquery()
         meta = user_tasks.get(task.spec_name)
         returned = by is not None and meta is not None and by.spec_name in meta.returns_from
         params = {"number": hazard.number, "title": hazard.title, "enterprise": hazard.enterprise.name,

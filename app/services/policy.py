@@ -19,12 +19,24 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from flask import g, has_app_context
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import and_, false, or_, select, true
 
 from app.extensions import db
-from app.models import Hazard, Jurisdiction, Organisation, OrgKind, Region, Role, User
+from app.models import (
+    Hazard,
+    HumanTask,
+    Jurisdiction,
+    Organisation,
+    OrgKind,
+    Position,
+    Region,
+    Role,
+    User,
+    UserPosition,
+)
 
 ENTERPRISE_ROLES = frozenset({Role.officer, Role.principal})
 GOVERNMENT_ROLES = frozenset({Role.inspector})
@@ -39,6 +51,13 @@ LANE_ROLES: dict[str, Role] = {
 LANE_ROLES.update({role.value: role for role in Role})
 
 
+# The bureau head's lane (局领导): the active bureau heads of the hazard's supervising unit and of the units above
+# it — the inspector lane's rule, narrowed to the heads.
+BUREAU_HEAD_LANES = ("局领导", "bureau head")
+# The role a position's task is filed under (its holders may hold any role of the position's kind).
+POSITION_ROLE = {OrgKind.enterprise: Role.officer, OrgKind.government: Role.inspector}
+
+
 def role_for_lane(lane: str | None) -> Role | None:
     return LANE_ROLES.get((lane or "").strip())
 
@@ -46,6 +65,45 @@ def role_for_lane(lane: str | None) -> Role | None:
 def working_lanes() -> dict[str, Role]:
     """Lane names that assign work: every lane role except administrators, who do not work on hazards."""
     return {lane: role for lane, role in LANE_ROLES.items() if role != Role.admin}
+
+
+@dataclass(frozen=True)
+class LaneOwner:
+    """Who does the tasks of a lane: holders of `role`, narrowed to the bureau heads or to a position's holders
+    (of any role of the position's kind; `role` then only files the task)."""
+    role: Role
+    bureau_head: bool = False
+    position_id: int | None = None
+
+
+def active_positions() -> list[Position]:
+    """The positions a lane may name, by kind and name."""
+    return list(db.session.scalars(select(Position).where(Position.active.is_(True))
+                                   .order_by(Position.kind, Position.name, Position.id)))
+
+
+def lane_owner(lane: str | None) -> LaneOwner | None:
+    """Who does a lane's tasks: a role's lane, the bureau head's (局领导) or an active position's; None for a lane
+    that names nobody (deploying refuses it, see processes.check_diagram)."""
+    name = (lane or "").strip()
+    role = role_for_lane(name)
+    if role is not None:
+        return LaneOwner(role)
+    if name in BUREAU_HEAD_LANES:
+        return LaneOwner(Role.inspector, bureau_head=True)
+    if not name:
+        return None
+    position = db.session.scalars(select(Position).where(Position.name == name, Position.active.is_(True))
+                                  .order_by(Position.id).limit(1)).first()
+    if position is None:
+        return None
+    return LaneOwner(POSITION_ROLE[position.kind], position_id=position.id)
+
+
+def working_lane_names() -> list[str]:
+    """The lane names that assign work, as the designer offers them: the roles', the bureau head's, positions'."""
+    names = [lane for lane in working_lanes() if not lane.isascii()] + [BUREAU_HEAD_LANES[0]]
+    return names + [p.name for p in active_positions() if p.name not in names]
 
 
 def is_enterprise_staff(user: User) -> bool:
@@ -192,10 +250,29 @@ def people(organisations: int | Collection[int], role: Role | Collection[Role] |
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
-def task_candidates(role: Role, organisation_id: int):
-    """SELECT the ids of the active users who may take a group task of `role` for `organisation_id` — the same
-    people `acting_orgs` lets see it: holders of the role in that organisation, and for government roles in
-    the units above it too (read in SQL with the unit chain, so that the caller can insert from it)."""
+def task_candidates(task: HumanTask):
+    """SELECT the ids of the active users who may take a group task — the same people `acting_orgs` lets see it:
+    holders of its role (or position) in its organisation, and for government roles in the units above it too
+    (read in SQL with the unit chain, so that the caller can insert from it); only bureau heads for the bureau
+    head's lane, never the person four-eyes excludes."""
+    stmt = _holders(task.role, task.organisation_id, by_role=task.position_id is None)
+    if task.position_id is not None:
+        stmt = stmt.where(User.id.in_(select(UserPosition.user_id).where(UserPosition.position_id == task.position_id)))
+    if task.bureau_head:
+        stmt = stmt.where(User.bureau_head.is_(True))
+    if task.excluded_user_id is not None:
+        stmt = stmt.where(User.id != task.excluded_user_id)
+    return stmt
+
+
+def task_owners(task: HumanTask) -> list[User]:
+    """The active people who may take an open task (see task_candidates), oldest account first."""
+    return list(db.session.scalars(select(User).where(User.id.in_(task_candidates(task))).order_by(User.id)))
+
+
+def _holders(role: Role, organisation_id: int, *, by_role: bool = True):
+    """SELECT the ids of the active users of `role` (by_role False: any role of its kind) acting for the
+    organisation: its own people, and for government roles those of the units above it too."""
     if role in GOVERNMENT_ROLES:
         chain = (select(Organisation.id, Organisation.parent_id).where(Organisation.id == organisation_id)
                  .cte("unit_chain", recursive=True))
@@ -205,7 +282,34 @@ def task_candidates(role: Role, organisation_id: int):
         where = User.organisation_id.in_(select(chain.c.id))
     else:
         where = User.organisation_id == organisation_id
-    return select(User.id).where(User.active.is_(True), User.role == role, where)
+    roles = [role] if by_role else list(GOVERNMENT_ROLES if role in GOVERNMENT_ROLES else ENTERPRISE_ROLES)
+    return select(User.id).where(User.active.is_(True), User.role.in_(roles), where)
+
+
+def task_owner_clause(user: User):
+    """A WHERE clause over HumanTask selecting the tasks whose owners include this user, claimed or not: their
+    role's tasks for the organisations they act for (a bureau head's lane only if they head a bureau), their
+    positions' tasks, and never one whose four-eyes rule excludes them."""
+    orgs = acting_orgs(user)
+    if not orgs:
+        return false()
+    by_role = and_(HumanTask.position_id.is_(None), HumanTask.role == user.role)
+    if not user.bureau_head:
+        by_role = and_(by_role, HumanTask.bureau_head.is_(False))
+    by_position = HumanTask.position_id.in_(select(UserPosition.position_id)
+                                            .where(UserPosition.user_id == user.id))
+    return and_(or_(by_role, by_position), HumanTask.organisation_id.in_(orgs),
+                or_(HumanTask.excluded_user_id.is_(None), HumanTask.excluded_user_id != user.id))
+
+
+def may_own(user: User, task: HumanTask) -> bool:
+    """Whether the task's lane names this user (task_owner_clause for one task, the four-eyes rule aside)."""
+    if task.organisation_id not in acting_orgs(user):
+        return False
+    if task.position_id is not None:
+        return db.session.scalar(select(UserPosition.user_id).where(
+            UserPosition.user_id == user.id, UserPosition.position_id == task.position_id)) is not None
+    return task.role == user.role and (user.bureau_head or not task.bureau_head)
 
 
 # ---------------------------------------------------------------------------------- administration

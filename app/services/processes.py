@@ -12,12 +12,12 @@ from app.engine.diagram import HUMAN_TASKS, DiagramCheck, Finding, check_names, 
 from app.engine.runtime import cached_runtime
 from app.engine.specs import sha256_of
 from app.extensions import db
-from app.models import HazardStatus, ProcessRule, ProcessVersion
-from app.services import audit, deadlines, forms, immutable
+from app.models import Position, ProcessRule, ProcessVersion
+from app.services import audit, deadlines, forms, immutable, statuses
 from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
 from app.services.lifecycle import START_DATA, start_names
-from app.services.policy import region_chain, working_lanes
+from app.services.policy import BUREAU_HEAD_LANES, region_chain, working_lane_names, working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
 DEFAULT_PROCESS = LIFECYCLE  # what a new hazard starts when no process rule matches
@@ -110,9 +110,9 @@ def check_diagram(process_key: str, xml: str | bytes) -> Validation:
     if result.diagram is None:
         return Validation(problems, result)
     known_forms = set(forms.form_keys())
-    lanes = working_lanes()
-    names = "、".join(sorted({lane for lane, role in lanes.items() if not lane.isascii()}))
-    for task in result.diagram.of_type(*HUMAN_TASKS):
+    names = "、".join(working_lane_names())
+    human = result.diagram.of_type(*HUMAN_TASKS)
+    for task in human:
         if not task.form_key:
             problems.append({"element_id": task.id, "message": _("Choose the form this task shows (formKey).")})
         elif task.form_key not in known_forms:
@@ -121,11 +121,18 @@ def check_diagram(process_key: str, xml: str | bytes) -> Validation:
         if not task.lane:
             problems.append({"element_id": task.id, "message": _(
                 "Put this task in a lane: the lane names the role that does it (%(lanes)s).", lanes=names)})
-        elif task.lane not in lanes:
+        elif task.lane in BUREAU_HEAD_LANES or task.lane in working_lanes():
+            pass
+        elif (position := _position_named(task.lane)) is None:
             problems.append({"element_id": task.id, "message": _(
                 "The lane %(lane)s names no role that works on hazards; use one of %(lanes)s.",
                 lane=task.lane, lanes=names)})
-    allowed = [status.value for status in HazardStatus]
+        elif not position.active:
+            problems.append({"element_id": task.id, "message": _(
+                "The lane %(lane)s names a retired position; bring it back under Administration → Positions or "
+                "use one of %(lanes)s.", lane=task.lane, lanes=names)})
+    problems += _four_eyes_problems(human)
+    allowed = statuses.keys()
     for element in result.diagram.elements.values():  # steps and end events name the hazard's status
         if element.status is not None and element.status not in allowed:
             problems.append({"element_id": element.id, "message": _(
@@ -148,6 +155,31 @@ def check_diagram(process_key: str, xml: str | bytes) -> Validation:
             "A trial run on a sample hazard stopped with no task for anyone and no timer: the process would wait "
             "forever. Make sure every path reaches a user task, a timer or an end event.")})
     return Validation(problems, result, run)
+
+
+def _position_named(name: str) -> Position | None:
+    """The position a lane names: an active one first, else a retired one (so deploying can say it is retired)."""
+    return db.session.scalars(select(Position).where(Position.name == name)
+                              .order_by(Position.active.desc(), Position.id).limit(1)).first()
+
+
+def _four_eyes_problems(human: list) -> list[dict[str, str | None]]:
+    """A task's differentPersonFrom must name another user task of the diagram (by id or name)."""
+    problems: list[dict[str, str | None]] = []
+    by_ref = {t.id: t for t in human} | {t.name: t for t in human if t.name}
+    for task in human:
+        ref = dict(task.properties).get("differentPersonFrom", "").strip()
+        if not ref:
+            continue
+        earlier = by_ref.get(ref)
+        if earlier is None:
+            problems.append({"element_id": task.id, "message": _(
+                "This step must be done by a different person from %(ref)s, but there is no user task %(ref)s in "
+                "the diagram; choose one of the steps before it.", ref=ref)})
+        elif earlier.id == task.id:
+            problems.append({"element_id": task.id, "message": _(
+                "A step cannot have to be done by a different person from itself; choose an earlier step.")})
+    return problems
 
 
 def _form_fields(keys: set[str]) -> set[str]:

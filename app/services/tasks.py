@@ -12,11 +12,12 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.clock import clock
 from app.extensions import db
-from app.models import Hazard, HumanTask, TaskStatus, User
+from app.models import Hazard, HumanTask, Position, TaskStatus, User
 from app.services import attachments, form_usage, forms
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_upto_query, paginate
+from app.services.policy import task_owners
 from app.services.search import text_match
 from app.services.unit_of_work import InstanceStep, instance_step
 
@@ -241,3 +242,32 @@ def shown_form(task: HumanTask) -> forms.FormDefinition:
     """The task's form as people read it: `{deadline_days}` and `{timer:...}` in its texts rendered from the
     timers of the task's process version (form_usage.for_task), so a changed timer changes the text."""
     return form_usage.for_task(task_form(task), task)
+
+
+def lane_name(task: HumanTask) -> str | None:
+    """Who a task is for when its lane names more than a role: the bureau head, or a position's name (None: the
+    role says it)."""
+    if task.position_id is not None:
+        position = db.session.get(Position, task.position_id)
+        return position.name if position is not None else None
+    if task.bureau_head:
+        return _("bureau head")
+    return None
+
+
+def why_waiting(task: HumanTask) -> str | None:
+    """Why nobody can take an open task, in words for the hazard's page (None when someone can): everyone its
+    lane names is excluded by four-eyes, or nobody holds the lane's position or role for this hazard."""
+    if task.status != TaskStatus.open or task.assignee_id is not None:
+        return None
+    if not (task.bureau_head or task.position_id is not None or task.excluded_user_id is not None):
+        return None  # a role's lane: the role's holders of the organisation (as before)
+    if task_owners(task):
+        return None
+    if task.excluded_user_id is not None:
+        excluded = db.session.get(User, task.excluded_user_id)
+        return _("Waiting: this step must be done by a different person from %(name)s, who did the earlier step "
+                 "it checks (four-eyes), and nobody else may do it. An administrator must give this lane to another "
+                 "person.", name=excluded.display_name if excluded else "?")
+    return _("Waiting: nobody holds “%(lane)s” for this hazard. An administrator must give it to someone.",
+             lane=lane_name(task) or task.role.value)

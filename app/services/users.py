@@ -20,13 +20,13 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import delete, false, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.clock import clock
 from app.extensions import db
-from app.models import Organisation, OrgKind, Role, User
+from app.models import Organisation, OrgKind, Position, Role, User, UserPosition
 from app.services import audit, auth, passwords
 from app.services.errors import Forbidden, Locked, NotFound, ValidationFailed
 from app.services.login_throttle import Throttle
@@ -40,8 +40,9 @@ from app.services.policy import (
 from app.services.search import escape_like
 
 FIELDS = ("username", "display_name", "email", "mobile", "role", "organisation_id", "bureau_head", "locale",
-          "password")
-EDITABLE = ("display_name", "email", "mobile", "role", "organisation_id", "bureau_head", "locale")
+          "password", "positions")
+EDITABLE = ("display_name", "email", "mobile", "role", "organisation_id", "bureau_head", "locale", "positions")
+POSITIONS_MAX = 20
 USERNAME = re.compile(r"^[\w.@-]{3,60}$")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers (GB/T 13400's 11-digit plan)
 _MOBILE_PREFIX = re.compile(r"^(\+86|0086|86)")
@@ -190,6 +191,8 @@ def validate_user(values: dict[str, Any], *, actor: User | None = None, user: Us
         if "bureau_head" not in check.errors:
             check.values["bureau_head"] = bool(head)
     _check_role_and_organisation(check, values, actor, user, lookups)
+    if "positions" in values:
+        _check_positions(check, values["positions"], user)
     if values.get("password") not in (None, ""):
         password = _text(check, values, "password", passwords.MAX_LENGTH)
         if password is not None:
@@ -269,6 +272,48 @@ def _check_role_and_organisation(check: UserCheck, values: dict[str, Any], actor
             _("A safety officer or principal belongs to an enterprise; choose an enterprise.")
             if role in ENTERPRISE_ROLES else _("An inspector or administrator belongs to a government unit; "
                                                "choose a government unit."))
+
+
+def _check_positions(check: UserCheck, raw: Any, user: User | None) -> None:
+    """`positions`: ids of active positions of the kind of the person's organisation (one they hold already may
+    stay even if it was retired meanwhile)."""
+    if isinstance(raw, str):
+        raw = [part for part in raw.replace("，", ",").split(",") if part.strip()]
+    if not isinstance(raw, list) or len(raw) > POSITIONS_MAX or not all(
+            (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= _ID_MAX)
+            or (isinstance(v, str) and v.strip().isascii() and v.strip().isdigit() and len(v.strip()) <= 10)
+            for v in raw):
+        check.errors["positions"] = _("Give a list of at most %(n)s position ids.", n=POSITIONS_MAX)
+        return
+    ids = sorted({int(v) for v in raw})
+    role = check.values.get("role", user.role if user else None)
+    if ids and role not in (Role.officer, Role.principal, Role.inspector):
+        check.errors["positions"] = _("Only people who work on hazards (safety officers, principals, inspectors) "
+                                      "hold positions; clear the positions or choose such a role.")
+        return
+    held = {p.id for p in user.positions} if user is not None else set()
+    kind = ROLE_ORG_KIND.get(role) if role is not None else None
+    found = {p.id: p for p in db.session.scalars(select(Position).where(Position.id.in_(ids)))} if ids else {}
+    for position_id in ids:
+        position = found.get(position_id)
+        if position is None or (not position.active and position_id not in held):
+            check.errors["positions"] = _("Position %(id)s does not exist or is retired; choose an active one.",
+                                          id=position_id)
+            return
+        if position.kind != kind:
+            check.errors["positions"] = _("“%(name)s” is a position of %(kind)s; choose one for this person's "
+                                          "organisation.", name=position.name,
+                                          kind=_("enterprises") if position.kind == OrgKind.enterprise
+                                          else _("government units"))
+            return
+    check.values["positions"] = ids
+
+
+def _set_positions(user: User, ids: list[int]) -> None:
+    db.session.execute(delete(UserPosition).where(UserPosition.user_id == user.id))
+    if ids:
+        db.session.execute(insert(UserPosition), [{"user_id": user.id, "position_id": i} for i in ids])
+    db.session.expire(user, ["positions"])
 
 
 # ------------------------------------------------------------------------------------------------- reading
@@ -392,9 +437,12 @@ def create_user(actor: User | None, values: dict[str, Any]) -> tuple[User, str |
         db.session.rollback()
         message = _("The user name “%(name)s” is taken; choose another.", name=clean["username"])
         raise ValidationFailed(message, fields={"username": message}) from None
+    if clean.get("positions"):
+        _set_positions(user, clean["positions"])
     audit.record("user_created", actor_id=actor.id if actor else None, data=_about(
         user, role=user.role.value, organisation_id=user.organisation_id, display_name=user.display_name,
-        email=user.email, mobile=user.mobile, bureau_head=user.bureau_head, one_time_password=actor is not None))
+        email=user.email, mobile=user.mobile, bureau_head=user.bureau_head, one_time_password=actor is not None,
+        positions=clean.get("positions", [])))
     db.session.commit()
     return user, one_time
 
@@ -415,6 +463,14 @@ def change_user(actor: User, user: User, values: dict[str, Any]) -> dict[str, li
         check.errors["password"] = _("Passwords are not edited here: reset the password instead.")
     check.raise_errors()
     changes = {}
+    positions = check.values.pop("positions", None)
+    held = [p.id for p in user.positions]
+    kind = ROLE_ORG_KIND.get(check.values.get("role", user.role))
+    if positions is None and any(p.kind != kind for p in user.positions):
+        positions = [p.id for p in user.positions if p.kind == kind]  # a new role of another kind drops them
+    if positions is not None and positions != held:
+        changes["positions"] = [held, positions]
+        _set_positions(user, positions)
     for name, value in check.values.items():
         old = getattr(user, name)
         if old != value:

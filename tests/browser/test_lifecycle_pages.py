@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.steps import do_step, fill, hazard_id, in_days, pdf, png, status
+from tests.browser.steps import (
+    do_step,
+    fill,
+    hazard_id,
+    in_days,
+    png,
+    rectify_and_apply_for_acceptance,
+    status,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -121,10 +129,7 @@ def test_a_major_hazard_goes_through_plan_approval_supervision_acceptance_verifi
     assert status(inspector) == "rectifying"
     assert inspector.locator("#hazard-badges").inner_text().count("挂牌督办") == 1
 
-    do_step(officer, hazard, {"measures_taken": "已更换防爆风机", "after_photos": [png("after.png", (40, 180, 60))],
-                              "completed_on": in_days(0)})
-    do_step(officer, hazard, {"acceptance_by": "agency", "acceptance_opinion": "整改合格，同意恢复生产",
-                              "acceptance_report": [pdf()], "resume_application": True})
+    rectify_and_apply_for_acceptance(officer, hazard)
     assert status(officer) == "verifying"
 
     inspector.goto(f"/hazards/{hazard}")

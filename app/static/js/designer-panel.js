@@ -246,6 +246,12 @@
     }
 
     if (USER_TASKS.indexOf(element.type) !== -1) this.renderUserTask(element, body);
+    if (element.type === "bpmn:EndEvent") {
+      var endField = this.field("end_status", this.statusSelect(element, this.properties(bo).status, true),
+                                this.label("end_status_help"));
+      endField.querySelector("label").setAttribute("for", "hl-p-status-" + element.id);
+      body.appendChild(endField);
+    }
     if (element.type === "bpmn:Lane") this.renderLane(element, body);
     if (element.type === "bpmn:SequenceFlow") this.renderFlow(element, body);
     if (element.type === "bpmn:ScriptTask") this.renderScript(element, body);
@@ -291,7 +297,9 @@
                                       target: "_blank", rel: "noopener", text: this.label("open_form") }));
     }
     body.appendChild(formField);
-    body.appendChild(this.field("status", this.statusSelect(element, props.status), this.label("status_help")));
+    var statusField = this.field("status", this.statusSelect(element, props.status), this.label("status_help"));
+    statusField.querySelector("label").setAttribute("for", "hl-p-status-" + element.id);
+    body.appendChild(statusField);
 
     var lanes = this.lanes();
     var current = this.laneOf(element);
@@ -304,21 +312,101 @@
       var lane = self.service("elementRegistry").get(v);
       if (lane) self.moveToLane(element, lane);
     }, "lane")));
+
+    // Four-eyes: whoever did the chosen earlier step may not do this one (deploy checks the step exists).
+    var earlier = this.earlierUserTasks(element);
+    var fourEyes = [{ value: "", label: this.label("four_eyes_none") }].concat(earlier.map(function (t) {
+      return { value: t.id, label: (t.businessObject.name || t.id) };
+    }));
+    var named = props.differentPersonFrom || "";
+    if (named && !earlier.some(function (t) { return t.id === named; })) {
+      fourEyes.push({ value: named, label: named + " (?)" });
+    }
+    body.appendChild(this.field("four_eyes", this.select(fourEyes, named, function (v) {
+      self.apply(function () { self.setProperty(element, "differentPersonFrom", v); });
+    }, "differentPersonFrom"), this.label("four_eyes_help")));
   };
 
-  /* The hazard status a step sets, from the process's status vocabulary (labels in the page's language). */
-  HLPanel.prototype.statusSelect = function (element, current) {
+  /* The user tasks a flow reaches before this element (walking incoming flows back), nearest first. */
+  HLPanel.prototype.earlierUserTasks = function (element) {
+    var seen = {}, found = [], queue = [element];
+    seen[element.id] = true;
+    while (queue.length) {
+      var node = queue.shift();
+      (node.incoming || []).forEach(function (flow) {
+        var source = flow.source;
+        if (!source || seen[source.id]) return;
+        seen[source.id] = true;
+        if (USER_TASKS.indexOf(source.type) !== -1) found.push(source);
+        queue.push(source);
+      });
+      if (node.host) {  // a boundary event: the task it sits on came first
+        if (!seen[node.host.id]) { seen[node.host.id] = true; queue.push(node.host); }
+      }
+    }
+    return found;
+  };
+
+  /* The hazard status a step (or an end event: `end`) sets, from the status vocabulary (labels in the page's
+     language); "New status…" adds one to the vocabulary (both labels) and chooses it. */
+  HLPanel.prototype.statusSelect = function (element, current, end) {
     var self = this;
-    var known = this.options.statuses || [];
-    var choices = [{ value: "", label: this.label("no_status") }].concat(known.map(function (st) {
+    var listName = end ? "end_statuses" : "statuses";
+    var known = this.options[listName] || [];
+    var choices = [{ value: "", label: this.label(end ? "no_end_status" : "no_status") }].concat(known.map(function (st) {
       return { value: st.value, label: st.label };
     }));
     if (current && !known.some(function (st) { return st.value === current; })) {
       choices.push({ value: current, label: current + " (?)" });
     }
-    return this.select(choices, current || "", function (v) {
+    if (this.options.status_url) choices.push({ value: NEW_FORM, label: this.label("new_status") });
+    var wrap = el("div");
+    var adder = el("div", { className: "border rounded p-2 mt-1", hidden: true });
+    adder.setAttribute("data-status-adder", "1");
+    var select = this.select(choices, current || "", function (v) {
+      if (v === NEW_FORM) { select.value = current || ""; adder.hidden = false; zh.focus(); return; }
       self.apply(function () { self.setProperty(element, "status", v); });
     }, "status");
+    var zh = el("input", { className: "form-control form-control-sm mb-1", id: "hl-new-status-zh-" + element.id });
+    var en = el("input", { className: "form-control form-control-sm mb-1", id: "hl-new-status-en-" + element.id });
+    zh.setAttribute("data-new-status", "label_zh");
+    en.setAttribute("data-new-status", "label_en");
+    var problem = el("div", { className: "small text-danger" });
+    problem.setAttribute("role", "alert");
+    var add = el("button", { type: "button", className: "btn btn-sm btn-primary", text: this.label("new_status_add") });
+    add.setAttribute("data-new-status", "add");
+    add.addEventListener("click", function () {
+      problem.textContent = "";
+      fetch(self.options.status_url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": self.options.csrf },
+        body: JSON.stringify({ label_zh: zh.value, label_en: en.value, final: !!end })
+      }).then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      }).then(function (answer) {
+        if (!answer.ok) {
+          var fields = answer.body.fields || {};
+          problem.textContent = Object.keys(fields).map(function (k) { return fields[k]; }).join(" ") ||
+            answer.body.error || "";
+          return;
+        }
+        self.options[listName].push(answer.body);
+        self.apply(function () { self.setProperty(element, "status", answer.body.value); });
+        self.show(element);
+      });
+    });
+    adder.appendChild(el("label", { className: "form-label small mb-0", "for": zh.id, text: this.label("new_status_zh") }));
+    adder.appendChild(zh);
+    adder.appendChild(el("label", { className: "form-label small mb-0", "for": en.id, text: this.label("new_status_en") }));
+    adder.appendChild(en);
+    adder.appendChild(add);
+    adder.appendChild(problem);
+    select.id = "hl-p-status-" + element.id;
+    wrap.appendChild(select);
+    wrap.appendChild(adder);
+    wrap.id = "hl-p-status-wrap-" + element.id;
+    this._statusSelect = select;
+    return wrap;
   };
 
   /* "New form" from the task panel: a starter form with a generated key is saved, chosen for the task and
@@ -595,6 +683,21 @@
         self.service("modeling").updateModdleProperties(element, timer, props);
       });
     }
+    // A duration of whole days ("P10D") is edited as a number of days; any other expression stays as text.
+    var days = /^\s*["']P(\d{1,4})D["']\s*$/.exec(expression || "");
+    if (kind === "timeDuration" && (days || !expression)) {
+      var dayInput = el("input", { type: "number", className: "form-control form-control-sm", min: "1", max: "3650",
+                                   step: "1", value: days ? days[1] : "" });
+      dayInput.setAttribute("data-prop", "timerDays");
+      dayInput.addEventListener("change", function () {
+        var n = parseInt(dayInput.value, 10);
+        if (n >= 1 && n <= 3650) {
+          exprInput.value = '"P' + n + 'D"';
+          update("timeDuration", exprInput.value);
+        }
+      });
+      body.appendChild(this.field("timer_days", dayInput, this.label("timer_days_help")));
+    }
     body.appendChild(this.field("timer_kind", kindSelect));
     body.appendChild(this.field("timer_expression", exprInput, this.label("timer_help")));
     if (element.type === "bpmn:BoundaryEvent") {
@@ -613,7 +716,8 @@
   HLPanel.prototype.renderOtherProperties = function (element, body) {
     var self = this;
     var props = this.properties(element.businessObject);
-    var dedicated = USER_TASKS.indexOf(element.type) !== -1 ? ["formKey", "status"] : [];
+    var dedicated = USER_TASKS.indexOf(element.type) !== -1 ? ["formKey", "status", "differentPersonFrom"]
+      : element.type === "bpmn:EndEvent" ? ["status"] : [];
     var rows = Object.keys(props).filter(function (k) { return dedicated.indexOf(k) === -1; })
       .map(function (k) { return [k, props[k]]; });
     var list = el("div", { className: "d-flex flex-column gap-1 mb-2" });

@@ -3,9 +3,9 @@ size; what a value means (a mobile number, an organisation one may manage, the p
 services/users.validate_user, which answers 422/403 naming the field."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from app.models import Role
+from app.models import OrgKind, Role
 from app.services import passwords
 from app.web.api.schemas import (
     INT_MAX,
@@ -48,6 +48,9 @@ class UserChanges(RequestSchema):
                        "administrators; null only for a system administrator"})
     bureau_head = Flag(metadata={"description": "Inspectors only: heads a bureau (the last tier of escalation)"})
     locale = Choice(LOCALES, allow_none=True)
+    positions = fields.List(Id(strict=True), validate=validate.Length(max=20), metadata={
+        "description": "Ids of the positions the person holds (GET /api/v1/admin/positions), all of the kind of "
+                       "their organisation; the list replaces the ones held"})
 
 
 class OwnChanges(RequestSchema):
@@ -81,6 +84,29 @@ class Organisation(Schema):
     kind = out(fields.String(), enum=["government", "enterprise"])
 
 
+class Position(Schema):
+    id = out(fields.Integer())
+    name = out(fields.String())
+    kind = out(fields.Enum(OrgKind, by_value=True))
+    active = out(fields.Boolean())
+
+
+class PositionCreate(RequestSchema):
+    name = Text(required=True, min_length=1, max_length=60, metadata={
+        "description": "Unique; a lane of a diagram named so is done by the position's holders"})
+    kind = Choice(("enterprise", "government"), required=True, metadata={
+        "description": "Held by people of enterprises or of government units"})
+
+
+class PositionChanges(RequestSchema):
+    name = Text(min_length=1, max_length=60)
+    active = Flag(metadata={"description": "false retires the position (deploying refuses a lane naming it)"})
+
+
+class PositionList(Schema):
+    items = out(fields.List(fields.Nested(Position)))
+
+
 class User(Schema):
     id = out(fields.Integer())
     username = out(fields.String())
@@ -91,6 +117,7 @@ class User(Schema):
     organisation_id = nullable(fields.Integer)
     organisation = out(fields.Nested(Organisation, allow_none=True), nullable=True)
     bureau_head = out(fields.Boolean())
+    positions = out(fields.List(fields.Nested(Position)))
     locale = nullable(fields.String)
     active = out(fields.Boolean())
     must_change_password = out(fields.Boolean())

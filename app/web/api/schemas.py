@@ -19,6 +19,7 @@ from flask_smorest.fields import Upload as UploadField
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from app.models import HazardStatus, Role, TaskStatus
+from app.services import statuses
 from app.services.hazards import SORTS
 from app.web.inputs import INT_MAX, unfit_text
 
@@ -82,6 +83,23 @@ class Choice(fields.String):
 
     def __init__(self, choices, **kwargs):
         super().__init__(validate=validate.OneOf(list(choices), error=_l("Choose one of: {choices}.")), **kwargs)
+
+
+class StatusChoice(fields.String):
+    """A hazard status of the vocabulary (services/statuses.py): the built-ins (documented as the enum) and those
+    administrators added."""
+
+    default_error_messages: ClassVar[dict] = {**_FIELD_MESSAGES, "invalid": _l("Enter text (a JSON string).")}
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=self._known, metadata={"enum": list(HAZARD_STATUSES),
+                                                         **kwargs.pop("metadata", {})}, **kwargs)
+
+    @staticmethod
+    def _known(value: str) -> None:
+        known = statuses.keys()
+        if value not in known:
+            raise ValidationError(_l("Choose one of: {choices}.").format(choices=", ".join(known)))
 
 
 class FreeObject(fields.Dict):
@@ -204,7 +222,7 @@ class Upload(Schema):
 
 
 class HazardQuery(QuerySchema):
-    status = Choice(HAZARD_STATUSES, metadata={"description": "Read-model status"})
+    status = StatusChoice(metadata={"description": "Read-model status (GET /statuses lists them)"})
     grade = Choice((*GRADES, "none"), metadata={"description": "Grade (none: not yet assessed)"})
     enterprise = Id(metadata={"description": "Enterprise id"})
     overdue = Flag(metadata={"description": "Only overdue (true) or only not overdue (false) hazards"})
@@ -225,7 +243,7 @@ class HazardQuery(QuerySchema):
 
 class TaskQuery(QuerySchema):
     grade = Choice(GRADES)
-    status = Choice(HAZARD_STATUSES, metadata={"description": "The hazard's status"})
+    status = StatusChoice(metadata={"description": "The hazard's status"})
     enterprise = Id(metadata={"description": "Enterprise id"})
     overdue = Flag(metadata={"description": "Only overdue (true) or only not overdue (false) tasks"})
     q = Text(max_length=200, metadata={"description": "Text in the hazard's number or title"})
@@ -266,7 +284,7 @@ class HazardSummary(Schema):
     id = out(fields.Integer())
     number = out(fields.String())
     title = out(fields.String())
-    status = out(fields.String(), enum=list(HAZARD_STATUSES))
+    status = out(fields.String(), description="A status key of the vocabulary (GET /statuses)")
     grade = nullable(fields.String, enum=[*GRADES, None])
     enterprise_id = out(fields.Integer())
     enterprise = out(fields.Function(_enterprise_name), type="string", nullable=True)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import users
+from app.services import positions, users
 from app.services.errors import ValidationFailed
 from app.services.policy import manageable_roles
 from app.web.inputs import int_arg
@@ -103,12 +103,18 @@ def _roles() -> list[Role]:
 def _form_values() -> dict[str, Any]:
     values = {name: request.form.get(name, "") for name in FORM_FIELDS}
     values["bureau_head"] = "1" if request.form.get("bureau_head") else "0"
+    if request.form.get("positions_shown"):  # the form listed positions: the boxes ticked are the ones held
+        values["positions"] = request.form.getlist("positions")
     return values
 
 
 def _render_form(user, values: dict[str, Any], errors: dict[str, str], picker: EnterprisePicker, status: int = 200):
+    held = [p.id for p in user.positions] if user is not None else []
+    chosen = {str(v) for v in values.get("positions", held)}
+    offered = positions.offered_to(user)
     return render_template("admin/users_form.html", user=user, values=values, errors=errors, picker=picker,
-                           roles=_roles(), languages=current_app.config["LANGUAGES"]), status
+                           roles=_roles(), languages=current_app.config["LANGUAGES"], positions=offered,
+                           chosen_positions=chosen), status
 
 
 def _submitted_organisation(errors: dict[str, str]) -> tuple[EnterprisePicker, int | None, bool]:
@@ -154,6 +160,7 @@ def edit(user_id: int):
     user = users.get_user(current_user, user_id)
     picker, _id = organisation_picker(user.organisation_id, None)
     values = {name: getattr(user, name) for name in FORM_FIELDS}
+    values["positions"] = [p.id for p in user.positions]
     values["role"] = user.role.value
     values["bureau_head"] = "1" if user.bureau_head else "0"
     return _render_form(user, values, {}, picker)
@@ -247,3 +254,42 @@ def change_password():
                 flash(_("Your password was changed; your other sessions have ended."), "success")
                 return redirect(url_for("people.profile"))
     return render_template("admin/password.html", errors=errors), status
+
+
+# ------------------------------------------------------------------------------------------------ positions
+@bp.get("/admin/positions")
+@login_required
+def position_list():
+    return _positions_page({}, {})
+
+
+def _positions_page(values: dict[str, Any], errors: dict[str, str], status: int = 200):
+    return render_template("admin/positions.html", positions=positions.list_positions(current_user),
+                           values=values, errors=errors), status
+
+
+@bp.post("/admin/positions")
+@login_required
+def position_create():
+    values = {"name": request.form.get("name", ""), "kind": request.form.get("kind", "")}
+    try:
+        position = positions.create_position(current_user, values)
+    except ValidationFailed as exc:
+        return _positions_page(values, exc.fields, 422)
+    flash(_("The position “%(name)s” was added; a lane of that name is now done by its holders.",
+            name=position.name), "success")
+    return redirect(url_for("people.position_list"))
+
+
+@bp.post("/admin/positions/<int:position_id>")
+@login_required
+def position_update(position_id: int):
+    action = request.form.get("action")
+    values: dict[str, Any] = {"name": request.form.get("name", "")} if action == "rename" else {
+        "active": action == "reactivate"}
+    try:
+        position = positions.update_position(current_user, position_id, values)
+    except ValidationFailed as exc:
+        return _positions_page({}, {f"{position_id}-{k}": v for k, v in exc.fields.items()}, 422)
+    flash(_("The position “%(name)s” was saved.", name=position.name), "success")
+    return redirect(url_for("people.position_list"))

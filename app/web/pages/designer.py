@@ -19,14 +19,14 @@ from flask_wtf.csrf import CSRFError
 from app.clock import clock
 from app.engine.specs import MAX_BPMN_BYTES
 from app.extensions import login_manager
-from app.models import Role
-from app.services import conditions, designer, forms, heatmap, migration, processes
+from app.models import HazardStatus, Role
+from app.services import conditions, designer, forms, heatmap, migration, processes, statuses
 from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.org_codes import industry_label
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
 from app.web.inputs import bounded_int, int_arg, int_args
-from app.web.pages.view import STEP_STATUSES, status_label
+from app.web.pages.view import status_choices, status_label
 
 bp = Blueprint("designer", __name__, url_prefix="/admin")
 
@@ -232,13 +232,32 @@ def edit(key: str):
                 else designer.active_or_shipped(current_user, key))
         xml_url = url_for(".version_xml", key=key, number=base.number)
     options = designer.designer_options(current_user)
-    options.update(statuses=[{"value": str(status), "label": str(label)} for status, label in STEP_STATUSES.items()],
+    vocabulary = _status_options()
+    options.update(statuses=[s for s in vocabulary if not s["final"]],
+                   end_statuses=[s for s in vocabulary if s["final"]], status_url=url_for(".status_add"),
                    condition_url=url_for(".condition_builder", key=key),
                    form_url=url_for(".form_save", key="__key__"))
     return render_template(
         "designer/designer.html", key=key, draft=draft, base=base, xml_url=xml_url,
         drafts=designer.list_drafts(current_user, key), versions=designer.versions_of(current_user, key),
         options=options, max_bytes=MAX_BPMN_BYTES)
+
+
+def _status_options() -> list[dict]:
+    """The designer's status dropdowns: the vocabulary (services/statuses.py) but the app's own two, labelled in
+    the page's language; steps choose from the others, end events from the `final` ones."""
+    return [{"value": key, "label": label, "final": statuses.is_final(key)}
+            for key, label in status_choices().items() if key != HazardStatus.reported]
+
+
+@bp.post("/statuses")
+@admin_required
+def status_add():
+    """Add a status from the designer's dropdown (JSON); answers the new choice."""
+    body = _json()
+    row = statuses.add_status(current_user, {k: body.get(k) for k in ("key", "label_zh", "label_en", "final")
+                                             if k in body})
+    return jsonify({"value": row.key, "label": status_label(row.key), "final": row.final}), 201
 
 
 @bp.post("/processes/<key>/validate")

@@ -15,7 +15,7 @@ from app.web.headers import user_file
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, typed_values, uploads
-from app.web.pages.view import STATUSES, status_label
+from app.web.pages.view import status_choices, status_label
 
 bp = Blueprint("hazards", __name__)
 
@@ -28,7 +28,7 @@ def register():
     # A statistics figure's link (the dashboard): its filters, each checked; a value that does not parse is named.
     stats, problems = statistics.register_filters(request.args, china_today())
     filters = hazards.HazardFilters(
-        status=request.args.get("status") if request.args.get("status") in STATUSES else None,
+        status=request.args.get("status") if request.args.get("status") in status_choices() else None,
         grade=request.args.get("grade") if request.args.get("grade") in ("general", "major", "none") else None,
         enterprise_id=enterprise_id, overdue=True if request.args.get("overdue") else None,
         text=(request.args.get("q") or "").strip() or None, sort=sort, stats=stats)

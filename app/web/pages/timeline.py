@@ -131,6 +131,13 @@ PHRASES: dict[str, Phrase] = {
     "user_updated": lambda d, s: _("changed the account %(name)s", name=d.get("username", "")),
     "user_deactivated": lambda d, s: _("deactivated the account %(name)s", name=d.get("username", "")),
     "user_reactivated": lambda d, s: _("reactivated the account %(name)s", name=d.get("username", "")),
+    "status_added": lambda d, s: _("added the hazard status “%(label)s”",
+                                   label=f"{d.get('label_zh', '')} / {d.get('label_en', '')}"),
+    # Positions (services/positions.py).
+    "position_created": lambda d, s: _("added the position “%(name)s”", name=d.get("name", "")),
+    "position_changed": lambda d, s: _("changed the position “%(name)s”", name=d.get("name", "")),
+    "position_retired": lambda d, s: _("retired the position “%(name)s”", name=d.get("name", "")),
+    "position_reactivated": lambda d, s: _("put the position “%(name)s” back into use", name=d.get("name", "")),
     "password_reset": lambda d, s: _("reset the password of %(name)s", name=d.get("username", "")),
     "password_changed": lambda d, s: _("changed their own password"),
     "profile_updated": lambda d, s: _("corrected their own contact details"),

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.chinatime import china_time
 from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
-from app.services import checklists, forms, header, tasks
+from app.services import checklists, forms, header, statuses, tasks
 from app.services.access import check_task_owner
 from app.services.errors import Forbidden, NotFound
 from app.services.notifications import deadline_label
@@ -84,7 +84,19 @@ def spec_choice_label(spec: dict[str, Any] | None, value: Any) -> str:
 
 
 def status_label(status: str | None) -> str:
-    return str(STATUSES.get(status or "", status or ""))
+    """A status in the user's language: a built-in one's translation, an added one's label (services/statuses)."""
+    if status in STATUSES or not status:
+        return str(STATUSES.get(status or "", ""))
+    return statuses.label(status, locale()) or status
+
+
+def status_choices(*, steps_only: bool = False) -> dict[str, str]:
+    """The statuses a list filters by, in the user's language: the built-ins, then those administrators added.
+    `steps_only`: what a hazard with an open step can be in (the worklist), else every one a hazard is shown in."""
+    builtin = STEP_STATUSES if steps_only else {k: v for k, v in STATUSES.items() if k != S.waiting}
+    added = {row.key: (row.label_en if locale() == "en" else row.label_zh) for row in statuses.custom()
+             if not (steps_only and row.final)}
+    return {str(k): str(v) for k, v in builtin.items()} | added
 
 
 def grade_label(grade: str | None) -> str:
@@ -183,7 +195,7 @@ def init_app(app: Flask) -> None:
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
         grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
         text_in=text_in, choice_label=choice_label, spec_choice_label=spec_choice_label, task_title=task_title,
-        can_act=can_act, urgency=urgency, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
+        can_act=can_act, status_choices=status_choices, lane_name=tasks.lane_name, why_waiting=tasks.why_waiting, urgency=urgency, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
