@@ -3,7 +3,7 @@ narrowed to the bureau heads or a position's holders, and the person a four-eyes
 status vocabulary (built-ins seeded, administrators add their own)
 
 Revision ID: 7c1e4a9d2b60
-Revises: 5bade7a4a7bc
+Revises: 8c41d2e9f0a3
 Create Date: 2026-12-06 02:40:00
 """
 import sqlalchemy as sa
