@@ -34,6 +34,7 @@ from app.models.process import (
     TimerKind,
     TimerStatus,
 )
+from app.models.public_report import PublicReport, PublicReportStatus
 from app.models.statistics import HazardStatsDaily
 
 __all__ = [
@@ -74,6 +75,8 @@ __all__ = [
     "ProcessInstance",
     "ProcessRule",
     "ProcessVersion",
+    "PublicReport",
+    "PublicReportStatus",
     "Region",
     "RegionKind",
     "Role",

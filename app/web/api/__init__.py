@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.extensions import csrf
-from app.web.api import admin_orgs, admin_users, routes  # noqa: F401  (declare the views on `bp`)
+from app.web.api import admin_orgs, admin_users, public, routes  # noqa: F401  (declare the views on `bp`)
 from app.web.api.blueprint import DESCRIPTION, PREFIX, Api, bp, empty_means_absent
 
 __all__ = ["bp", "init_app"]
