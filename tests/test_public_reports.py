@@ -57,7 +57,8 @@ def test_a_member_of_the_public_reports_by_json_and_follows_it_with_code_and_pin
     assert resp.status_code == 200, resp.get_json()
     status = resp.get_json()
     assert status["status"] == "received" and status["hazard_state"] is None and status["outcome"] is None
-    assert set(status) == {"tracking_code", "status", "outcome", "received_on", "already_known", "hazard_state"}
+    assert set(status) == {"tracking_code", "status", "outcome", "received_on", "already_known", "hazard_state",
+                           "reward", "reward_amount"}
 
 
 def test_a_wrong_pin_gets_exactly_the_answer_of_an_unknown_code(client, app):
@@ -288,3 +289,155 @@ def test_the_public_form_keeps_what_was_typed_and_names_the_fields(client, app):
     assert 'id="p-seen_on-error"' in text and 'id="p-address-error"' in text
     no_csrf = client.post("/public/report", data={"description": "x"})
     assert no_csrf.status_code == 400
+
+
+# ------------------------------------------------------------------------------------------------ the answer, reward
+def _report_id(app, code: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(PublicReport.id).where(PublicReport.tracking_code == code))
+
+
+def _signed_in(app, username: str):
+    client = app.test_client()
+    _login(client, username)
+    return client
+
+
+def _answer(client, report_id: int, decision: str, **values):
+    token = _csrf(client, f"/public-reports/{report_id}")
+    return client.post(f"/public-reports/{report_id}/answer", data={"csrf_token": token, "decision": decision,
+                                                                     **values})
+
+
+def _status(client, receipt) -> dict:
+    resp = client.get(f"/api/v1/public/reports/{receipt['tracking_code']}?pin={receipt['pin']}")
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+ACCEPT = {"title": "仓库安全出口被纸箱堵塞", "location": "成品仓库东门", "hazard_type": "unsafe_condition",
+          "description": "安全出口被易燃纸箱堵塞", "outcome": "已受理，已通知企业整改"}
+
+
+def test_an_accepted_report_opens_a_hazard_the_enterprise_sees_without_the_reporter(app, api):
+    public = app.test_client()
+    receipt = send(public, app)
+    report_id = _report_id(app, receipt["tracking_code"])
+    inspector = _signed_in(app, "inspector")
+    assert _answer(inspector, report_id, "accept", **ACCEPT).status_code == 302
+    with app.app_context():
+        report = db.session.get(PublicReport, report_id)
+        hazard_id = report.hazard_id
+        assert report.status == "accepted" and hazard_id is not None
+    status = _status(public, receipt)
+    assert (status["status"], status["hazard_state"], status["outcome"]) == ("accepted", "in_progress",
+                                                                             "已受理，已通知企业整改")
+    # The enterprise: the hazard, its source, and no trace of who reported (page, API, register).
+    officer = api.as_("officer_a")
+    detail = officer.get(f"/hazards/{hazard_id}")
+    assert detail.status_code == 200 and detail.get_json()["source"] == "public_report"
+    officer_page = _signed_in(app, "officer_a")
+    seen = " ".join([detail.get_data(as_text=True), officer.get("/hazards").get_data(as_text=True),
+                     officer_page.get(f"/hazards/{hazard_id}").get_data(as_text=True),
+                     officer_page.get("/hazards").get_data(as_text=True)])
+    for secret in (NAME, MOBILE, receipt["tracking_code"], receipt["pin"]):
+        assert secret not in seen
+    assert officer_page.get("/public-rewards").status_code == 403
+    assert officer_page.get("/public-rewards.xlsx").status_code == 403
+    # A second answer is refused; the report stays accepted.
+    again = _answer(inspector, report_id, "reject", outcome="重复")
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(PublicReport, report_id).status == "accepted"
+    # The hazard runs its normal lifecycle; once it is fixed, the reporter reads it.
+    from tests.helpers import complete, current_task
+    from tests.test_api_lifecycle import assess_general, rectify
+
+    assess_general(api, hazard_id)
+    rectify(api, hazard_id)
+    principal = api.as_("principal_a")
+    complete(principal, current_task(principal, hazard_id, "review"), {"review_result": "pass"})
+    assert _status(public, receipt)["hazard_state"] == "fixed"
+
+
+def test_a_rejection_needs_a_reason_which_the_reporter_reads(app):
+    public = app.test_client()
+    receipt = send(public, app)
+    report_id = _report_id(app, receipt["tracking_code"])
+    inspector = _signed_in(app, "inspector")
+    refused = _answer(inspector, report_id, "reject")
+    assert refused.status_code == 422 and 'id="p-outcome-error"' in refused.get_data(as_text=True)
+    assert _answer(inspector, report_id, "reject", outcome="经现场核查，未发现所述情况").status_code == 302
+    status = _status(public, receipt)
+    assert (status["status"], status["outcome"]) == ("rejected", "经现场核查，未发现所述情况")
+
+
+def test_a_referral_hands_the_report_to_the_other_unit(app):
+    public = app.test_client()
+    receipt = send(public, app)
+    report_id = _report_id(app, receipt["tracking_code"])
+    with app.app_context():
+        west = db.session.scalar(sa.select(Organisation.id).where(Organisation.name == "西山镇安全生产监管站"))
+    west_inspector = _signed_in(app, "inspector_west")
+    assert west_inspector.get(f"/public-reports/{report_id}").status_code == 404
+    assert _answer(_signed_in(app, "inspector"), report_id, "refer", unit_id=str(west)).status_code == 302
+    assert west_inspector.get(f"/public-reports/{report_id}").status_code == 200
+    assert _status(public, receipt)["status"] == "referred"
+
+
+def test_a_merge_links_the_report_to_a_hazard_the_inspector_supervises(app, api):
+    from tests.helpers import report as report_hazard
+
+    hazard = report_hazard(api.as_("officer_a"))
+    public = app.test_client()
+    receipt = send(public, app)
+    report_id = _report_id(app, receipt["tracking_code"])
+    inspector = _signed_in(app, "inspector")
+    assert _answer(inspector, report_id, "merge", hazard_id="999999").status_code == 422
+    assert _answer(inspector, report_id, "merge", hazard_id=str(hazard["id"])).status_code == 302
+    assert _status(public, receipt) | {} == {**_status(public, receipt), "status": "merged",
+                                              "hazard_state": "in_progress"}
+
+
+def test_a_reward_is_proposed_by_an_inspector_and_decided_by_the_head_of_the_bureau(app):
+    from openpyxl import load_workbook
+
+    public = app.test_client()
+    receipt = send(public, app)
+    report_id = _report_id(app, receipt["tracking_code"])
+    inspector = _signed_in(app, "inspector")
+    page = inspector.get(f"/public-reports/{report_id}").get_data(as_text=True)
+    assert 'id="reward-propose"' not in page  # not before the report is accepted
+    _answer(inspector, report_id, "accept", **ACCEPT)
+    token = _csrf(inspector, f"/public-reports/{report_id}")
+    bad = inspector.post(f"/public-reports/{report_id}/reward", data={"csrf_token": token, "amount": "-5",
+                                                                     "reason": ""})
+    assert bad.status_code == 422 and 'id="p-amount-error"' in bad.get_data(as_text=True)
+    ok = inspector.post(f"/public-reports/{report_id}/reward", data={
+        "csrf_token": token, "amount": "500", "reason": "=HYPERLINK(\"http://x\") 举报属实，隐患已受理"})
+    assert ok.status_code == 302
+    assert _status(public, receipt)["reward"] is None  # proposed, not yet decided
+    # An ordinary inspector cannot decide; the head of the bureau can.
+    assert inspector.post(f"/public-reports/{report_id}/reward/decision",
+                          data={"csrf_token": token, "approve": "1"}).status_code == 403
+    head = _signed_in(app, "bureau_head")
+    assert head.post(f"/public-reports/{report_id}/reward/decision",
+                     data={"csrf_token": _csrf(head, f"/public-reports/{report_id}"), "approve": "1"}).status_code == 302
+    status = _status(public, receipt)
+    assert (status["reward"], status["reward_amount"]) == ("approved", 50000)
+    page = public.post("/public/status", data={"csrf_token": _csrf(public, "/public/status"),
+                                               "tracking_code": receipt["tracking_code"], "pin": receipt["pin"]})
+    assert "¥500" in page.get_data(as_text=True)
+    # The ledger and its export: the reward, no reporter, the reason as text (never a formula).
+    assert receipt["tracking_code"] in head.get("/public-rewards").get_data(as_text=True)
+    export = head.get("/public-rewards.xlsx")
+    assert export.status_code == 200
+    sheet = load_workbook(io.BytesIO(export.data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[1][0] == receipt["tracking_code"] and rows[1][2] == 500
+    assert sheet.cell(row=2, column=5).data_type == "s"
+    flat = " ".join(str(v) for row in rows for v in row)
+    assert NAME not in flat and MOBILE not in flat
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.hazard_id.is_(None)))]
+        assert {"public_report_answered", "public_reward_proposed", "public_reward_decided"} <= set(actions)

@@ -34,7 +34,7 @@ from app.models.process import (
     TimerKind,
     TimerStatus,
 )
-from app.models.public_report import PublicReport, PublicReportStatus
+from app.models.public_report import PublicReport, PublicReportStatus, PublicReward, RewardStatus
 from app.models.statistics import HazardStatsDaily
 
 __all__ = [
@@ -77,8 +77,10 @@ __all__ = [
     "ProcessVersion",
     "PublicReport",
     "PublicReportStatus",
+    "PublicReward",
     "Region",
     "RegionKind",
+    "RewardStatus",
     "Role",
     "StepFailure",
     "TaskStatus",

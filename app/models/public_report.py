@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, enum_type
@@ -53,3 +53,30 @@ class PublicReport(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
+
+
+class RewardStatus(enum.StrEnum):
+    proposed = "proposed"   # an inspector proposed it; the head of the bureau decides
+    approved = "approved"
+    refused = "refused"
+
+
+class PublicReward(Base):
+    """A reward for a valid public report (有奖举报): proposed by an inspector, decided by the head of the bureau.
+    The bureau's ledger lists these rows; it never names the reporter."""
+
+    __tablename__ = "public_reward"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_report_id: Mapped[int] = mapped_column(ForeignKey("public_report.id"), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen (0.01 yuan), like the hazard's funds
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[RewardStatus] = mapped_column(enum_type(RewardStatus, "reward_status", 10, validate_strings=False))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    proposed_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    report = relationship("PublicReport")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])

@@ -44,7 +44,9 @@ from app.models import (
     OrgStatus,
     PublicReport,
     PublicReportStatus,
+    PublicReward,
     Region,
+    RewardStatus,
     Role,
     User,
 )
@@ -390,6 +392,8 @@ class PublicStatus:
     received_on: date
     already_known: bool
     hazard_state: str | None  # "in_progress", "fixed" or "written_off" once a hazard follows the report
+    reward: str | None = None  # "approved" or "refused" once the head of the bureau decided
+    reward_amount: int | None = None  # fen, when approved
 
 
 def _not_found() -> NotFound:
@@ -418,8 +422,13 @@ def public_status(code: str, pin: str) -> PublicStatus:
         status = db.session.scalar(select(Hazard.status).where(Hazard.id == hazard_id))
         hazard_state = ("written_off" if status == HazardStatus.written_off
                         else "fixed" if status in FINAL_STATUSES else "in_progress")
+    # A reward is the reporter's own report's (a duplicate's reporter was not the first to tell).
+    reward = db.session.scalar(select(PublicReward).where(PublicReward.public_report_id == report.id,
+                                                          PublicReward.status != RewardStatus.proposed))
     return PublicStatus(report.tracking_code, followed.status, followed.outcome, report.created_at.date(),
-                        report.duplicate_of_id is not None, hazard_state)
+                        report.duplicate_of_id is not None, hazard_state,
+                        reward.status.value if reward else None,
+                        reward.amount if reward and reward.status == RewardStatus.approved else None)
 
 
 # ------------------------------------------------------------------------------------------------ the unit's side

@@ -1,4 +1,4 @@
-"""public reports (issue 15): reports from the public with a tracking code and PIN, their photos
+"""public reports (issue 15): reports from the public with a tracking code and PIN, their photos, rewards
 
 Revision ID: 7c21e5d9a0b3
 Revises: 5bade7a4a7bc
@@ -50,6 +50,30 @@ def upgrade():
     op.create_index("ix_public_report_hazard_id", "public_report", ["hazard_id"])
     op.create_index("ix_public_report_enterprise_created", "public_report", ["enterprise_id", "created_at"])
     op.create_index("ix_public_report_unit_status", "public_report", ["supervising_unit_id", "status"])
+    op.create_table(
+        "public_reward",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_report_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("proposed_by_id", sa.Integer(), nullable=False),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["public_report_id"], ["public_report.id"],
+                                name="fk_public_reward_public_report_id_public_report"),
+        sa.ForeignKeyConstraint(["unit_id"], ["organisation.id"], name="fk_public_reward_unit_id_organisation"),
+        sa.ForeignKeyConstraint(["proposed_by_id"], ["user_account.id"],
+                                name="fk_public_reward_proposed_by_id_user_account"),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["user_account.id"],
+                                name="fk_public_reward_decided_by_id_user_account"),
+        sa.PrimaryKeyConstraint("id", name="pk_public_reward"),
+        sa.UniqueConstraint("public_report_id", name="uq_public_reward_public_report_id"),
+    )
+    op.create_index("ix_public_reward_unit_id", "public_reward", ["unit_id"])
     with op.batch_alter_table("attachment") as batch:
         batch.alter_column("owner_id", existing_type=sa.Integer(), nullable=True)
         batch.add_column(sa.Column("public_report_id", sa.Integer(), nullable=True))
@@ -64,4 +88,5 @@ def downgrade():
         batch.drop_constraint("fk_attachment_public_report_id_public_report", type_="foreignkey")
         batch.drop_column("public_report_id")
         batch.alter_column("owner_id", existing_type=sa.Integer(), nullable=False)
+    op.drop_table("public_reward")
     op.drop_table("public_report")

@@ -64,3 +64,6 @@ class PublicStatus(Schema):
     already_known = out(fields.Boolean())
     hazard_state = out(fields.String(allow_none=True), enum=["in_progress", "fixed", "written_off", None],
                        description="How the hazard opened for the report stands")
+    reward = out(fields.String(allow_none=True), enum=["approved", "refused", None],
+                 description="The head of the bureau's decision on a reward, once made")
+    reward_amount = out(fields.Integer(allow_none=True), description="The approved reward in fen (0.01 yuan)")

@@ -2,15 +2,30 @@
 inspectors' list of the reports their unit answers, where reading a reporter's identity is audited."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from io import BytesIO
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.extensions import limiter
-from app.services import public_reports
-from app.services.errors import NotFound, ValidationFailed
+from app.services import forms, public_answers, public_reports
+from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.web.inputs import int_arg
+from app.web.pages import enterprises
 from app.web.pages.enterprises import SEARCH_LIMIT, EnterprisePicker
+from app.web.pages.view import text_in
 
 bp = Blueprint("public", __name__)
 
@@ -117,10 +132,19 @@ def unit_list():
     return render_template("public/unit_list.html", page=page)
 
 
-def _detail(report_id: int, reporter=None):
+def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None, values: dict | None = None,
+            status: int = 200):
     report = public_reports.visible_report(current_user, report_id)
+    hazard_types = [(c["value"], text_in(c["label"], c["value"]))
+                    for c in forms.get_form("report").field("hazard_type").get("choices", [])]
+    picker = None if report.enterprise_id else enterprises.picker(current_user, (values or {}).get("enterprise_id"),
+                                                                  None)[0]
     return render_template("public/unit_detail.html", report=report, photos=public_reports.report_photos(report),
-                           has_reporter=public_reports.has_reporter(report), reporter=reporter)
+                           has_reporter=public_reports.has_reporter(report), reporter=reporter,
+                           errors=errors or {}, values=values or {}, hazard_types=hazard_types, picker=picker,
+                           units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
+                           may_decide=public_answers.may_decide_rewards(current_user),
+                           open=report.status in public_answers.OPEN), status
 
 
 @bp.get("/public-reports/<int(max=2147483647):report_id>")
@@ -133,3 +157,73 @@ def unit_detail(report_id: int):
 @login_required
 def reveal_reporter(report_id: int):
     return _detail(report_id, public_reports.reveal_reporter(current_user, report_id))
+
+
+@bp.post("/public-reports/<int(max=2147483647):report_id>/answer")
+@login_required
+def answer(report_id: int):
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    if "enterprise_id" in values:
+        values["enterprise_id"] = int_arg("enterprise_id", request.form)
+    try:
+        public_answers.answer(current_user, report_id, request.form.get("decision", ""), values)
+    except ValidationFailed as exc:
+        return _detail(report_id, errors={**exc.fields, "_decision": request.form.get("decision", "")},
+                       values=values, status=422)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(_("The answer was recorded; the reporter sees it with the tracking code and PIN."), "success")
+    return redirect(url_for("public.unit_detail", report_id=report_id))
+
+
+@bp.post("/public-reports/<int(max=2147483647):report_id>/reward")
+@login_required
+def propose_reward(report_id: int):
+    values = {"amount": request.form.get("amount"), "reason": request.form.get("reason")}
+    try:
+        public_answers.propose_reward(current_user, report_id, values)
+    except ValidationFailed as exc:
+        return _detail(report_id, errors=exc.fields, values=values, status=422)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(_("The reward was proposed; the head of the bureau decides."), "success")
+    return redirect(url_for("public.unit_detail", report_id=report_id))
+
+
+@bp.post("/public-reports/<int(max=2147483647):report_id>/reward/decision")
+@login_required
+def decide_reward(report_id: int):
+    note = request.form.get("decision_note")
+    try:
+        public_answers.decide_reward(current_user, report_id, request.form.get("approve") == "1", note)
+    except ValidationFailed as exc:
+        return _detail(report_id, errors=exc.fields, values={"decision_note": note}, status=422)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(_("The decision on the reward was recorded."), "success")
+    return redirect(url_for("public.unit_detail", report_id=report_id))
+
+
+REWARD_STATUSES = {"proposed": _l("Proposed"), "approved": _l("Approved"), "refused": _l("Refused")}
+
+
+@bp.app_template_global()
+def reward_status_label(status) -> str:
+    return str(REWARD_STATUSES.get(getattr(status, "value", status), status))
+
+
+@bp.get("/public-rewards")
+@login_required
+def ledger():
+    return render_template("public/ledger.html", rewards=public_answers.ledger(current_user))
+
+
+@bp.get("/public-rewards.xlsx")
+@login_required
+def ledger_xlsx():
+    data = public_answers.ledger_workbook(current_user, {k: str(v) for k, v in REWARD_STATUSES.items()})
+    return send_file(BytesIO(data), as_attachment=True, download_name="public-rewards.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
