@@ -417,6 +417,12 @@ def test_a_reward_is_proposed_by_an_inspector_and_decided_by_the_head_of_the_bur
         "csrf_token": token, "amount": "500", "reason": "=HYPERLINK(\"http://x\") 举报属实，隐患已受理"})
     assert ok.status_code == 302
     assert _status(public, receipt)["reward"] is None  # proposed, not yet decided
+    with app.app_context():
+        from app.models import Notification
+
+        told = db.session.scalars(sa.select(User.username).join(Notification, Notification.user_id == User.id)
+                                  .where(Notification.kind == "public_reward_proposed")).all()
+        assert told == ["bureau_head"]
     # An ordinary inspector cannot decide; the head of the bureau can.
     assert inspector.post(f"/public-reports/{report_id}/reward/decision",
                           data={"csrf_token": token, "approve": "1"}).status_code == 403
@@ -441,3 +447,21 @@ def test_a_reward_is_proposed_by_an_inspector_and_decided_by_the_head_of_the_bur
     with app.app_context():
         actions = [e.action for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.hazard_id.is_(None)))]
         assert {"public_report_answered", "public_reward_proposed", "public_reward_decided"} <= set(actions)
+
+
+def test_the_unit_is_told_of_a_new_report_and_sees_when_its_answer_is_overdue(app):
+    from app.clock import clock
+    from app.models import Notification
+
+    public = app.test_client()
+    receipt = send(public, app)
+    send(public, app)  # the same again: a duplicate tells nobody a second time
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Notification).where(Notification.kind == "public_report_received")).all()
+        inspector_id = db.session.scalar(sa.select(User.id).where(User.username == "inspector"))
+        assert inspector_id in [r.user_id for r in rows] and len({r.params for r in rows}) == 1
+        assert receipt["tracking_code"] in rows[0].params and NAME not in rows[0].params
+    inspector = _signed_in(app, "inspector")
+    assert "hl-overdue" not in inspector.get("/public-reports").get_data(as_text=True)
+    clock.advance(days=app.config["PUBLIC_ANSWER_DAYS"] + 1)
+    assert "hl-overdue" in inspector.get("/public-reports").get_data(as_text=True)

@@ -29,10 +29,10 @@ from app.models import (
     Role,
     User,
 )
-from app.services import audit, hazards
+from app.services import audit, hazards, notifications
 from app.services.access import visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.policy import acting_orgs
+from app.services.policy import acting_orgs, people, unit_chain
 from app.services.public_reports import has_reporter, visible_report
 from app.services.text import unfit_text
 
@@ -174,6 +174,10 @@ def propose_reward(user: User, report_id: int, values: dict[str, Any]) -> Public
                               reason=reason, status=RewardStatus.proposed, proposed_by_id=user.id,
                               proposed_at=clock.now())
         db.session.add(reward)
+        heads = people(unit_chain(report.supervising_unit_id), Role.inspector, bureau_head=True)
+        notifications.notify(heads, "public_reward_proposed",
+                             {"code": report.tracking_code, "amount": f"{amount / 100:,.2f}",
+                              "proposer": user.display_name}, link=f"/public-reports/{report.id}")
         audit.record("public_reward_proposed", actor_id=user.id,
                      data={"public_report": report.id, "tracking_code": report.tracking_code, "amount": amount})
         db.session.commit()

@@ -30,7 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 
-from app.chinatime import parse_date
+from app.chinatime import china_date, parse_date
 from app.chinatime import today as china_today
 from app.clock import clock
 from app.extensions import db
@@ -50,10 +50,10 @@ from app.models import (
     Role,
     User,
 )
-from app.services import attachments, audit, reporter_secrets
+from app.services import attachments, audit, notifications, reporter_secrets
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page, paginate
-from app.services.policy import acting_orgs, resolve_supervising_unit
+from app.services.policy import acting_orgs, people, resolve_supervising_unit, unit_chain
 from app.services.search import escape_like
 from app.services.text import unfit_text
 from app.services.users import normalise_mobile
@@ -371,6 +371,8 @@ def submit(values: dict[str, Any], photos: Iterable[Photo] = (), attachment_ids:
         db.session.flush()
         for row in stored:
             row.public_report_id = report.id
+        if original is None and unit is not None:
+            _tell_the_unit(report)
         db.session.commit()
     except IntegrityError:  # the same solution sent twice at once (or, once in 10^15, a code drawn twice)
         db.session.rollback()
@@ -380,6 +382,25 @@ def submit(values: dict[str, Any], photos: Iterable[Photo] = (), attachment_ids:
         db.session.rollback()
         raise
     return Receipt(code, pin, original is not None)
+
+
+def answer_due(report: PublicReport) -> date:
+    """The day (China time) by which the unit is to give its first answer: PUBLIC_ANSWER_DAYS after receipt."""
+    return china_date(report.created_at) + timedelta(days=current_app.config["PUBLIC_ANSWER_DAYS"])
+
+
+def answer_overdue(report: PublicReport) -> bool:
+    return report.status in (PublicReportStatus.received, PublicReportStatus.referred) and \
+        answer_due(report) < china_today()
+
+
+def _tell_the_unit(report: PublicReport) -> None:
+    """The unit's inspectors learn of a new report (inbox, e-mail when on): its code and due date, nothing of the
+    reporter."""
+    # The same people as may answer it: the unit's inspectors and those of the units above it (policy.acting_orgs).
+    notifications.notify(people(unit_chain(report.supervising_unit_id), Role.inspector), "public_report_received",
+                         {"code": report.tracking_code, "due": answer_due(report).isoformat()},
+                         link=f"/public-reports/{report.id}")
 
 
 # ------------------------------------------------------------------------------------------------ following it

@@ -129,7 +129,8 @@ def status():
 @login_required
 def unit_list():
     page = public_reports.unit_reports(current_user, max(int_arg("page") or 1, 1))
-    return render_template("public/unit_list.html", page=page)
+    return render_template("public/unit_list.html", page=page, answer_due=public_reports.answer_due,
+                           overdue=public_reports.answer_overdue)
 
 
 def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None, values: dict | None = None,
