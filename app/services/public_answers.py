@@ -33,8 +33,7 @@ from app.services import audit, hazards, notifications
 from app.services.access import visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.policy import acting_orgs, people, unit_chain
-from app.services.public_reports import has_reporter, visible_report
-from app.services.text import unfit_text
+from app.services.public_reports import has_reporter, text_field, visible_report, whole_number
 
 OPEN = (PublicReportStatus.received, PublicReportStatus.referred)
 DECISIONS = ("accept", "merge", "refer", "reject")
@@ -49,29 +48,11 @@ def _locked(user: User, report_id: int) -> PublicReport:
                               .execution_options(populate_existing=True)).one()
 
 
-def _text(values: dict[str, Any], name: str, most: int, errors: dict[str, str], *, required: bool = False) -> str | None:
-    raw = values.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        if required:
-            errors[name] = _("This field is required.")
-        return None
-    if not isinstance(raw, str) or unfit_text(raw):
-        errors[name] = _("Enter text.")
-        return None
-    if len(raw.strip()) > most:
-        errors[name] = _("Enter at most %(n)d characters.", n=most)
-        return None
-    return raw.strip()
-
-
-def _int(values: dict[str, Any], name: str, errors: dict[str, str]) -> int | None:
-    raw = values.get(name)
-    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 10:
-        raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 2_147_483_647:
+def _required_id(values: dict[str, Any], name: str, errors: dict[str, str]) -> int | None:
+    found = whole_number(values, name, errors)
+    if found is None and name not in errors:
         errors[name] = _("Choose one from the list.")
-        return None
-    return raw
+    return found
 
 
 def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) -> PublicReport:
@@ -83,14 +64,14 @@ def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) ->
         if report.status not in OPEN:
             raise Conflict(_("This report has already been answered; nothing was changed."))
         errors: dict[str, str] = {}
-        message = _text(values, "outcome", 2000, errors, required=decision == "reject")
+        message = text_field(values, "outcome", 2000, errors, required=decision == "reject", keep_lines=True)
         data: dict[str, Any] = {"public_report": report.id, "tracking_code": report.tracking_code, "decision": decision}
         if decision == "accept":
             hazard = _open_hazard(user, report, values, errors)
             report.hazard_id, report.status = hazard.id, PublicReportStatus.accepted
             data["hazard"] = hazard.id
         elif decision == "merge":
-            hazard_id = _int(values, "hazard_id", errors)
+            hazard_id = _required_id(values, "hazard_id", errors)
             if hazard_id is not None:
                 try:
                     report.hazard_id = visible_hazard(user, hazard_id).id
@@ -101,7 +82,7 @@ def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) ->
             report.status = PublicReportStatus.merged
             data["hazard"] = report.hazard_id
         elif decision == "refer":
-            unit_id = _int(values, "unit_id", errors)
+            unit_id = _required_id(values, "unit_id", errors)
             unit = db.session.get(Organisation, unit_id) if unit_id is not None else None
             if unit_id is not None and (unit is None or unit.kind != OrgKind.government
                                         or unit.id == report.supervising_unit_id):
@@ -128,7 +109,7 @@ def _open_hazard(user: User, report: PublicReport, values: dict[str, Any], error
     """The hazard for an accepted report: the hazards' own reporting (its form, its process rules, its unit of
     work), inside this transaction. What the inspector writes is what the enterprise reads; nothing of the
     reporter goes in."""
-    enterprise_id = report.enterprise_id or _int(values, "enterprise_id", errors)
+    enterprise_id = report.enterprise_id or _required_id(values, "enterprise_id", errors)
     fields = {name: values.get(name) for name in ("title", "location", "hazard_type")}
     fields["description"] = values.get("description") or report.description
     if errors:
@@ -167,7 +148,7 @@ def propose_reward(user: User, report_id: int, values: dict[str, Any]) -> Public
             raise Conflict(_("A reward has already been proposed for this report; nothing was changed."))
         errors: dict[str, str] = {}
         amount = _amount(values, errors)
-        reason = _text(values, "reason", 2000, errors, required=True)
+        reason = text_field(values, "reason", 2000, errors, required=True, keep_lines=True)
         if errors:
             raise ValidationFailed(_("Some fields need your attention."), fields=errors)
         reward = PublicReward(public_report_id=report.id, unit_id=report.supervising_unit_id, amount=amount,
@@ -204,7 +185,7 @@ def decide_reward(user: User, report_id: int, approve: bool, note: str | None) -
         if reward.status != RewardStatus.proposed:
             raise Conflict(_("This reward has already been decided; nothing was changed."))
         errors: dict[str, str] = {}
-        note = _text({"decision_note": note}, "decision_note", 2000, errors, required=not approve)
+        note = text_field({"decision_note": note}, "decision_note", 2000, errors, required=not approve, keep_lines=True)
         if errors:
             raise ValidationFailed(_("Some fields need your attention."), fields=errors)
         reward.status = RewardStatus.approved if approve else RewardStatus.refused

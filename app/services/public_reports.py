@@ -131,8 +131,9 @@ def _new_code() -> str:
 
 
 # ------------------------------------------------------------------------------------------------ reading a report
-def _text(values: dict[str, Any], name: str, most: int, errors: dict[str, str], *, required: bool = False,
-          keep_lines: bool = False) -> str | None:
+def text_field(values: dict[str, Any], name: str, most: int, errors: dict[str, str], *, required: bool = False,
+               keep_lines: bool = False) -> str | None:
+    """The text sent as `name` (spaces collapsed unless `keep_lines`), or None with the field's message."""
     raw = values.get(name)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
@@ -151,7 +152,8 @@ def _text(values: dict[str, Any], name: str, most: int, errors: dict[str, str], 
     return None
 
 
-def _whole(values: dict[str, Any], name: str, errors: dict[str, str]) -> int | None:
+def whole_number(values: dict[str, Any], name: str, errors: dict[str, str]) -> int | None:
+    """An id sent as `name` (a number or its digits), None when absent, or None with the field's message."""
     raw = values.get(name)
     if raw is None or raw == "":
         return None
@@ -221,16 +223,16 @@ class _Checked:
 
 def _check(values: dict[str, Any], photo_count: int) -> _Checked:
     errors: dict[str, str] = {}
-    description = _text(values, "description", DESCRIPTION_MAX, errors, required=True, keep_lines=True)
-    enterprise_id = _whole(values, "enterprise_id", errors)
+    description = text_field(values, "description", DESCRIPTION_MAX, errors, required=True, keep_lines=True)
+    enterprise_id = whole_number(values, "enterprise_id", errors)
     enterprise = active_enterprise(enterprise_id)
     if enterprise_id is not None and enterprise is None:
         errors["enterprise_id"] = _("Choose an enterprise from the suggestions, or leave it empty and give the "
                                     "address.")
-    address = _text(values, "address", 300, errors)
+    address = text_field(values, "address", 300, errors)
     if enterprise is None and address is None and "enterprise_id" not in errors and "address" not in errors:
         errors["address"] = _("Give the address where you saw it, or choose the enterprise.")
-    region_id = _whole(values, "region_id", errors)
+    region_id = whole_number(values, "region_id", errors)
     if region_id is not None and db.session.get(Region, region_id) is None:
         errors["region_id"] = _("Choose one from the list.")
     if region_id is None and enterprise is not None and enterprise.region_id is not None:
@@ -245,8 +247,8 @@ def _check(values: dict[str, Any], photo_count: int) -> _Checked:
         errors["seen_on"] = _("The date cannot be in the future.")
     elif seen_on < today - timedelta(days=366):
         errors["seen_on"] = _("Report what you saw within the last year.")
-    name = _text(values, "name", 100, errors)
-    contact = _contact(_text(values, "contact", 200, errors), errors)
+    name = text_field(values, "name", 100, errors)
+    contact = _contact(text_field(values, "contact", 200, errors), errors)
     if photo_count > current_app.config["PUBLIC_PHOTOS_MAX"]:
         errors["photos"] = _("Send at most %(n)d photos.", n=current_app.config["PUBLIC_PHOTOS_MAX"])
     signature = _checked_challenge(values.get(CHALLENGE_FIELD), errors) if not errors else None

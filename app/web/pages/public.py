@@ -160,52 +160,47 @@ def reveal_reporter(report_id: int):
     return _detail(report_id, public_reports.reveal_reporter(current_user, report_id))
 
 
+def _act(report_id: int, run, done: str, values: dict, errors: dict[str, str] | None = None):
+    """Run one of the unit's actions on a report; back to its page with the outcome, or the form again with the
+    fields to fix."""
+    try:
+        run()
+    except ValidationFailed as exc:
+        return _detail(report_id, errors={**exc.fields, **(errors or {})}, values=values, status=422)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(done, "success")
+    return redirect(url_for("public.unit_detail", report_id=report_id))
+
+
 @bp.post("/public-reports/<int(max=2147483647):report_id>/answer")
 @login_required
 def answer(report_id: int):
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if "enterprise_id" in values:
         values["enterprise_id"] = int_arg("enterprise_id", request.form)
-    try:
-        public_answers.answer(current_user, report_id, request.form.get("decision", ""), values)
-    except ValidationFailed as exc:
-        return _detail(report_id, errors={**exc.fields, "_decision": request.form.get("decision", "")},
-                       values=values, status=422)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-    else:
-        flash(_("The answer was recorded; the reporter sees it with the tracking code and PIN."), "success")
-    return redirect(url_for("public.unit_detail", report_id=report_id))
+    decision = request.form.get("decision", "")
+    return _act(report_id, lambda: public_answers.answer(current_user, report_id, decision, values),
+                _("The answer was recorded; the reporter sees it with the tracking code and PIN."), values,
+                {"_decision": decision})
 
 
 @bp.post("/public-reports/<int(max=2147483647):report_id>/reward")
 @login_required
 def propose_reward(report_id: int):
     values = {"amount": request.form.get("amount"), "reason": request.form.get("reason")}
-    try:
-        public_answers.propose_reward(current_user, report_id, values)
-    except ValidationFailed as exc:
-        return _detail(report_id, errors=exc.fields, values=values, status=422)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-    else:
-        flash(_("The reward was proposed; the head of the bureau decides."), "success")
-    return redirect(url_for("public.unit_detail", report_id=report_id))
+    return _act(report_id, lambda: public_answers.propose_reward(current_user, report_id, values),
+                _("The reward was proposed; the head of the bureau decides."), values)
 
 
 @bp.post("/public-reports/<int(max=2147483647):report_id>/reward/decision")
 @login_required
 def decide_reward(report_id: int):
     note = request.form.get("decision_note")
-    try:
-        public_answers.decide_reward(current_user, report_id, request.form.get("approve") == "1", note)
-    except ValidationFailed as exc:
-        return _detail(report_id, errors=exc.fields, values={"decision_note": note}, status=422)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-    else:
-        flash(_("The decision on the reward was recorded."), "success")
-    return redirect(url_for("public.unit_detail", report_id=report_id))
+    approve = request.form.get("approve") == "1"
+    return _act(report_id, lambda: public_answers.decide_reward(current_user, report_id, approve, note),
+                _("The decision on the reward was recorded."), {"decision_note": note})
 
 
 REWARD_STATUSES = {"proposed": _l("Proposed"), "approved": _l("Approved"), "refused": _l("Refused")}
