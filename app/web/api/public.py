@@ -55,7 +55,7 @@ def public_report():
     if request.is_json:
         body = request.get_json()
         try:
-            values = ps.PublicReportRequest().load(body if isinstance(body, dict) else {"_": body})
+            values = ps.PublicReportRequest().load(body)
         except ValidationError as exc:
             fields = _flatten(exc.messages)
             raise ValidationFailed(fields.pop("_schema", None) or _("Some fields need your attention."),
