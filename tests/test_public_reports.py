@@ -463,5 +463,14 @@ def test_the_unit_is_told_of_a_new_report_and_sees_when_its_answer_is_overdue(ap
         assert receipt["tracking_code"] in rows[0].params and NAME not in rows[0].params
     inspector = _signed_in(app, "inspector")
     assert "hl-overdue" not in inspector.get("/public-reports").get_data(as_text=True)
+    with app.app_context():
+        from app.services import timers
+
+        assert timers.tick().alerts == 0
     clock.advance(days=app.config["PUBLIC_ANSWER_DAYS"] + 1)
     assert "hl-overdue" in inspector.get("/public-reports").get_data(as_text=True)
+    # The scheduler tells the unit once that the answer is overdue.
+    with app.app_context():
+        assert timers.tick().alerts == 1 and timers.tick().alerts == 0
+        told = db.session.scalars(sa.select(Notification).where(Notification.kind == "public_report_overdue")).all()
+        assert inspector_id in [n.user_id for n in told] and receipt["tracking_code"] in told[0].params

@@ -29,6 +29,8 @@ class PublicReport(Base):
         # Duplicate detection reads the recent reports of one enterprise.
         Index("ix_public_report_enterprise_created", "enterprise_id", "created_at"),
         Index("ix_public_report_unit_status", "supervising_unit_id", "status"),
+        # The scheduler's look for unanswered reports past their due day (services/public_reports.py).
+        Index("ix_public_report_status_created", "status", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(10), unique=True)
@@ -50,6 +52,8 @@ class PublicReport(Base):
     reporter_contact: Mapped[str | None] = mapped_column(Text)
     # The signature of the solved challenge: one solution, one report (a replayed solution is refused).
     challenge_signature: Mapped[str] = mapped_column(String(128), unique=True)
+    # When the unit (and the heads of the bureau) were told that the first answer is overdue: once per report.
+    overdue_told_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     enterprise = relationship("Organisation", foreign_keys=[enterprise_id])

@@ -30,7 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 
-from app.chinatime import china_date, parse_date
+from app.chinatime import china_date, end_of_day, parse_date
 from app.chinatime import today as china_today
 from app.clock import clock
 from app.extensions import db
@@ -403,6 +403,31 @@ def _tell_the_unit(report: PublicReport) -> None:
     notifications.notify(people(unit_chain(report.supervising_unit_id), Role.inspector), "public_report_received",
                          {"code": report.tracking_code, "due": answer_due(report).isoformat()},
                          link=f"/public-reports/{report.id}")
+
+
+def tell_overdue_answers(batch: int = 200) -> int:
+    """Tell the unit's inspectors and the heads of the bureau, once, of each report whose first answer is past its
+    due day (PUBLIC_ANSWER_DAYS); the scheduler calls it every tick. Returns how many reports it told of."""
+    cutoff = end_of_day(china_today() - timedelta(days=current_app.config["PUBLIC_ANSWER_DAYS"] + 1))
+    try:
+        rows = list(db.session.scalars(
+            select(PublicReport).where(PublicReport.status.in_([PublicReportStatus.received,
+                                                                PublicReportStatus.referred]),
+                                       PublicReport.created_at <= cutoff, PublicReport.overdue_told_at.is_(None))
+            .order_by(PublicReport.id).limit(batch).with_for_update(skip_locked=True)))
+        now = clock.now()
+        for report in rows:
+            if report.supervising_unit_id is not None:
+                notifications.notify(people(unit_chain(report.supervising_unit_id), Role.inspector),
+                                     "public_report_overdue",
+                                     {"code": report.tracking_code, "due": answer_due(report).isoformat()},
+                                     link=f"/public-reports/{report.id}")
+            report.overdue_told_at = now
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return len(rows)
 
 
 # ------------------------------------------------------------------------------------------------ following it

@@ -232,13 +232,14 @@ def fire_due(limit: int | None = None) -> TickResult:
 
 
 def tick(limit: int | None = None) -> TickResult:
-    """One scheduler tick: fire due timers, open due checks, record missed checks, send e-mail, remove unused
-    uploads."""
-    from app.services import attachments, checklists, notifications
+    """One scheduler tick: fire due timers, open due checks, record missed checks, tell of public reports whose
+    answer is overdue, send e-mail, remove unused uploads."""
+    from app.services import attachments, checklists, notifications, public_reports
 
     result = fire_due(limit)
     result.checks_opened = checklists.open_due_checks()
     result.checks_missed = checklists.record_missed_checks()
+    result.alerts += public_reports.tell_overdue_answers()
     notifications.queue_arrival_emails()
     result.emails_sent = notifications.drain_outbox()
     result.uploads_removed = attachments.remove_unlinked()

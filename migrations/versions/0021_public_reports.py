@@ -32,6 +32,7 @@ def upgrade():
         sa.Column("reporter_name", sa.Text(), nullable=True),
         sa.Column("reporter_contact", sa.Text(), nullable=True),
         sa.Column("challenge_signature", sa.String(128), nullable=False),
+        sa.Column("overdue_told_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["enterprise_id"], ["organisation.id"],
@@ -50,6 +51,7 @@ def upgrade():
     op.create_index("ix_public_report_hazard_id", "public_report", ["hazard_id"])
     op.create_index("ix_public_report_enterprise_created", "public_report", ["enterprise_id", "created_at"])
     op.create_index("ix_public_report_unit_status", "public_report", ["supervising_unit_id", "status"])
+    op.create_index("ix_public_report_status_created", "public_report", ["status", "created_at"])
     op.create_table(
         "public_reward",
         sa.Column("id", sa.Integer(), nullable=False),
