@@ -27,6 +27,11 @@ class Config:
     # (instance/audit_key in development).
     AUDIT_KEY = os.environ.get("AUDIT_KEY")
     AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")
+    # Encrypts the name and contact of people who report from the public (Fernet): outside the database, so that a
+    # copy of the database (a backup, a replica) does not reveal who reported. Same rules as SECRET_KEY
+    # (instance/reporter_key in development).
+    REPORTER_KEY = os.environ.get("REPORTER_KEY")
+    REPORTER_KEY_FILE = os.environ.get("REPORTER_KEY_FILE")
     INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR") or BASE_DIR / "instance")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hazardloop.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
@@ -98,6 +103,19 @@ class Config:
     MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(60_000_000)))
     UPLOAD_UNLINKED_HOURS = int(os.environ.get("UPLOAD_UNLINKED_HOURS", str(48)))
     UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", str(500)))
+    # Reports from the public (no account): per client address on the shared limiter store; the challenge's
+    # proof of work (ALTCHA, up to this many hashes: a second or so on a phone) and how long a challenge lasts;
+    # a report of the same enterprise within this many days whose description is this similar is a duplicate.
+    PUBLIC_REPORT_LIMIT = os.environ.get("PUBLIC_REPORT_LIMIT", "5 per hour")
+    PUBLIC_UPLOAD_LIMIT = os.environ.get("PUBLIC_UPLOAD_LIMIT", "20 per hour")
+    PUBLIC_LOOKUP_LIMIT = os.environ.get("PUBLIC_LOOKUP_LIMIT", "20 per hour")
+    PUBLIC_SEARCH_LIMIT = os.environ.get("PUBLIC_SEARCH_LIMIT", "120 per minute")
+    PUBLIC_CHALLENGE_MAX_NUMBER = int(os.environ.get("PUBLIC_CHALLENGE_MAX_NUMBER", str(100_000)))
+    PUBLIC_CHALLENGE_MINUTES = int(os.environ.get("PUBLIC_CHALLENGE_MINUTES", str(30)))
+    PUBLIC_PHOTOS_MAX = int(os.environ.get("PUBLIC_PHOTOS_MAX", str(6)))
+    PUBLIC_ANSWER_DAYS = int(os.environ.get("PUBLIC_ANSWER_DAYS", str(7)))  # the unit's first answer is due
+    PUBLIC_DUPLICATE_DAYS = int(os.environ.get("PUBLIC_DUPLICATE_DAYS", str(14)))
+    PUBLIC_DUPLICATE_SIMILARITY = float(os.environ.get("PUBLIC_DUPLICATE_SIMILARITY", "0.8"))
 
 
 class TestConfig(Config):
@@ -105,6 +123,8 @@ class TestConfig(Config):
     ENVIRONMENT = "testing"
     SECRET_KEY = "test-secret"
     AUDIT_KEY = "test-audit-key"
+    REPORTER_KEY = "test-reporter-key"
+    PUBLIC_CHALLENGE_MAX_NUMBER = 2000  # tests solve challenges in Python
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False

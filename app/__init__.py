@@ -61,7 +61,7 @@ def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    keys.resolve(app)  # production refuses to start without SECRET_KEY and AUDIT_KEY
+    keys.resolve(app)  # production refuses to start without SECRET_KEY, AUDIT_KEY and REPORTER_KEY
     _bound_lock_waits(app)
 
     db.init_app(app)

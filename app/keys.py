@@ -1,4 +1,4 @@
-"""The application's secrets (SECRET_KEY, AUDIT_KEY): from the environment, from a file, or, outside production,
+"""The application's secrets (SECRET_KEY, AUDIT_KEY, REPORTER_KEY): from the environment, from a file, or, outside production,
 generated once into the instance folder. Production refuses to start without them."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 # config name -> the file in the instance folder that keeps a generated key outside production
-INSTANCE_FILES = {"SECRET_KEY": "secret_key", "AUDIT_KEY": "audit_key"}
+INSTANCE_FILES = {"SECRET_KEY": "secret_key", "AUDIT_KEY": "audit_key", "REPORTER_KEY": "reporter_key"}
 
 
 class MissingSecret(RuntimeError):
@@ -17,7 +17,7 @@ class MissingSecret(RuntimeError):
 
 
 def resolve(app: Flask) -> None:
-    """Fill app.config's SECRET_KEY and AUDIT_KEY, or raise MissingSecret in production."""
+    """Fill app.config's SECRET_KEY, AUDIT_KEY and REPORTER_KEY, or raise MissingSecret in production."""
     for name, filename in INSTANCE_FILES.items():
         app.config[name] = _secret(app, name, filename)
 

@@ -112,7 +112,7 @@ def scheduler(tmp_path: Path, pg_url: str, *args: str) -> subprocess.Popen:
     # The test application's keys: the processes append to the audit chains that the test then verifies.
     env = dict(os.environ, FLASK_APP="wsgi.py", DATABASE_URL=pg_url, HAZARDLOOP_INSTANCE_DIR=str(tmp_path),
                SCHEDULER_IN_PROCESS="0", MAIL_ENABLED="0", PYTHONUNBUFFERED="1", SECRET_KEY=TestConfig.SECRET_KEY,
-               AUDIT_KEY=TestConfig.AUDIT_KEY)
+               AUDIT_KEY=TestConfig.AUDIT_KEY, REPORTER_KEY=TestConfig.REPORTER_KEY)
     flask = Path(sys.executable).parent / "flask"
     return subprocess.Popen([str(flask), "scheduler", "run", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

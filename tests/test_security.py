@@ -116,7 +116,7 @@ def test_remember_me_is_a_new_token_per_login_lax_httponly_and_bounded(app):
 def _start(env: dict, code: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items()
              if k not in {"HAZARDLOOP_ENV", "SECRET_KEY", "AUDIT_KEY", "SECRET_KEY_FILE", "AUDIT_KEY_FILE",
-                          "SESSION_COOKIE_SECURE"}}
+                          "REPORTER_KEY", "REPORTER_KEY_FILE", "SESSION_COOKIE_SECURE"}}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True,
                           text=True, timeout=120, check=False)
 
@@ -127,7 +127,9 @@ def test_production_refuses_to_start_without_its_keys_and_sends_secure_cookies(t
     refused = _start(instance, code)
     assert refused.returncode != 0 and "SECRET_KEY is not set" in refused.stderr
     assert "AUDIT_KEY is not set" in _start({**instance, "SECRET_KEY": "k" * 32}, code).stderr
-    started = _start({**instance, "SECRET_KEY": "k" * 32, "AUDIT_KEY": "a" * 32}, code)
+    keys = {"SECRET_KEY": "k" * 32, "AUDIT_KEY": "a" * 32}
+    assert "REPORTER_KEY is not set" in _start({**instance, **keys}, code).stderr
+    started = _start({**instance, **keys, "REPORTER_KEY": "r" * 32}, code)
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "True"
 
@@ -198,7 +200,7 @@ class Worker:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         full = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}", "SECRET_KEY": "k" * 32,
-                "AUDIT_KEY": "a" * 32, "HAZARDLOOP_INSTANCE_DIR": str(tmp_path), **env}
+                "AUDIT_KEY": "a" * 32, "REPORTER_KEY": "r" * 32, "HAZARDLOOP_INSTANCE_DIR": str(tmp_path), **env}
         self.proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-w", "1", "-b",
                                       f"127.0.0.1:{self.port}", "wsgi:app"], cwd=ROOT, env=full,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

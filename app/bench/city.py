@@ -191,7 +191,8 @@ def _skeleton(preset: Preset, rng: random.Random, now: datetime, password_hash: 
 
 
 # The benchmark's database is thrown away: fixed keys, passed to every application and server the bench starts.
-BENCH_KEYS = {"SECRET_KEY": "hazardloop-bench-secret-key", "AUDIT_KEY": "hazardloop-bench-audit-key"}
+BENCH_KEYS = {"SECRET_KEY": "hazardloop-bench-secret-key", "AUDIT_KEY": "hazardloop-bench-audit-key",
+              "REPORTER_KEY": "hazardloop-bench-reporter-key"}
 
 SKELETON_COLUMNS = {
     "region": "id, code, name, kind, parent_id",

@@ -26,6 +26,7 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY=secret, AUDIT_KEY=BENCH_KEYS["AUDIT_KEY"],
+                   REPORTER_KEY=BENCH_KEYS["REPORTER_KEY"],
                    RATELIMIT_ENABLED="0",
                    SCHEDULER_IN_PROCESS="0", MAIL_ENABLED="0")
         cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",

@@ -45,6 +45,7 @@ from app.models.process import (
     TimerStatus,
 )
 from app.models.report import PeriodicReport, ReportStatus
+from app.models.public_report import PublicReport, PublicReportStatus, PublicReward, RewardStatus
 from app.models.statistics import HazardStatsDaily
 
 __all__ = [
@@ -87,9 +88,13 @@ __all__ = [
     "ProcessInstance",
     "ProcessRule",
     "ProcessVersion",
+    "PublicReport",
+    "PublicReportStatus",
+    "PublicReward",
     "Region",
     "RegionKind",
     "ReportStatus",
+    "RewardStatus",
     "Role",
     "StatusTerm",
     "StepFailure",

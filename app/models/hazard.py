@@ -138,7 +138,9 @@ class Attachment(Base):
     evidence_kind: Mapped[str | None] = mapped_column(String(30))
     original_name: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str] = mapped_column(String(300))
-    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # None for a photo a member of the public sent (no account): it belongs to its public report.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    public_report_id: Mapped[int | None] = mapped_column(ForeignKey("public_report.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
     created_at: Mapped[datetime]

@@ -20,10 +20,11 @@ from sqlalchemy import delete, func, select
 
 from app.clock import clock
 from app.extensions import db, undo_unless_committed
-from app.models import Attachment, Hazard, User
+from app.models import Attachment, Hazard, PublicReport, Role, User
 from app.services import forms
 from app.services.access import can_see_hazard
 from app.services.errors import BadRequest, NotFound, ServiceError, TooLarge, ValidationFailed
+from app.services.policy import acting_orgs
 
 T = TypeVar("T")
 
@@ -40,8 +41,12 @@ def upload_dir() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])
 
 
-def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
+def store(user: User | None, stream: IO[bytes], filename: str, *, accept: frozenset[str] | set[str] = DOCUMENT_TYPES
+          ) -> Attachment:
     """Save an uploaded file after checking its size and its type from the bytes (not the name).
+
+    `user` None: a photo from the public (services/public_reports.py), limited by the client's address instead of
+    a user's daily quota. `accept`: the content types taken (IMAGE_TYPES: photos only).
 
     The row is flushed (it has its id), not committed: the use case that receives the file commits it with
     everything else. The file is removed again if that transaction does not commit.
@@ -64,13 +69,15 @@ def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
             raise ValidationFailed(_("The file is empty."), fields={"file": _("The file is empty.")})
         kind = filetype.guess(tmp)
         mime = kind.mime if kind else None
-        if mime not in DOCUMENT_TYPES:
+        if mime not in accept:
             raise ValidationFailed(
-                _("Only photos (JPEG, PNG, WebP, GIF, HEIC) and documents (PDF, Word, Excel) can be uploaded."),
+                _("Only photos (JPEG, PNG, WebP, GIF, HEIC) and documents (PDF, Word, Excel) can be uploaded.")
+                if accept == DOCUMENT_TYPES else _("Only photos (JPEG, PNG, WebP, GIF, HEIC) can be uploaded."),
                 fields={"file": _("This file type is not accepted.")})
         if mime in IMAGE_TYPES:
             _check_dimensions(tmp, mime)
-        _check_quota(user, size)
+        if user is not None:
+            _check_quota(user, size)
         sha = digest.hexdigest()
         # One file per row (not one per content): a file is then removed with the transaction that wrote it
         # without asking whether another, uncommitted upload of the same bytes still needs it.
@@ -84,8 +91,9 @@ def store(user: User, stream: IO[bytes], filename: str) -> Attachment:
         raise
     undo_unless_committed(lambda: target.unlink(missing_ok=True))
     attachment = Attachment(sha256=sha, size=size, content_type=mime, kind="image" if mime in IMAGE_TYPES else "document",
-                            original_name=(filename or "upload")[-255:], storage_key=key, owner_id=user.id,
-                            organisation_id=user.organisation_id, created_at=clock.now())
+                            original_name=(filename or "upload")[-255:], storage_key=key,
+                            owner_id=user.id if user else None,
+                            organisation_id=user.organisation_id if user else None, created_at=clock.now())
     db.session.add(attachment)
     db.session.flush()
     return attachment
@@ -129,12 +137,14 @@ def remove_unlinked(batch: int = 200) -> int:
     abandoned); the scheduler calls it every tick. Returns how many were removed."""
     cutoff = clock.now() - timedelta(hours=current_app.config["UPLOAD_UNLINKED_HOURS"])
     ids = list(db.session.scalars(select(Attachment.id).where(Attachment.hazard_id.is_(None),
+                                                              Attachment.public_report_id.is_(None),
                                                               Attachment.created_at < cutoff).limit(batch)))
     if not ids:
         return 0
     try:
         # hazard_id is checked again by the DELETE itself: a file a form links meanwhile stays.
-        keys = list(db.session.scalars(delete(Attachment).where(Attachment.id.in_(ids), Attachment.hazard_id.is_(None))
+        keys = list(db.session.scalars(delete(Attachment).where(Attachment.id.in_(ids), Attachment.hazard_id.is_(None),
+                                                                  Attachment.public_report_id.is_(None))
                                        .returning(Attachment.storage_key)))
         db.session.commit()
     except BaseException:
@@ -237,7 +247,11 @@ def visible_attachment(user: User, attachment_id: int) -> Attachment:
     row = db.session.get(Attachment, attachment_id)
     if row is None:
         raise NotFound(_("Attachment %(id)s was not found.", id=attachment_id))
-    if row.hazard_id is None:
+    if row.public_report_id is not None and row.hazard_id is None:  # a photo from the public: its unit's inspectors
+        unit = db.session.scalar(select(PublicReport.supervising_unit_id).where(PublicReport.id == row.public_report_id))
+        if user.role != Role.inspector or unit not in acting_orgs(user):
+            raise NotFound(_("Attachment %(id)s was not found.", id=attachment_id))
+    elif row.hazard_id is None:
         if row.owner_id != user.id:
             raise NotFound(_("Attachment %(id)s was not found.", id=attachment_id))
     elif not can_see_hazard(user, db.session.get(Hazard, row.hazard_id)):

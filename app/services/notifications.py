@@ -108,6 +108,16 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
         return (_("Check missed: %(checklist)s", **p),
                 _("The scheduled check “%(checklist)s” (%(post)s) planned for %(scheduled)s was not done by "
                   "%(due)s. It has been recorded as missed.", **p))
+    if kind == "public_report_received":
+        return (_("New public report %(code)s", **p),
+                _("A member of the public reported a hazard (%(code)s); your unit is to answer it by %(due)s.",
+                  **p))
+    if kind == "public_report_overdue":
+        return (_("Overdue: the answer to public report %(code)s", **p),
+                _("Public report %(code)s was to be answered by %(due)s and is not answered yet.", **p))
+    if kind == "public_reward_proposed":
+        return (_("Reward to decide for public report %(code)s", **p),
+                _("%(proposer)s proposes a reward of %(amount)s yuan for public report %(code)s.", **p))
     return kind, json.dumps(params, ensure_ascii=False)
 
 

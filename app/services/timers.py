@@ -244,13 +244,14 @@ def fire_due(limit: int | None = None) -> TickResult:
 
 def tick(limit: int | None = None) -> TickResult:
     """One scheduler tick: fire due timers, open due checks, record missed checks, open the periodic reports of a
-    period that has ended, send e-mail, remove unused uploads."""
-    from app.services import attachments, checklists, notifications, periodic_reports
+    period that has ended, tell of public reports whose answer is overdue, send e-mail, remove unused uploads."""
+    from app.services import attachments, checklists, notifications, periodic_reports, public_reports
 
     result = fire_due(limit)
     result.checks_opened = checklists.open_due_checks()
     result.checks_missed = checklists.record_missed_checks()
     result.reports_opened = periodic_reports.open_ended_periods()
+    result.alerts += public_reports.tell_overdue_answers()
     notifications.queue_arrival_emails()
     result.emails_sent = notifications.drain_outbox()
     result.uploads_removed = attachments.remove_unlinked()

@@ -8,7 +8,14 @@ from __future__ import annotations
 from flask import Flask
 
 from app.extensions import csrf
-from app.web.api import admin_orgs, admin_positions, admin_users, routes, statuses  # noqa: F401  (declare the views on `bp`)
+from app.web.api import (  # noqa: F401  (declare the views on `bp`)
+    admin_orgs,
+    admin_positions,
+    admin_users,
+    public,
+    routes,
+    statuses,
+)
 from app.web.api.blueprint import DESCRIPTION, PREFIX, Api, bp, empty_means_absent
 
 __all__ = ["bp", "init_app"]

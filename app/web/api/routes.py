@@ -27,7 +27,9 @@ from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
 ID = f"int(min=1, max={s.INT_MAX})"
-PUBLIC_ENDPOINTS = frozenset({"api.token"})
+# No token: signing in, and the public's reports (app/web/api/public.py).
+PUBLIC_ENDPOINTS = frozenset({"api.token", "api.public_challenge", "api.public_upload", "api.public_report",
+                              "api.public_report_status"})
 # What a user holding a one-time password may call: read their profile and replace the password.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"api.me", "api.change_own_password"})
 BINARY = {"type": "string", "format": "binary"}

@@ -36,6 +36,11 @@ def register(app: Flask) -> None:
     from app.web.pages import reports
 
     app.register_blueprint(reports.bp)
+
+    # Reports from the public (issue 15).
+    from app.web.pages import public
+
+    app.register_blueprint(public.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"

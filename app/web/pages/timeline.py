@@ -68,6 +68,14 @@ Phrase = Callable[[dict[str, Any], str], str]
 PHRASES: dict[str, Phrase] = {
     # A hazard's own chain: what its timeline shows.
     "hazard_reported": lambda d, s: _("reported the hazard"),
+    # The system chain (never a hazard's timeline, which enterprises read): the identity of a public reporter read.
+    "reporter_details_read": lambda d, s: _("read the identity of the reporter of public report %(code)s",
+                                            code=d.get("tracking_code", "")),
+    "public_report_answered": lambda d, s: _("answered public report %(code)s", code=d.get("tracking_code", "")),
+    "public_reward_proposed": lambda d, s: _("proposed a reward for public report %(code)s",
+                                             code=d.get("tracking_code", "")),
+    "public_reward_decided": lambda d, s: _("decided the reward for public report %(code)s",
+                                            code=d.get("tracking_code", "")),
     "task_completed": lambda d, s: _("completed “%(step)s”", step=s),
     "task_claimed": lambda d, s: _("claimed “%(step)s”", step=s),
     "task_released": lambda d, s: _("released “%(step)s”", step=s),
