@@ -44,8 +44,8 @@ from app.models.process import (
     TimerKind,
     TimerStatus,
 )
-from app.models.report import PeriodicReport, ReportStatus
 from app.models.public_report import PublicReport, PublicReportStatus, PublicReward, RewardStatus
+from app.models.report import PeriodicReport, ReportStatus
 from app.models.statistics import HazardStatsDaily
 
 __all__ = [
