@@ -33,6 +33,10 @@ class Config:
     BPMN_DIR = BASE_DIR / "bpmn"
     FORMS_DIR = BASE_DIR / "forms"
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads")
+    # Where uploaded files live (app/storage.py): unset or file:///path for a folder (UPLOAD_DIR when unset), or
+    # s3://bucket/prefix for an S3-compatible object store (endpoint and credentials from AWS_ENDPOINT_URL,
+    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) — needed once several machines serve.
+    STORAGE_URL = os.environ.get("STORAGE_URL") or None
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # Whole-request cap: a few files per request at most.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(40 * 1024 * 1024)))

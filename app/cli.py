@@ -1,5 +1,5 @@
 """Operator commands: `flask seed-demo`, `flask audit verify|rekey`, `flask users unlock`, `flask process deploy`,
-`flask admin create` (app/cli_admin.py), `flask org import` (app/cli_import.py)."""
+`flask storage migrate`, `flask admin create` (app/cli_admin.py), `flask org import` (app/cli_import.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -139,6 +139,30 @@ def register_cli(app: Flask) -> None:
         click.echo("statistics agree with the hazards")
 
     app.cli.add_command(stats)
+
+    files = AppGroup("storage", help="The file store of photos and documents (STORAGE_URL).")
+    app.cli.add_command(files)
+
+    @files.command("migrate")
+    @click.option("--from", "source_url", default=None,
+                  help="The store to copy from (file:///path or s3://bucket/prefix); UPLOAD_DIR by default.")
+    def storage_migrate(source_url: str | None) -> None:
+        """Copy the files of a folder (or another store) into STORAGE_URL; run again to resume — files already
+        there with the same size are skipped."""
+        import sys
+
+        from flask import current_app
+
+        from app.storage import copy_missing, from_url, storage
+
+        source, target = from_url(source_url, current_app.config["UPLOAD_DIR"]), storage()
+        if source.url == target.url:
+            raise click.UsageError(f"STORAGE_URL is the source itself ({target.url}); set it to the new store.")
+        total = sum(1 for _ in source.list())
+        with click.progressbar(length=max(total, 1), label=f"Copying {source.url} to {target.url}",
+                               file=sys.stderr, show_pos=True) as bar:
+            copied, skipped = copy_missing(source, target, progress=bar.update)
+        click.echo(f"{copied} files copied, {skipped} already there.")
 
 
 def register_scheduler_cli(app: Flask) -> None:

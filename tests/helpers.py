@@ -48,3 +48,11 @@ def hazard(api, hazard_id: int) -> dict:
     resp = api.get(f"/hazards/{hazard_id}")
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
+
+
+def stored_keys(app) -> set[str]:
+    """The keys of the files in the application's file store (a folder or an object store)."""
+    from app.storage import storage
+
+    with app.app_context():
+        return {key for key, _size in storage().list() if not key.startswith("_health/")}
