@@ -102,6 +102,14 @@ class Config:
     UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", str(500)))
 
 
+    # Logs: one JSON object per line on stderr ("json"), plain lines ("text"), or Python's defaults (empty).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /metrics (Prometheus): answered to `Authorization: Bearer METRICS_TOKEN` when set, else only to 127.0.0.1/::1.
+    # Counts add up across gunicorn workers when PROMETHEUS_MULTIPROC_DIR names an empty folder (gunicorn.conf.py).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+
+
 class TestConfig(Config):
     TESTING = True
     ENVIRONMENT = "testing"
@@ -110,5 +118,6 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
+    LOG_FORMAT = ""  # pytest captures the records
     # Fast hashing for the many test users; production keeps scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

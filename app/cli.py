@@ -175,7 +175,9 @@ def register_scheduler_cli(app: Flask) -> None:
     @scheduler.command("run")
     @click.option("--once", is_flag=True, help="Do everything that is due now, then exit.")
     @click.option("--interval", type=float, default=None, help="Seconds between ticks (SCHEDULER_INTERVAL_SECONDS).")
-    def scheduler_run(once: bool, interval: float | None) -> None:
+    @click.option("--metrics-port", type=int, envvar="SCHEDULER_METRICS_PORT", default=None,
+                  help="Serve this process's Prometheus figures (timers fired) on 127.0.0.1:PORT/metrics.")
+    def scheduler_run(once: bool, interval: float | None, metrics_port: int | None) -> None:
         """Run the scheduler: fire due timers, open due checks, send e-mail (any number may run at once)."""
         from flask import current_app
 
@@ -196,6 +198,10 @@ def register_scheduler_cli(app: Flask) -> None:
                        f"{total.checks_missed} missed; sent {total.emails_sent} e-mails; removed {total.uploads_removed} unused uploads.")
             return
         interval = interval or float(current_app.config["SCHEDULER_INTERVAL_SECONDS"])
+        if metrics_port:
+            from app.metrics import serve
+
+            serve(metrics_port)
         click.echo(f"Scheduler running every {interval:g}s; Ctrl-C stops it.")
         run_forever(current_app._get_current_object(), interval)
 

@@ -8,7 +8,7 @@ from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -35,6 +35,8 @@ BINARY = {"type": "string", "format": "binary"}
 
 def error_response(status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
     body = {"error": message, "fields": fields or {}}
+    if g.get("request_id"):
+        body["request_id"] = g.request_id
     if code:
         body["code"] = code
     return jsonify(body), status
