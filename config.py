@@ -30,6 +30,10 @@ class Config:
     INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR") or BASE_DIR / "instance")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hazardloop.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    # A PostgreSQL streaming replica for reads that may lag (register, statistics, exports: app/services/replica.py);
+    # a person who wrote reads the primary for REPLICA_STICKY_SECONDS afterwards (marked in the limiter's store).
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    REPLICA_STICKY_SECONDS = int(os.environ.get("REPLICA_STICKY_SECONDS", "10"))
     BPMN_DIR = BASE_DIR / "bpmn"
     FORMS_DIR = BASE_DIR / "forms"
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads")

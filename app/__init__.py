@@ -64,6 +64,11 @@ def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
     logs.configure(app)
     keys.resolve(app)  # production refuses to start without SECRET_KEY and AUDIT_KEY
     _bound_lock_waits(app)
+    if app.config.get("DATABASE_REPLICA_URL"):
+        from app.extensions import REPLICA_BIND
+
+        app.config["SQLALCHEMY_BINDS"] = {**(app.config.get("SQLALCHEMY_BINDS") or {}),
+                                          REPLICA_BIND: app.config["DATABASE_REPLICA_URL"]}
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

@@ -42,5 +42,7 @@ def configure(app: Flask) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(app.config.get("LOG_LEVEL") or "INFO")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Running job ..." at every tick says nothing
+    # Our own loggers at LOG_LEVEL; libraries only warnings and errors, as before: SpiffWorkflow logs every task
+    # state change at INFO with the task's data (slow, and not for a log file), APScheduler every tick.
+    root.setLevel(logging.WARNING)
+    logging.getLogger("hazardloop").setLevel(app.config.get("LOG_LEVEL") or "INFO")

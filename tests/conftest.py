@@ -76,8 +76,9 @@ def pg_url():
 _migrated: set[str] = set()
 
 
-def make_app(db_url: str, tmp: Path):
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=db_url, INSTANCE_DIR=tmp, UPLOAD_DIR=tmp / "uploads")
+def make_app(db_url: str, tmp: Path, **overrides):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=db_url, INSTANCE_DIR=tmp, UPLOAD_DIR=tmp / "uploads",
+                     **overrides)
     with app.app_context():
         if db_url not in _migrated:
             upgrade()
@@ -254,3 +255,76 @@ def s3_bucket(s3_server, monkeypatch):
     bucket = f"hazardloop-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=bucket)
     return bucket
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+REPLICATION_RULE = "host replication all 127.0.0.1/32 trust"
+
+
+def _allow_local_replication(admin) -> None:
+    """The primary must accept replication connections from 127.0.0.1 (Debian's default pg_hba.conf does not):
+    add the one rule and reload when it is missing. Needs write access to pg_hba.conf (root, as in CI)."""
+    with admin.connect() as conn:
+        hba = Path(conn.scalar(sa.text("SHOW hba_file")))
+        rules = [line.split() for line in hba.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        if REPLICATION_RULE.split() not in rules:
+            with hba.open("a") as out:
+                out.write(f"\n# added by HazardLoop's tests (tests/conftest.py pg_replica)\n{REPLICATION_RULE}\n")
+            conn.execute(sa.text("SELECT pg_reload_conf()"))
+
+
+@pytest.fixture(scope="session")
+def pg_replica(pg_url):
+    """A streaming replica of the test PostgreSQL, made with pg_basebackup and started on a free port as the
+    `postgres` OS user; yields the replica's URL of the session's database (pg_url). Stopped at the end."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    if os.geteuid() != 0 or shutil.which("runuser") is None or not (PG_BIN / "pg_ctl").exists():
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("the replica test needs root, runuser and PostgreSQL 15's server binaries")
+        pytest.skip("cannot start a PostgreSQL replica here")
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    _allow_local_replication(admin)
+    admin.dispose()
+    primary = sa.engine.make_url(PG_ADMIN_URL)
+    root = Path(tempfile.mkdtemp(prefix="hazardloop-replica-"))  # not under pytest's root-only folders
+    data = root / "data"
+    shutil.chown(root, "postgres", "postgres")
+    port = _free_port()
+
+    def as_postgres(*cmd: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *cmd], check=True, capture_output=True, timeout=300)
+
+    as_postgres("pg_basebackup", "-h", primary.host or "127.0.0.1", "-p", str(primary.port or 5432), "-U",
+                primary.username or "postgres", "-D", str(data), "-R", "-X", "stream")
+    # Debian keeps the configuration in /etc: the copy gets its own, minimal one.
+    (data / "postgresql.conf").write_text(
+        f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\nhot_standby = on\n")
+    (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    (data / "pg_ident.conf").write_text("")
+    for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
+        shutil.chown(data / name, "postgres", "postgres")
+    url = sa.engine.make_url(pg_url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    try:
+        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "replica.log"), "-w", "-t", "60",
+                    "start")
+        engine = sa.create_engine(url)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with engine.connect() as conn:
+                    assert conn.scalar(sa.text("SELECT pg_is_in_recovery()")) is True
+                break
+            except sa.exc.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        engine.dispose()
+        yield url
+    finally:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
+                        "-w", "stop"], check=False, capture_output=True, timeout=120)
+        shutil.rmtree(root, ignore_errors=True)
