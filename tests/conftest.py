@@ -109,20 +109,29 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture
-def app(backend, request, tmp_path):
-    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
-    app = make_app(url, tmp_path)
+@contextmanager
+def seeded_app(db_url: str, tmp: Path, **overrides):
+    """An application on a migrated, emptied database holding the demo world; the clock reset before and after."""
+    app = make_app(db_url, tmp, **overrides)
     clock.reset()
     with app.app_context():
         from app.services.demo import seed_world
 
         seed_world()
-    yield app
-    clock.reset()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        yield app
+    finally:
+        clock.reset()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(backend, request, tmp_path):
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    with seeded_app(url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture
@@ -219,29 +228,13 @@ def s3_server():
     """An S3-compatible server of this test session's own: moto's standalone server (PyPI moto[server], a dev
     dependency) on a free port. Yields the environment boto3 reads (endpoint, credentials, region); a test makes its
     bucket with `s3_bucket`."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from app.bench.storage import moto_server
 
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto's S3 server did not start")
-            time.sleep(0.1)
-    yield {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        with moto_server() as env:
+            yield env
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture

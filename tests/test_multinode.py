@@ -29,13 +29,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from app.bench.server import Gunicorn, free_port
-from app.clock import clock
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, TaskStatus, User
 from app.services import hazards
 from app.services.demo import tiny_png
 from config import TestConfig
-from tests.conftest import make_app
+from tests.conftest import seeded_app
 from tests.helpers import REPORT, in_days
 from tests.test_scheduler_processes import due_hazards, fired_counts, without_overdue_notices
 
@@ -47,17 +46,8 @@ HTTP = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5, rea
 
 @pytest.fixture
 def cluster_app(pg_url, tmp_path):
-    app = make_app(pg_url, tmp_path / "test")
-    clock.reset()
-    with app.app_context():
-        from app.services.demo import seed_world
-
-        seed_world()
-    yield app
-    clock.reset()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(pg_url, tmp_path / "test") as app:
+        yield app
 
 
 def node(tmp_path: Path, name: str, pg_url: str, env: dict[str, str]) -> Gunicorn:

@@ -9,9 +9,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from app.clock import clock
 from app.extensions import db
-from tests.conftest import make_app
+from tests.conftest import seeded_app
 from tests.helpers import report
 
 
@@ -23,20 +22,12 @@ def replica_app(app):
 @pytest.fixture
 def app(pg_url, pg_replica, tmp_path):
     """The application on PostgreSQL with its replica (this module's tests use PostgreSQL only)."""
-    app = make_app(pg_url, tmp_path, DATABASE_REPLICA_URL=pg_replica, REPLICA_STICKY_SECONDS=2)
-    clock.reset()
-    with app.app_context():
-        from app.services.demo import seed_world
-
-        seed_world()
-    yield app
-    replica = sa.create_engine(pg_replica, isolation_level="AUTOCOMMIT")
-    with replica.connect() as conn:
-        conn.execute(sa.text("SELECT pg_wal_replay_resume()"))
-    replica.dispose()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(pg_url, tmp_path, DATABASE_REPLICA_URL=pg_replica, REPLICA_STICKY_SECONDS=2) as application:
+        yield application
+        replica = sa.create_engine(pg_replica, isolation_level="AUTOCOMMIT")
+        with replica.connect() as conn:  # never leave the replica paused for the next test
+            conn.execute(sa.text("SELECT pg_wal_replay_resume()"))
+        replica.dispose()
 
 
 def caught_up(app, replica, timeout: float = 30) -> None:

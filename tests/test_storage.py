@@ -12,7 +12,7 @@ import pytest
 
 from app.services.demo import tiny_png
 from app.storage import LocalStorage, MissingFile, S3Storage, check_writable, from_url, storage
-from tests.conftest import make_app
+from tests.conftest import seeded_app
 from tests.helpers import report, stored_keys, upload
 from tests.test_api_lifecycle import (  # noqa: F401  (run again on the object store)
     test_general_hazard_goes_from_report_to_closed_with_a_failed_review_in_between,
@@ -34,22 +34,10 @@ from tests.test_security import (  # noqa: F401
 
 
 @pytest.fixture
-def app(request, tmp_path, s3_bucket):
+def app(pg_url, tmp_path, s3_bucket):
     """The application on PostgreSQL with its files in a bucket of the S3 server (not in UPLOAD_DIR)."""
-    from app.clock import clock
-    from app.extensions import db
-    from app.services.demo import seed_world
-
-    application = make_app(request.getfixturevalue("pg_url"), tmp_path)
-    application.config["STORAGE_URL"] = f"s3://{s3_bucket}/uploads"
-    clock.reset()
-    with application.app_context():
-        seed_world()
-    yield application
-    clock.reset()
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(pg_url, tmp_path, STORAGE_URL=f"s3://{s3_bucket}/uploads") as application:
+        yield application
 
 
 @pytest.fixture(params=["folder", "s3"])

@@ -38,11 +38,9 @@ def _photo() -> bytes:
 
 
 @contextmanager
-def _object_store():
-    """The environment of an S3 endpoint: the caller's, or a moto server of our own."""
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        yield {}
-        return
+def moto_server():
+    """moto's standalone S3 server (PyPI moto[server], a dev dependency) on a free loopback port; yields the
+    environment boto3 reads to reach it. The tests' `s3_server` fixture uses it too."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,14 +52,24 @@ def _object_store():
                 with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1):
                     break
             except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto's server did not start") from None
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("moto's S3 server did not start") from None
                 time.sleep(0.1)
-        yield {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+        yield {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                "AWS_DEFAULT_REGION": "us-east-1"}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def _object_store():
+    """The environment of an S3 endpoint: the caller's (AWS_ENDPOINT_URL), or a moto server of our own."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        yield {}
+        return
+    with moto_server() as env:
+        yield env
 
 
 def _percentile(values: list[float], q: float) -> float:
