@@ -19,6 +19,7 @@ from app.clock import clock
 from app.extensions import db
 from app.services import immutable
 from config import TestConfig
+from tests.helpers import MIGRATED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +74,9 @@ def pg_url():
         yield url
 
 
-_migrated: set[str] = set()
+# Shared through tests.helpers: modules that import from tests.conftest get a second copy of this module (pytest
+# loads it as `conftest`), and each copy would otherwise migrate and seed again without emptying the database.
+_migrated = MIGRATED
 
 
 def make_app(db_url: str, tmp: Path, **overrides):

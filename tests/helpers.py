@@ -10,6 +10,9 @@ REPORT = {"title": "配电箱未上锁", "description": "巡检发现配电箱�
           "hazard_type": "unsafe_condition", "source": "self_check"}
 
 
+MIGRATED: set[str] = set()  # the test databases this session has migrated (tests/conftest.py make_app)
+
+
 def in_days(n: int) -> str:
     return (date.today() + timedelta(days=n)).isoformat()
 

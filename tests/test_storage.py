@@ -96,6 +96,8 @@ def test_an_upload_goes_to_the_bucket_and_comes_back_through_the_app_only_to_tho
     assert resp.headers["Content-Length"] == str(len(png))
     again = officer.get(f"/attachments/{photo}", headers={"If-None-Match": resp.headers["ETag"]})
     assert again.status_code == 304
+    part = officer.get(f"/attachments/{photo}", headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.data == png[10:20], "a download resumes where it stopped"
     assert api.as_("officer_b").get(f"/attachments/{photo}").status_code == 404
 
 

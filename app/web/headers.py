@@ -5,7 +5,7 @@ import unicodedata
 from typing import IO
 from urllib.parse import quote
 
-from flask import Flask, Response, send_file
+from flask import Flask, Response, request, send_file
 
 # Only our own scripts, styles, images and fonts. Inline styles stay allowed: bpmn-js and Bootstrap set style
 # attributes; scripts never run inline (app/static/js/app.js attaches page behaviour by data attributes).
@@ -47,10 +47,11 @@ def send_stored(stream: IO[bytes], *, size: int, etag: str, mimetype: str, filen
     """Stream a user's file from the file store (app/storage.py) through the application, after the route has
     checked who may see it: the same answer for a local folder and an object store (no store links handed out).
     The ETag is the content's sha256, so a browser revalidates without fetching the bytes again."""
-    response = send_file(stream, mimetype=mimetype, etag=etag, max_age=max_age)
-    if response.status_code == 200:
-        response.content_length = size
-    else:
+    response = send_file(stream, mimetype=mimetype, etag=etag, max_age=max_age, conditional=False)
+    response.content_length = size
+    # Conditional (ETag) and range requests (a resumed download) on the stream, with its known length.
+    response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    if response.status_code == 304:
         stream.close()
     if max_age is not None:
         response.headers["Cache-Control"] = f"private, max-age={max_age}"
