@@ -291,11 +291,20 @@ def pg_replica(pg_url):
     shutil.chown(root, "postgres", "postgres")
     port = _free_port()
 
-    def as_postgres(*cmd: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *cmd], check=True, capture_output=True, timeout=300)
+    def as_postgres(*cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["runuser", "-u", "postgres", "--", *cmd], check=False, capture_output=True, text=True,
+                              timeout=300)
 
-    as_postgres("pg_basebackup", "-h", primary.host or "127.0.0.1", "-p", str(primary.port or 5432), "-U",
-                primary.username or "postgres", "-D", str(data), "-R", "-X", "stream")
+    for attempt in range(4):  # a backup is cut short when another session's DROP DATABASE ... FORCE lands on it
+        backup = as_postgres("pg_basebackup", "-h", primary.host or "127.0.0.1", "-p", str(primary.port or 5432),
+                             "-U", primary.username or "postgres", "-D", str(data), "-R", "-X", "stream")
+        if backup.returncode == 0:
+            break
+        shutil.rmtree(data, ignore_errors=True)
+        if attempt == 3:
+            shutil.rmtree(root, ignore_errors=True)
+            pytest.fail(f"pg_basebackup failed: {backup.stderr[-2000:]}")
+        time.sleep(1)
     # Debian keeps the configuration in /etc: the copy gets its own, minimal one.
     (data / "postgresql.conf").write_text(
         f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\nhot_standby = on\n")
@@ -305,8 +314,9 @@ def pg_replica(pg_url):
         shutil.chown(data / name, "postgres", "postgres")
     url = sa.engine.make_url(pg_url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     try:
-        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "replica.log"), "-w", "-t", "60",
-                    "start")
+        started = as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "replica.log"), "-w", "-t",
+                              "60", "start")
+        assert started.returncode == 0, (root / "replica.log").read_text()[-3000:]
         engine = sa.create_engine(url)
         deadline = time.monotonic() + 60
         while True:
@@ -321,6 +331,5 @@ def pg_replica(pg_url):
         engine.dispose()
         yield url
     finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
-                        "-w", "stop"], check=False, capture_output=True, timeout=120)
+        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
