@@ -69,6 +69,7 @@ test: deps assets translations browser
 PRESET ?= small
 bench: deps translations
 	$(BIN)/python -m app.bench run --preset $(PRESET)
+	$(BIN)/python -m app.bench storage
 
 # The scheduler as its own process (production style); `make run` already runs one inside the server.
 scheduler: deps

@@ -35,9 +35,17 @@ class Config:
     INSTANCE_DIR = Path(os.environ.get("HAZARDLOOP_INSTANCE_DIR") or BASE_DIR / "instance")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hazardloop.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    # A PostgreSQL streaming replica for reads that may lag (register, statistics, exports: app/services/replica.py);
+    # a person who wrote reads the primary for REPLICA_STICKY_SECONDS afterwards (marked in the limiter's store).
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    REPLICA_STICKY_SECONDS = int(os.environ.get("REPLICA_STICKY_SECONDS", "10"))
     BPMN_DIR = BASE_DIR / "bpmn"
     FORMS_DIR = BASE_DIR / "forms"
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads")
+    # Where uploaded files live (app/storage.py): unset or file:///path for a folder (UPLOAD_DIR when unset), or
+    # s3://bucket/prefix for an S3-compatible object store (endpoint and credentials from AWS_ENDPOINT_URL,
+    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) — needed once several machines serve.
+    STORAGE_URL = os.environ.get("STORAGE_URL") or None
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # Whole-request cap: a few files per request at most.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(40 * 1024 * 1024)))
@@ -118,6 +126,14 @@ class Config:
     PUBLIC_DUPLICATE_SIMILARITY = float(os.environ.get("PUBLIC_DUPLICATE_SIMILARITY", "0.8"))
 
 
+    # Logs: one JSON object per line on stderr ("json"), plain lines ("text"), or Python's defaults (empty).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /metrics (Prometheus): answered to `Authorization: Bearer METRICS_TOKEN` when set, else only to 127.0.0.1/::1.
+    # Counts add up across gunicorn workers when PROMETHEUS_MULTIPROC_DIR names an empty folder (gunicorn.conf.py).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+
+
 class TestConfig(Config):
     TESTING = True
     ENVIRONMENT = "testing"
@@ -128,6 +144,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
+    LOG_FORMAT = ""  # pytest captures the records
     # Fast hashing for the many test users; production keeps scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     # Tests that move the clock past a quarter's end do not get reports opened; tests of the job turn it on.

@@ -8,7 +8,7 @@ from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import keys
+from app import keys, logs
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import BASE_DIR, Config
 
@@ -61,8 +61,14 @@ def create_app(config_object: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logs.configure(app)
     keys.resolve(app)  # production refuses to start without SECRET_KEY, AUDIT_KEY and REPORTER_KEY
     _bound_lock_waits(app)
+    if app.config.get("DATABASE_REPLICA_URL"):
+        from app.extensions import REPLICA_BIND
+
+        app.config["SQLALCHEMY_BINDS"] = {**(app.config.get("SQLALCHEMY_BINDS") or {}),
+                                          REPLICA_BIND: app.config["DATABASE_REPLICA_URL"]}
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

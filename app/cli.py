@@ -1,5 +1,5 @@
 """Operator commands: `flask seed-demo`, `flask audit verify|rekey`, `flask users unlock`, `flask process deploy`,
-`flask admin create` (app/cli_admin.py), `flask org import` (app/cli_import.py)."""
+`flask storage migrate`, `flask admin create` (app/cli_admin.py), `flask org import` (app/cli_import.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -156,6 +156,30 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(reports)
 
+    files = AppGroup("storage", help="The file store of photos and documents (STORAGE_URL).")
+    app.cli.add_command(files)
+
+    @files.command("migrate")
+    @click.option("--from", "source_url", default=None,
+                  help="The store to copy from (file:///path or s3://bucket/prefix); UPLOAD_DIR by default.")
+    def storage_migrate(source_url: str | None) -> None:
+        """Copy the files of a folder (or another store) into STORAGE_URL; run again to resume — files already
+        there with the same size are skipped."""
+        import sys
+
+        from flask import current_app
+
+        from app.storage import copy_missing, from_url, storage
+
+        source, target = from_url(source_url, current_app.config["UPLOAD_DIR"]), storage()
+        if source.url == target.url:
+            raise click.UsageError(f"STORAGE_URL is the source itself ({target.url}); set it to the new store.")
+        total = sum(1 for _ in source.list())
+        with click.progressbar(length=max(total, 1), label=f"Copying {source.url} to {target.url}",
+                               file=sys.stderr, show_pos=True) as bar:
+            copied, skipped = copy_missing(source, target, progress=bar.update)
+        click.echo(f"{copied} files copied, {skipped} already there.")
+
 
 def register_scheduler_cli(app: Flask) -> None:
     """`flask scheduler run [--once]` and `flask scheduler status`."""
@@ -167,7 +191,9 @@ def register_scheduler_cli(app: Flask) -> None:
     @scheduler.command("run")
     @click.option("--once", is_flag=True, help="Do everything that is due now, then exit.")
     @click.option("--interval", type=float, default=None, help="Seconds between ticks (SCHEDULER_INTERVAL_SECONDS).")
-    def scheduler_run(once: bool, interval: float | None) -> None:
+    @click.option("--metrics-port", type=int, envvar="SCHEDULER_METRICS_PORT", default=None,
+                  help="Serve this process's Prometheus figures (timers fired) on 127.0.0.1:PORT/metrics.")
+    def scheduler_run(once: bool, interval: float | None, metrics_port: int | None) -> None:
         """Run the scheduler: fire due timers, open due checks, send e-mail (any number may run at once)."""
         from flask import current_app
 
@@ -188,6 +214,10 @@ def register_scheduler_cli(app: Flask) -> None:
                        f"{total.checks_missed} missed; sent {total.emails_sent} e-mails; removed {total.uploads_removed} unused uploads.")
             return
         interval = interval or float(current_app.config["SCHEDULER_INTERVAL_SECONDS"])
+        if metrics_port:
+            from app.metrics import serve
+
+            serve(metrics_port)
         click.echo(f"Scheduler running every {interval:g}s; Ctrl-C stops it.")
         run_forever(current_app._get_current_object(), interval)
 

@@ -7,13 +7,31 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.orm import Session
 
 from app.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+REPLICA_BIND = "replica"  # the engine of DATABASE_REPLICA_URL (app/services/replica.py decides when)
+USE_REPLICA = "hazardloop.use_replica"
+
+
+class RoutingSession(FlaskSession):
+    """Sends SELECTs to the read replica while `session.info[USE_REPLICA]` is set (services/replica.reads); every
+    write, flush and lock stays on the primary."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if (bind is None and self.info.get(USE_REPLICA) and not self._flushing and isinstance(clause, Select)
+                and clause._for_update_arg is None):
+            engine = self._db.engines.get(REPLICA_BIND)
+            if engine is not None:
+                return engine
+        return super().get_bind(mapper, clause, bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

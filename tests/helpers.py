@@ -10,6 +10,9 @@ REPORT = {"title": "配电箱未上锁", "description": "巡检发现配电箱�
           "hazard_type": "unsafe_condition", "source": "self_check"}
 
 
+MIGRATED: set[str] = set()  # the test databases this session has migrated (tests/conftest.py make_app)
+
+
 def in_days(n: int) -> str:
     return (date.today() + timedelta(days=n)).isoformat()
 
@@ -48,3 +51,11 @@ def hazard(api, hazard_id: int) -> dict:
     resp = api.get(f"/hazards/{hazard_id}")
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
+
+
+def stored_keys(app) -> set[str]:
+    """The keys of the files in the application's file store (a folder or an object store)."""
+    from app.storage import storage
+
+    with app.app_context():
+        return {key for key, _size in storage().list() if not key.startswith("_health/")}

@@ -189,7 +189,8 @@ def test_every_api_error_has_one_shape(api, client, app):
     assert [r.status_code for r in answers] == [401, 404, 405, 400, 400, 413]
     for resp in answers:
         body = resp.get_json()
-        assert resp.mimetype == "application/json" and set(body) == {"error", "fields"} and body["error"]
+        assert resp.mimetype == "application/json" and set(body) == {"error", "fields", "request_id"} and body["error"]
+        assert body["request_id"] == resp.headers["X-Request-ID"]  # to quote when reporting it
     assert "JSON" in answers[3].get_json()["error"] and "JSON" in answers[4].get_json()["error"]
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Checklist
 from app.services.demo import tiny_png
+from app.storage import storage
 from tests.deadline_steps import general_hazard_rectifying
-from tests.helpers import REPORT, complete, current_task, hazard, in_days, report, upload
+from tests.helpers import REPORT, complete, current_task, hazard, in_days, report, stored_keys, upload
 from tests.test_page_submissions import stored
 from tests.test_pages import Pages, text
 
@@ -167,9 +168,9 @@ def test_json_nested_100000_deep_is_refused_by_the_form_editor(pages):
 def test_a_missing_file_behind_an_attachment_row_is_not_found(api, pages, app):
     officer = api.as_("officer_a")
     attachment_id = upload(officer)
-    for path in app.config["UPLOAD_DIR"].rglob("*"):
-        if path.is_file():
-            path.unlink()
+    with app.app_context():
+        for key in stored_keys(app):
+            storage().delete(key)
     resp = officer.get(f"/attachments/{attachment_id}?lang=en")
     assert resp.status_code == 404 and "missing from the file store" in resp.get_json()["error"]
     pages.login("officer_a")

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Attachment
 from app.services.demo import tiny_png
 from tests import designer_diagrams as dd
-from tests.helpers import in_days
+from tests.helpers import in_days, stored_keys
 from tests.test_pages import Pages, text
 
 
@@ -30,8 +30,7 @@ def stored(app) -> tuple[int, int]:
     with app.app_context():
         rows = db.session.scalar(select(func.count()).select_from(Attachment))
         db.session.remove()
-    root = app.config["UPLOAD_DIR"]
-    return rows, sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+    return rows, len(stored_keys(app))
 
 
 def photo(name: str = "after.png") -> tuple:

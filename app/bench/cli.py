@@ -104,3 +104,16 @@ def summary_command(out: Path) -> None:
     runs = {p: json.loads((out / f"{p}.json").read_text(encoding="utf-8"))
             for p in ("small", "city") if (out / f"{p}.json").exists()}
     click.echo(report.summary(runs), nl=False)
+
+
+@bench.command("storage")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+@click.option("--rounds", type=int, default=100, show_default=True)
+def storage_command(out: Path, rounds: int) -> None:
+    """Upload and download cost: the local folder against an S3-compatible store; writes <out>/storage.md."""
+    from app.bench.storage import run
+
+    results = run(out, rounds)
+    click.echo((out / "storage.md").read_text(encoding="utf-8"))
+    click.echo(f"({results['rounds']} rounds)")

@@ -22,13 +22,13 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, db_url: str, workers: int, secret: str, log: Path, threads: int = 1) -> None:
+    def __init__(self, db_url: str, workers: int, secret: str, log: Path, threads: int = 1,
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY=secret, AUDIT_KEY=BENCH_KEYS["AUDIT_KEY"],
-                   REPORTER_KEY=BENCH_KEYS["REPORTER_KEY"],
-                   RATELIMIT_ENABLED="0",
-                   SCHEDULER_IN_PROCESS="0", MAIL_ENABLED="0")
+        env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": secret, "AUDIT_KEY": BENCH_KEYS["AUDIT_KEY"],
+               "REPORTER_KEY": BENCH_KEYS["REPORTER_KEY"],
+               "RATELIMIT_ENABLED": "0", "SCHEDULER_IN_PROCESS": "0", "MAIL_ENABLED": "0", **(env or {})}
         cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
                "--timeout", "120", "--backlog", "512"]
         if threads > 1:

@@ -1,4 +1,4 @@
-"""Photos and documents: files on disk with a row each; forms refer to them by id."""
+"""Photos and documents: files in the file store (app/storage.py) with a row each; forms refer to them by id."""
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +25,7 @@ from app.services import forms
 from app.services.access import can_see_hazard
 from app.services.errors import BadRequest, NotFound, ServiceError, TooLarge, ValidationFailed
 from app.services.policy import acting_orgs
+from app.storage import MissingFile, storage
 
 T = TypeVar("T")
 
@@ -35,10 +36,6 @@ DOCUMENT_TYPES = IMAGE_TYPES | {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/msword", "application/vnd.ms-excel",
 }
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def store(user: User | None, stream: IO[bytes], filename: str, *, accept: frozenset[str] | set[str] = DOCUMENT_TYPES
@@ -52,10 +49,9 @@ def store(user: User | None, stream: IO[bytes], filename: str, *, accept: frozen
     everything else. The file is removed again if that transaction does not commit.
     """
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    # Checked in a local temporary file first; only an accepted file goes to the store.
+    fd, tmp = tempfile.mkstemp(prefix="hazardloop-upload-")
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(64 * 1024):
@@ -82,14 +78,12 @@ def store(user: User | None, stream: IO[bytes], filename: str, *, accept: frozen
         # One file per row (not one per content): a file is then removed with the transaction that wrote it
         # without asking whether another, uncommitted upload of the same bytes still needs it.
         key = f"{sha[:2]}/{sha}-{uuid.uuid4().hex[:12]}"
-        target = directory / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    undo_unless_committed(lambda: target.unlink(missing_ok=True))
+        files = storage()
+        with open(tmp, "rb") as accepted:
+            files.put(key, accepted, mime)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    undo_unless_committed(lambda: files.delete(key))
     attachment = Attachment(sha256=sha, size=size, content_type=mime, kind="image" if mime in IMAGE_TYPES else "document",
                             original_name=(filename or "upload")[-255:], storage_key=key,
                             owner_id=user.id if user else None,
@@ -150,8 +144,9 @@ def remove_unlinked(batch: int = 200) -> int:
     except BaseException:
         db.session.rollback()
         raise
+    files = storage()
     for key in keys:
-        (upload_dir() / key).unlink(missing_ok=True)
+        files.delete(key)
     return len(keys)
 
 
@@ -259,14 +254,16 @@ def visible_attachment(user: User, attachment_id: int) -> Attachment:
     return row
 
 
-def path_of(attachment: Attachment) -> Path:
-    path = (upload_dir() / attachment.storage_key).resolve()
-    if upload_dir().resolve() not in path.parents:
-        raise BadRequest(_("Invalid attachment path."))
-    if not path.is_file():
+def open_file(attachment: Attachment) -> IO[bytes]:
+    """The bytes of an attachment the caller may see (visible_attachment), as a stream to send on; the caller
+    closes it."""
+    try:
+        return storage().open(attachment.storage_key)
+    except ValueError:
+        raise BadRequest(_("Invalid attachment path.")) from None
+    except MissingFile:
         raise NotFound(_("The file of this attachment is missing from the file store; ask your administrator to "
-                         "restore it from the backup."))
-    return path
+                         "restore it from the backup.")) from None
 
 
 def hazard_attachments(hazard_id: int) -> list[Attachment]:

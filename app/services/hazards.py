@@ -24,7 +24,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import attachments, audit, forms, lifecycle, processes, statistics
+from app.services import attachments, audit, forms, lifecycle, processes, replica, statistics
 from app.services.access import hazard_scope, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_cap, paginate
@@ -188,21 +188,22 @@ def list_hazards(user: User, filters: HazardFilters, page: int = 1, per_page: in
     once for the page. Other filters count from the scope indexes (index-only, migration 0007) and read
     the page in index order. Past the cap the count shows "10,000+".
     """
-    stmt = hazard_query(user, filters)
-    offset = (page - 1) * per_page
-    cap = count_cap()
-    if cap and filters.text:
-        matches = aliased(Hazard, stmt.limit(cap + 1).subquery())
-        rows = db.session.execute(
-            select(matches, func.count().over().label("total")).order_by(*_order(matches, filters.sort))
-            .options(selectinload(matches.enterprise)).limit(per_page + 1).offset(offset)).all()
-        if rows and rows[0].total <= cap:
-            return Page([r[0] for r in rows[:per_page]], rows[0].total, page, per_page,
-                        has_next=len(rows) > per_page)
-    # The enterprises' names are shown in the list: one query for the page, not one per row.
-    items = db.session.scalars(stmt.order_by(*_order(Hazard, filters.sort)).options(selectinload(Hazard.enterprise))
-                               .limit(per_page + 1).offset(offset))
-    return paginate(stmt, page, per_page, items)
+    with replica.reads(user):  # may lag a few seconds; the user's own writes never do
+        stmt = hazard_query(user, filters)
+        offset = (page - 1) * per_page
+        cap = count_cap()
+        if cap and filters.text:
+            matches = aliased(Hazard, stmt.limit(cap + 1).subquery())
+            rows = db.session.execute(
+                select(matches, func.count().over().label("total")).order_by(*_order(matches, filters.sort))
+                .options(selectinload(matches.enterprise)).limit(per_page + 1).offset(offset)).all()
+            if rows and rows[0].total <= cap:
+                return Page([r[0] for r in rows[:per_page]], rows[0].total, page, per_page,
+                            has_next=len(rows) > per_page)
+        # The enterprises' names are shown in the list: one query for the page, not one per row.
+        items = db.session.scalars(stmt.order_by(*_order(Hazard, filters.sort))
+                                   .options(selectinload(Hazard.enterprise)).limit(per_page + 1).offset(offset))
+        return paginate(stmt, page, per_page, items)
 
 
 def get_hazard(user: User, hazard_id: int) -> Hazard:

@@ -18,7 +18,7 @@ _EXTENSION = "hazardloop.login_throttle"
 _GENERATION_TTL = 400 * 24 * 3600  # outlives every failure window
 
 
-def _storage() -> Storage:
+def shared_store() -> Storage:
     app = current_app._get_current_object()
     store = app.extensions.get(_EXTENSION)
     if store is None:
@@ -38,7 +38,7 @@ class Throttle:
     """The failures of one account name from one source address."""
 
     def __init__(self, name: str | None, source: str | None) -> None:
-        self.store = _storage()
+        self.store = shared_store()
         account = normalise(name)
         generation = self.store.get(f"{_prefix(account)}:generation")
         self.key = f"{_prefix(account)}:{generation}:{source or 'unknown'}"
@@ -67,4 +67,4 @@ class Throttle:
 
 def unlock(name: str) -> None:
     """Forget every failure of this account name, from every address."""
-    _storage().incr(f"{_prefix(normalise(name))}:generation", _GENERATION_TTL)
+    shared_store().incr(f"{_prefix(normalise(name))}:generation", _GENERATION_TTL)

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from app.chinatime import china_date, parse_date
 from app.extensions import db
 from app.models import Hazard, HazardStatsDaily, HazardStatus, Organisation, Region
-from app.services import org_codes
+from app.services import org_codes, replica
 from app.services.access import hazard_scope
 from app.services.policy import region_subtree
 
@@ -310,33 +310,34 @@ def _regions() -> dict[int, tuple[int | None, str]]:
 
 def statistics(user, filters: StatsFilters, group_by: str, language: str | None = None) -> Statistics:
     """The figures over the rollup: the total, one row per group, and the monthly trend (one pass each)."""
-    t = HazardStatsDaily
-    where = _where(user, filters)
-    total = Figures(label=_("Total"), link=filters.params())
-    trend: dict[str, Figures] = {}
-    for row in db.session.execute(select(t.day, *_sums()).where(*where).group_by(t.day)):
-        month = row.day.strftime("%Y-%m")
-        bucket = trend.setdefault(month, Figures(key=month, label=month))
-        bucket.add(row._mapping)
-        total.add(row._mapping)
-    month_start = filters.start.replace(day=1)
-    while month_start <= filters.end:  # every month of the period, an empty one as zeros
-        month = month_start.strftime("%Y-%m")
-        trend.setdefault(month, Figures(key=month, label=month))
-        month_start = (month_start + timedelta(days=32)).replace(day=1)
-    for month, bucket in trend.items():
-        first = date.fromisoformat(month + "-01")
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        bucket.link = {**filters.params(), "from": max(first, filters.start).isoformat(),
-                       "to": min(last, filters.end).isoformat()}
-    parent_label = None
-    if group_by == "region" and filters.region_id is not None:
-        regions = _regions()
-        parent_label = regions.get(filters.region_id, (None, ""))[1]
-        if not any(parent == filters.region_id for parent, _name in regions.values()):
-            group_by = "enterprise"  # a grid: its enterprises
-    rows = _grouped(where, filters, group_by, language)
-    return Statistics(filters, group_by, rows, total, [trend[m] for m in sorted(trend)], parent_label)
+    with replica.reads(user):  # may lag a few seconds; the user's own writes never do
+        t = HazardStatsDaily
+        where = _where(user, filters)
+        total = Figures(label=_("Total"), link=filters.params())
+        trend: dict[str, Figures] = {}
+        for row in db.session.execute(select(t.day, *_sums()).where(*where).group_by(t.day)):
+            month = row.day.strftime("%Y-%m")
+            bucket = trend.setdefault(month, Figures(key=month, label=month))
+            bucket.add(row._mapping)
+            total.add(row._mapping)
+        month_start = filters.start.replace(day=1)
+        while month_start <= filters.end:  # every month of the period, an empty one as zeros
+            month = month_start.strftime("%Y-%m")
+            trend.setdefault(month, Figures(key=month, label=month))
+            month_start = (month_start + timedelta(days=32)).replace(day=1)
+        for month, bucket in trend.items():
+            first = date.fromisoformat(month + "-01")
+            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            bucket.link = {**filters.params(), "from": max(first, filters.start).isoformat(),
+                           "to": min(last, filters.end).isoformat()}
+        parent_label = None
+        if group_by == "region" and filters.region_id is not None:
+            regions = _regions()
+            parent_label = regions.get(filters.region_id, (None, ""))[1]
+            if not any(parent == filters.region_id for parent, _name in regions.values()):
+                group_by = "enterprise"  # a grid: its enterprises
+        rows = _grouped(where, filters, group_by, language)
+        return Statistics(filters, group_by, rows, total, [trend[m] for m in sorted(trend)], parent_label)
 
 
 def _grouped(where: list, filters: StatsFilters, group_by: str, language: str | None) -> list[Figures]:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import metrics
 from app.clock import clock
 from app.extensions import db
 from app.models import Hazard, HumanTask, Position, TaskStatus, User
@@ -216,6 +217,7 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
         step.audit("task_completed", actor_id=user.id, task_spec=task.spec_name,
                    data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
                          "data": cleaned})
+    metrics.TASKS_COMPLETED.inc()
     return task
 
 

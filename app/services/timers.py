@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import metrics
 from app.clock import clock
 from app.engine import EngineError
 from app.extensions import db
@@ -248,6 +249,7 @@ def tick(limit: int | None = None) -> TickResult:
     from app.services import attachments, checklists, notifications, periodic_reports, public_reports
 
     result = fire_due(limit)
+    metrics.TIMERS_FIRED.inc(result.fired)
     result.checks_opened = checklists.open_due_checks()
     result.checks_missed = checklists.record_missed_checks()
     result.reports_opened = periodic_reports.open_ended_periods()

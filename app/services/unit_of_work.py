@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import metrics
 from app.clock import clock
 from app.engine import EngineError, ProcessRuntime, Snapshot, TaskNotReady
 from app.extensions import commit_keeping_objects, db
@@ -271,6 +272,7 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
         db.session.rollback()
         raise Conflict(_("Someone else changed this hazard at the same moment; nothing was changed.")) from None
     except EngineError as exc:
+        metrics.ENGINE_ERRORS.inc()
         # The ids are read before the rollback expires the objects.
         where = (step.task.id, step.instance.id) if step is not None and step.task is not None else None
         db.session.rollback()

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import IO
 from urllib.parse import quote
 
-from flask import Flask, Response
+from flask import Flask, Response, request, send_file
 
 # Only our own scripts, styles, images and fonts. Inline styles stay allowed: bpmn-js and Bootstrap set style
 # attributes; scripts never run inline (app/static/js/app.js attaches page behaviour by data attributes).
@@ -39,3 +40,19 @@ def user_file(response: Response, filename: str, inline: bool = False) -> Respon
                  "filename*": f"UTF-8''{quote(filename, safe='')}"}
     response.headers.set("Content-Disposition", "inline" if inline else "attachment", **names)
     return response
+
+
+def send_stored(stream: IO[bytes], *, size: int, etag: str, mimetype: str, filename: str, inline: bool = False,
+                max_age: int | None = None) -> Response:
+    """Stream a user's file from the file store (app/storage.py) through the application, after the route has
+    checked who may see it: the same answer for a local folder and an object store (no store links handed out).
+    The ETag is the content's sha256, so a browser revalidates without fetching the bytes again."""
+    response = send_file(stream, mimetype=mimetype, etag=etag, max_age=max_age, conditional=False)
+    response.content_length = size
+    # Conditional (ETag) and range requests (a resumed download) on the stream, with its known length.
+    response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    if response.status_code == 304:
+        stream.close()
+    if max_age is not None:
+        response.headers["Cache-Control"] = f"private, max-age={max_age}"
+    return user_file(response, filename, inline=inline)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.steps import fill, png, report
 
 pytestmark = pytest.mark.browser
@@ -22,6 +23,11 @@ def test_a_user_of_enterprise_b_gets_the_404_page_for_a_hazard_of_enterprise_a(b
     assert officer_b.locator(".hl-error").get_attribute("data-status") == "404"
     assert "未找到" in officer_b.locator("#error-message").inner_text()
     assert "冲床防护罩缺失" not in officer_b.content()
+    # The request id (also in the X-Request-ID header and the JSON log line) is shown to quote to support.
+    request_id = response.headers["x-request-id"]
+    assert "请求编号" in officer_b.locator("#request-id").inner_text()
+    assert request_id in officer_b.locator("#request-id").inner_text()
+    assert_accessible(officer_b, "404 page with its request id")
     browser.shot(officer_b, "20-error-404")
     assert officer_b.goto(task).status == 404
     assert officer_b.goto(photo).status == 404

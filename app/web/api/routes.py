@@ -8,7 +8,7 @@ from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
-from flask import jsonify, request, send_file
+from flask import g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -22,7 +22,7 @@ from app.services import attachments, auth, forms, hazards, idempotency, statist
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
-from app.web.headers import user_file
+from app.web.headers import send_stored
 from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
@@ -37,6 +37,8 @@ BINARY = {"type": "string", "format": "binary"}
 
 def error_response(status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
     body = {"error": message, "fields": fields or {}}
+    if g.get("request_id"):
+        body["request_id"] = g.request_id
     if code:
         body["code"] = code
     return jsonify(body), status
@@ -282,7 +284,8 @@ def upload_attachment(files: dict[str, Any]):
     content_type: {"schema": BINARY} for content_type in sorted(attachments.DOCUMENT_TYPES)}}})
 def download_attachment(attachment_id: int):
     row = attachments.visible_attachment(caller(), attachment_id)
-    return user_file(send_file(attachments.path_of(row), mimetype=row.content_type), row.original_name)
+    return send_stored(attachments.open_file(row), size=row.size, etag=row.sha256, mimetype=row.content_type,
+                       filename=row.original_name)
 
 
 @bp.route("/statistics", methods=["GET"])

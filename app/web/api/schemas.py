@@ -257,6 +257,8 @@ class Error(Schema):
     code = fields.String(metadata={"description": "A machine-readable reason, when there is one: "
                                                   "`password_change_required` (change it with POST /me/password)"})
     error = out(fields.String(), description="What went wrong and what to do about it")
+    request_id = fields.String(metadata={"description": "This request's id (also the X-Request-ID header): quote it "
+                                                        "when reporting a problem"})
     fields = out(fields.Dict(keys=fields.String(), values=fields.String()),
                  description="A message per field that needs attention (may be empty)")
 

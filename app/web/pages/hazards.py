@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -11,7 +11,7 @@ from app.chinatime import today as china_today
 from app.models import Role
 from app.services import attachments, documents, evidence, extension_requests, forms, hazards, statistics
 from app.services.errors import Conflict, ValidationFailed
-from app.web.headers import user_file
+from app.web.headers import send_stored, user_file
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
 from app.web.pages.formview import field_views, typed_values, uploads
@@ -119,6 +119,6 @@ def diagram(hazard_id: int):
 @login_required
 def attachment(attachment_id: int):
     row = attachments.visible_attachment(current_user, attachment_id)
-    response = send_file(attachments.path_of(row), mimetype=row.content_type, max_age=3600)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return user_file(response, row.original_name, inline=not request.args.get("download") and row.kind == "image")
+    return send_stored(attachments.open_file(row), size=row.size, etag=row.sha256, mimetype=row.content_type,
+                       filename=row.original_name, max_age=3600,
+                       inline=not request.args.get("download") and row.kind == "image")
