@@ -223,13 +223,14 @@ def test_a_closed_enterprise_gets_no_new_hazards_and_is_not_offered_for_reportin
         ent = org_id("明辉商贸物流有限公司")
     created(admin.post(f"/admin/enterprises/{ent}/close"), 200)
     # Its own staff: a clear refusal, on the API and before anything is typed on the page.
-    resp = api.as_("officer_c").post("/hazards", json=REPORT)
+    en = {"Accept-Language": "en"}
+    resp = api.as_("officer_c").post("/hazards", json=REPORT, headers=en)
     assert resp.status_code == 403 and "closed" in str(resp.get_json()), resp.get_json()
     pages.login("officer_c")
     page = client.get("/hazards/new", headers={"Accept-Language": "en"})
     assert page.status_code == 403 and "closed" in page.get_data(as_text=True)
     # An inspector: named field error, and neither the type-ahead nor the form's list offers it.
-    resp = api.as_("inspector").post("/hazards", json=dict(REPORT, enterprise_id=ent))
+    resp = api.as_("inspector").post("/hazards", json=dict(REPORT, enterprise_id=ent), headers=en)
     assert resp.status_code == 422 and "closed" in resp.get_json()["fields"]["enterprise_id"]
     pages.logout()
     pages.login("inspector")
