@@ -81,6 +81,16 @@ class Hazard(Base):
     fixed_on_time: Mapped[bool] = mapped_column(default=False, server_default=false())
     plan_funds: Mapped[int | None] = mapped_column(BigInteger)
     funds_spent: Mapped[int | None] = mapped_column(BigInteger)
+    # The national table's plan columns (migration 0021, services/statistics.py PLAN_ITEMS): a governance plan
+    # recorded, and each of its five (治理目标任务, 经费物资, 机构人员, 时间要求, 安全措施应急预案) in place;
+    # and the tier a listed hazard is supervised at (the supervision decision's `supervision_tier`).
+    planned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_targets: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_funds_materials: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_organisation: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_time_limit: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_safety_emergency: Mapped[bool] = mapped_column(default=False, server_default=false())
+    supervision_tier: Mapped[str | None] = mapped_column(String(20))
     # The head of the hazard's audit chain (services/audit.py), written under the instance lock.
     audit_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     audit_hash: Mapped[str | None] = mapped_column(String(64))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
 from http import HTTPStatus
+from io import BytesIO
 from typing import Any
 
 from flask import jsonify, request, send_file
@@ -18,7 +19,7 @@ from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
 from app.models import User
-from app.services import attachments, auth, forms, hazards, idempotency, statistics, tasks
+from app.services import attachments, auth, forms, hazards, idempotency, statistics, statutory, tasks
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
@@ -296,3 +297,22 @@ def get_statistics(args: dict[str, Any]):
     found = statistics.statistics(caller(), filters, args["group_by"])
     return {"group_by": found.group_by, "rows": [statistics.as_row(r) for r in found.rows],
             "total": statistics.as_row(found.total)}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/reports/statutory", methods=["GET"])
+@bp.arguments(s.StatutoryQuery, location="query")
+@errors(400, 401, 403)
+@bp.doc(summary="The national table (隐患排查治理情况统计表) for a month, quarter or year, by region or industry, "
+                "within the caller's scope: an .xlsx, or the same rows as JSON (format=json)",
+        responses={"200": {"description": "The table", "content": {
+            XLSX: {"schema": BINARY}, "application/json": {"schema": s.StatutoryTable}}}})
+def get_statutory(args: dict[str, Any]):
+    user = caller()
+    table = statutory.statutory_table(user, args["period"], args["group_by"], args.get("region"))
+    if args["format"] == "json":
+        return jsonify(statutory.as_json(table))
+    body = statutory.workbook(table, statutory.scope_label(user))
+    return user_file(send_file(BytesIO(body), mimetype=XLSX), statutory.filename(table))
