@@ -3,6 +3,8 @@ every figure of the JSON and of the .xlsx (read back with openpyxl) checked agai
 five-in-place counts and the listings by tier; periods, grouping, drill-down, scoping and refused parameters."""
 from __future__ import annotations
 
+import re
+from html import unescape as html_unescape
 from io import BytesIO
 
 import pytest
@@ -13,7 +15,7 @@ from app.chinatime import today
 from app.extensions import db
 from app.models import Region
 from app.services import statistics
-from tests.deadline_steps import apply_for_acceptance, major_hazard_rectifying, rectify
+from tests.deadline_steps import Person, apply_for_acceptance, major_hazard_rectifying, rectify
 from tests.helpers import complete, current_task, in_days, report
 
 ASSESS = {"grade": "general", "responsible_person": "张安全", "measures": "加锁"}
@@ -168,3 +170,36 @@ def test_bad_parameters_are_named(api, params, field):
     resp = _table(api, "admin", **params)
     assert resp.status_code in (400, 422), resp.get_data(as_text=True)[:500]
     assert field in resp.get_json()["fields"], (params, resp.get_json())
+
+
+def test_the_page_shows_the_table_with_its_excel_and_print(app, client, known):
+    _ids, day = known
+    person = Person(client, "inspector")
+    page = person.get(f"/statistics/statutory?period={day.year}&lang=zh")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "隐患排查治理情况统计表" in html and 'id="statutory-print"' in html and "statutory-print.css" in html
+    total = re.search(r'<tr class="fw-semibold" id="statutory-total"[^>]*>(.*?)</tr>', html, re.DOTALL).group(1)
+    cells = dict(re.findall(r'data-field="([a-z_]+)">([^<]*)</td>', total))
+    assert {k: cells[k] for k in ("units_checked", "general_found", "major_planned", *FIVE, "listed_district",
+                                  "funds_committed")} == {
+        "units_checked": "3", "general_found": "3", "major_planned": "3", "plan_targets": "2",
+        "plan_funds_materials": "3", "plan_organisation": "3", "plan_time_limit": "3", "plan_safety_emergency": "1",
+        "listed_district": "1", "funds_committed": "38.50"}
+    assert cells["general_rate"] == "33.33%"
+    # The Excel button downloads the same table (the page's session, no API token).
+    href = html_unescape(re.search(r'id="statutory-xlsx"\s+href="([^"]+)"', html).group(1))
+    sheet = load_workbook(BytesIO(person.get(href).data)).active
+    assert [float(v) for v in list(sheet.iter_rows(values_only=True))[-1][1:]][:3] == [3, 3, 1]
+    # A drill-down link per region opens the table one tier down.
+    drill = html_unescape(re.search(r'<th scope="row" class="fw-normal text-nowrap">\s*<a href="([^"]+)"', html).group(1))
+    towns = person.get(drill).get_data(as_text=True)
+    assert towns.count('<th scope="row"') == 3  # two towns and the total
+    # A bad period is named on the form, the current quarter shown meanwhile; others may not see the table.
+    bad = person.get("/statistics/statutory?period=2026-13")
+    assert bad.status_code == 422 and 'id="period-error"' in bad.get_data(as_text=True)
+    assert person.get("/statistics/statutory.xlsx?period=2026-13").status_code == 422
+    for user, status in (("principal_a", 200), ("admin", 200), ("officer_a", 403)):
+        assert Person(app.test_client(), user).get(f"/statistics/statutory?period={day.year}").status_code == status
+    for odd in ("group_by=colour", "region=99999999999999", "period=%FF", "period=x%00"):
+        assert person.get(f"/statistics/statutory?{odd}").status_code in (200, 400, 422), odd

@@ -31,6 +31,7 @@ SUMS = ("general_found", "general_fixed", "major_found", "major_written_off", "m
         *statistics.PLAN_ITEMS, "listed", "listed_district", "listed_township", "funds_committed")
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|Q([1-4]))?$")
 TEN_THOUSAND_YUAN_IN_FEN = 1_000_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
@@ -184,6 +185,17 @@ def columns() -> list[tuple[str | None, str, str]]:
     ]
 
 
+def column_groups() -> list[tuple[str | None, list[tuple[str | None, str, str]]]]:
+    """The columns in runs of the same group heading (None: a column of its own), for the two header rows."""
+    runs: list[tuple[str | None, list]] = []
+    for column in columns():
+        if column[0] is not None and runs and runs[-1][0] == column[0]:
+            runs[-1][1].append(column)
+        else:
+            runs.append((column[0], [column]))
+    return runs
+
+
 def scope_label(user) -> str:
     """Whose figures: the caller's organisation (an inspector's unit, a principal's enterprise), or the system."""
     return user.organisation.name if getattr(user, "organisation", None) is not None else _("The whole system")
@@ -221,23 +233,17 @@ def workbook(table: Table, scope_label: str) -> bytes:
     first_heading = _("Region") if table.group_by == "region" else _("Industry")
     sheet.cell(3, 1, first_heading)
     sheet.merge_cells(start_row=3, start_column=1, end_row=4, end_column=1)
-    index = 0
-    while index < len(cols):
-        group, heading, _name = cols[index]
-        column = index + 2
+    column = 2
+    for group, run in column_groups():
         if group is None:
-            sheet.cell(3, column, heading)
+            sheet.cell(3, column, run[0][1])
             sheet.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
-            index += 1
-            continue
-        span = 1
-        while index + span < len(cols) and cols[index + span][0] == group:
-            span += 1
-        sheet.cell(3, column, group)
-        sheet.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + span - 1)
-        for offset in range(span):
-            sheet.cell(4, column + offset, cols[index + offset][1])
-        index += span
+        else:
+            sheet.cell(3, column, group)
+            sheet.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + len(run) - 1)
+            for offset, (_group, heading, _name) in enumerate(run):
+                sheet.cell(4, column + offset, heading)
+        column += len(run)
     for row in (3, 4):
         for column in range(1, width + 1):
             cell = sheet.cell(row, column)

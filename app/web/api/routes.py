@@ -299,8 +299,6 @@ def get_statistics(args: dict[str, Any]):
             "total": statistics.as_row(found.total)}
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 @bp.route("/reports/statutory", methods=["GET"])
 @bp.arguments(s.StatutoryQuery, location="query")
@@ -308,11 +306,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @bp.doc(summary="The national table (隐患排查治理情况统计表) for a month, quarter or year, by region or industry, "
                 "within the caller's scope: an .xlsx, or the same rows as JSON (format=json)",
         responses={"200": {"description": "The table", "content": {
-            XLSX: {"schema": BINARY}, "application/json": {"schema": s.StatutoryTable}}}})
+            statutory.XLSX: {"schema": BINARY}, "application/json": {"schema": s.StatutoryTable}}}})
 def get_statutory(args: dict[str, Any]):
     user = caller()
     table = statutory.statutory_table(user, args["period"], args["group_by"], args.get("region"))
     if args["format"] == "json":
         return jsonify(statutory.as_json(table))
     body = statutory.workbook(table, statutory.scope_label(user))
-    return user_file(send_file(BytesIO(body), mimetype=XLSX), statutory.filename(table))
+    return user_file(send_file(BytesIO(body), mimetype=statutory.XLSX), statutory.filename(table))
