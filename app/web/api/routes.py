@@ -19,8 +19,9 @@ from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
 from app.models import User
-from app.services import attachments, auth, forms, hazards, idempotency, statistics, statutory, tasks
+from app.services import attachments, auth, exports, forms, hazards, idempotency, statistics, statutory, tasks
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
+from app.web import exporting
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
 from app.web.headers import user_file
@@ -180,13 +181,37 @@ def report_hazard(report: dict[str, Any]):
 @errors(400, 401)
 @bp.doc(summary="Hazards visible to the caller, one page")
 def list_hazards(args: dict[str, Any]):
+    return hazards.list_hazards(caller(), _hazard_filters(args), args["page"], args["per_page"])
+
+
+def _hazard_filters(args: dict[str, Any]) -> hazards.HazardFilters:
+    """The register's filters (the list and its export)."""
     stats, problems = statistics.register_filters({**args, "from": args.get("from_")}, china_today())
     if problems:
         raise ValidationFailed(next(iter(problems.values())), fields=problems)
-    filters = hazards.HazardFilters(status=args.get("status"), grade=args.get("grade"),
-                                    enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
-                                    text=args.get("q"), sort=args["sort"], stats=stats)
-    return hazards.list_hazards(caller(), filters, args["page"], args["per_page"])
+    return hazards.HazardFilters(status=args.get("status"), grade=args.get("grade"),
+                                 enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
+                                 text=args.get("q"), sort=args["sort"], stats=stats)
+
+
+@bp.route("/hazards/export", methods=["GET"])
+@bp.arguments(s.HazardExportQuery, location="query")
+@errors(400, 401)
+@bp.doc(summary="The register with these filters (every page) as an .xlsx, streamed; the register page's "
+                "columns in the caller's language", responses={"200": {"description": "The workbook", "content": {
+                    exports.XLSX: {"schema": BINARY}}}})
+def export_hazards(args: dict[str, Any]):
+    path = exports.export_register(caller(), _hazard_filters(args), exporting.register_labels())
+    return exporting.send_export(path, f"hazards-{china_today().isoformat()}.xlsx")
+
+
+@bp.route("/ledger/export", methods=["GET"])
+@errors(401)
+@bp.doc(summary="The listed-supervision ledger (挂牌督办台账) the caller may see as an .xlsx, streamed",
+        responses={"200": {"description": "The workbook", "content": {exports.XLSX: {"schema": BINARY}}}})
+def export_ledger():
+    path = exports.export_ledger(caller(), exporting.ledger_labels())
+    return exporting.send_export(path, f"ledger-{china_today().isoformat()}.xlsx")
 
 
 @bp.route(f"/hazards/<{ID}:hazard_id>", methods=["GET"])

@@ -223,6 +223,13 @@ class HazardQuery(QuerySchema):
     per_page = Int(1, 100, load_default=20)
 
 
+class HazardExportQuery(HazardQuery):
+    """The register's filters without its paging: the export holds every matching hazard."""
+
+    class Meta(HazardQuery.Meta):
+        exclude = ("page", "per_page")
+
+
 class TaskQuery(QuerySchema):
     grade = Choice(GRADES)
     status = Choice(HAZARD_STATUSES, metadata={"description": "The hazard's status"})
