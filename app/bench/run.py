@@ -362,6 +362,11 @@ def run(preset: Preset, admin_url: str, db_name: str, out_dir: Path, keep: bool 
         subprocess.run([sys.executable, "-m", "app.bench.scheduler", url, str(preset.due_timers), str(out_file)],
                        check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
         results["scheduler"] = json.loads(out_file.read_text(encoding="utf-8"))
+        log("[bench] exports: the whole city's register and ledger, streamed (peak RSS of the exporting process)")
+        out_file = tmp / "exports.out.json"
+        subprocess.run([sys.executable, "-m", "app.bench.exports", url, str(out_file)],
+                       check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        results["exports"] = json.loads(out_file.read_text(encoding="utf-8"))
     finally:
         if not keep:
             city.drop_database(admin_url, db_name)

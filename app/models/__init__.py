@@ -4,7 +4,15 @@ from app.models.checklist import Checklist, ChecklistItem, CheckResult, CheckSta
 from app.models.designer import FormVersion, ProcessDraft
 from app.models.document import DocumentTemplate
 from app.models.extension import ExtensionRequest, ExtensionStatus
-from app.models.hazard import FINAL_STATUSES, Attachment, AuditEvent, AuditHead, Hazard, HazardStatus
+from app.models.hazard import (
+    FINAL_STATUSES,
+    Attachment,
+    AuditEvent,
+    AuditHead,
+    Hazard,
+    HazardRepeat,
+    HazardStatus,
+)
 from app.models.idempotency import IdempotencyKey
 from app.models.importing import ImportJob, ImportStatus
 from app.models.notification import Notification, OutboxEmail, OutboxStatus
@@ -55,6 +63,7 @@ __all__ = [
     "ExtensionStatus",
     "FormVersion",
     "Hazard",
+    "HazardRepeat",
     "HazardStatsDaily",
     "HazardStatus",
     "HumanTask",

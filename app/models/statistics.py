@@ -51,3 +51,4 @@ class HazardStatsDaily(Base):
     plan_safety_emergency: Mapped[int] = mapped_column(default=0, server_default="0")
     listed_district: Mapped[int] = mapped_column(default=0, server_default="0")
     listed_township: Mapped[int] = mapped_column(default=0, server_default="0")
+    repeat: Mapped[int] = mapped_column(default=0, server_default="0")   # repeat hazards (反复性隐患)

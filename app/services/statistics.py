@@ -66,12 +66,13 @@ TIERS = ("district", "township")
 COUNTERS = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
             "five_in_place", "funds_committed", "funds_spent",
             # the national table's (migration 0021)
-            "general_found", "general_fixed", "major_planned", *PLAN_ITEMS, "listed_district", "listed_township")
+            "general_found", "general_fixed", "major_planned", *PLAN_ITEMS, "listed_district", "listed_township",
+            "repeat")
 KEY = ("day", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source")
 # The hazard columns a contribution reads.
 _READS = ("created_at", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source",
           "status", "rectification_deadline", "closed_at", "overdue", "listed", "five_in_place", "plan_funds",
-          "funds_spent", "planned", *PLAN_ITEMS, "supervision_tier")
+          "funds_spent", "planned", *PLAN_ITEMS, "supervision_tier", "repeat_number")
 
 
 # ------------------------------------------------------------------------------------ definitions
@@ -135,6 +136,7 @@ def _contribution(values: dict[str, Any]) -> tuple[tuple, dict[str, int]] | None
     listed = bool(values["listed"])
     for tier in TIERS:
         counters[f"listed_{tier}"] = int(listed and values["supervision_tier"] == tier)
+    counters["repeat"] = int(values["repeat_number"] is not None)  # 反复性隐患 (services/repeats.py)
     return key, counters
 
 
@@ -303,6 +305,7 @@ class Statistics:
 def as_row(figures: Figures) -> dict[str, Any]:
     """One row of the API's answer."""
     return {"key": figures.key, "label": figures.label, **{n: figures.counts[n] for n in COUNTERS[:8]},
+            "repeat": figures.counts["repeat"],
             "rate": figures.rate, "on_time_rate": figures.on_time_rate,
             "funds_committed": figures.yuan("funds_committed"), "funds_spent": figures.yuan("funds_spent")}
 
@@ -440,7 +443,7 @@ def _label(group_by: str, key: Any, names: dict[int, str], language: str | None)
 
 # ------------------------------------------------------------------------------------ the register's side
 OUTCOMES = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
-            "five_in_place")
+            "five_in_place", "repeat")
 
 
 def register_filters(args: Any, today: date) -> tuple[StatsFilters | None, dict[str, str]]:
@@ -495,6 +498,8 @@ def register_clauses(filters: StatsFilters | None) -> list:
         where.append(Hazard.listed.is_(True))
     elif outcome == "five_in_place":
         where += [Hazard.grade == MAJOR, Hazard.five_in_place.is_(True)]
+    elif outcome == "repeat":
+        where.append(Hazard.repeat_number.is_not(None))
     return where
 
 

@@ -217,7 +217,8 @@ class HazardQuery(QuerySchema):
     type = Choice(("unsafe_behaviour", "unsafe_condition", "management_defect"))
     source = Choice(("self_check", "government_inspection", "public_report", "referral"))
     outcome = Choice(("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
-                      "five_in_place"), metadata={"description": "Only the hazards one statistics figure counts"})
+                      "five_in_place", "repeat"), metadata={"description": "Only the hazards one statistics figure "
+                                                                       "counts"})
     sort = Choice(SORTS, load_default="created", metadata={"description": "Order (default: newest first)"})
     page = Int(1, INT_MAX, load_default=1)
     per_page = Int(1, 100, load_default=20)
@@ -406,6 +407,8 @@ class StatisticsRow(Schema):
     major_written_off = fields.Integer()
     listed = fields.Integer(metadata={"description": "Listed for supervision (挂牌督办)"})
     five_in_place = fields.Integer(metadata={"description": "Major hazards whose plan has all five of 五落实"})
+    repeat = fields.Integer(metadata={"description": "Repeat hazards (反复性隐患): the same fault found again at the "
+                                                     "same enterprise within the window"})
     funds_committed = fields.String(metadata={"description": "Plan funds, yuan, as a decimal string (\"1800.50\")"})
     funds_spent = fields.String(metadata={"description": "Funds spent as recorded at rectification, yuan, as a "
                                                          "decimal string"})

@@ -17,6 +17,7 @@ from app.services import (
     extension_requests,
     forms,
     hazards,
+    repeats,
     statistics,
 )
 from app.services.errors import Conflict, Forbidden, ValidationFailed
@@ -149,7 +150,8 @@ def detail(hazard_id: int):
         current_steps=[t.spec_name for t in open_tasks],
         can_request_extension=extension_requests.can_request(current_user, hazard), pending_extension=pending,
         can_decide_extension=pending is not None and extension_requests.can_decide(current_user, pending),
-        documents=documents.available(hazard))
+        documents=documents.available(hazard),
+        earlier=repeats.earlier_occurrences(hazard) if hazard.repeat_number else [])
 
 
 @bp.get("/hazards/<int:hazard_id>/diagram.bpmn")

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from app.chinatime import today as china_today
 from app.models import Role
-from app.services import statistics, statutory
+from app.services import repeats, statistics, statutory
 from app.services.errors import Forbidden, ValidationFailed
 from app.web.headers import user_file
 
@@ -120,3 +120,21 @@ def statutory_workbook():
     table = statutory.statutory_table(current_user, period, group_by, region, str(get_locale()))
     body = statutory.workbook(table, statutory.scope_label(current_user))
     return user_file(send_file(BytesIO(body), mimetype=statutory.XLSX), statutory.filename(table))
+
+
+@bp.get("/statistics/repeats")
+@login_required
+def repeat_offenders():
+    """The enterprises with the most repeat hazards (反复性隐患) found in a period, in the caller's scope; each
+    links to the register filtered to its repeat hazards."""
+    if not may_see_dashboard(current_user):
+        raise Forbidden(_("The statistics are for inspectors, enterprise principals and administrators."))
+    today = china_today()
+    args = request.args.to_dict()
+    if not (args.get("from") or args.get("to")):
+        start, end = period_range("year", today)
+        args.update({"from": start.isoformat(), "to": end.isoformat()})
+    filters, problems = statistics.parse_filters(args, today)
+    offenders = repeats.repeat_offenders(current_user, filters)
+    return render_template("statistics/repeats.html", offenders=offenders, filters=filters, problems=problems,
+                           window=repeats.window_days())
