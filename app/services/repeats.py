@@ -28,8 +28,12 @@ def window_days() -> int:
 
 
 def recognise(hazard: Hazard) -> list[int]:
-    """Link a just-flushed hazard to its earlier occurrences in the window; returns their ids, oldest first."""
-    since = hazard.created_at - timedelta(days=window_days())
+    """Link a just-flushed hazard to its earlier occurrences in the window; returns their ids, oldest first.
+    A window of 0 days turns recognition off."""
+    days = window_days()
+    if not days:
+        return []
+    since = hazard.created_at - timedelta(days=days)
     same_place = and_(Hazard.location == hazard.location, Hazard.hazard_type == hazard.hazard_type)
     same = or_(same_place, Hazard.checklist_item_id == hazard.checklist_item_id) \
         if hazard.checklist_item_id is not None else same_place

@@ -50,3 +50,32 @@ def test_the_inspector_reads_downloads_and_prints_the_national_table(browser, li
     principal.wait_for_selector("#statutory-table")
     assert principal.evaluate("document.documentElement.scrollWidth") <= 375
     assert_accessible(principal, "national table, phone, en")
+
+
+def test_the_inspector_sees_a_repeat_hazard_and_the_repeat_offenders(browser, live_app):
+    from sqlalchemy import select
+
+    from app.models import User
+    from app.services import hazards
+
+    with live_app.test_request_context():
+        officer = db.session.scalar(select(User).where(User.username == "officer_a"))
+        report = {"title": "喷涂线静电接地断开", "description": "接地线脱落", "location": "二车间喷涂线",
+                  "hazard_type": "unsafe_condition", "source": "self_check"}
+        first = hazards.report_hazard(officer, report).number
+        second = hazards.report_hazard(officer, report).id
+        db.session.remove()
+    inspector = browser.login("inspector")
+    inspector.goto(f"/hazards/{second}")
+    flag = inspector.locator("#hazard-repeat")
+    assert "反复性隐患：第 2 次" in flag.inner_text() and first in flag.inner_text()
+    assert_accessible(inspector, "hazard detail, repeat hazard")
+    inspector.click("#hl-nav-statistics")
+    inspector.click("#stats-tab-repeats")
+    inspector.wait_for_selector("#repeats-table")
+    assert inspector.locator("#repeats-table [data-outcome=repeat]").first.inner_text() == "1"
+    browser.shot(inspector, "44-statistics-repeat-offenders")
+    assert_accessible(inspector, "repeat offenders")
+    inspector.click("#repeats-table [data-outcome=repeat] >> nth=0")
+    inspector.wait_for_selector("#register-total")
+    assert inspector.locator("#register-total").get_attribute("data-total") == "1"
