@@ -18,7 +18,7 @@ from io import BytesIO
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Integer, case, column, distinct, func, literal, select, values
 
 from app.extensions import db
 from app.models import HazardStatsDaily, Organisation
@@ -64,12 +64,12 @@ class Line:
     """One row of the table (or its total)."""
     key: Any
     label: str
-    enterprises: set[int] = field(default_factory=set)
+    units: int = 0
     sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMS, 0))
 
     @property
     def units_checked(self) -> int:
-        return len(self.enterprises)
+        return self.units
 
     def add(self, row: Any) -> None:
         for name in SUMS:
@@ -111,7 +111,8 @@ def may_see(user) -> bool:
 def statutory_table(user, period_text: Any, group_by: str, region_id: int | None = None,
                     language: str | None = None) -> Table:
     """The national table for a period, grouped by region (the districts, or the regions right below `region_id`)
-    or by GB/T 4754 industry section, within the caller's scope; two queries over the rollup."""
+    or by GB/T 4754 industry section, within the caller's scope; two queries over the rollup (the figures, and
+    the distinct enterprises of the total)."""
     if not may_see(user):
         raise Forbidden(_("The statistics are for inspectors, enterprise principals and administrators."))
     if group_by not in GROUPS:
@@ -121,40 +122,53 @@ def statutory_table(user, period_text: Any, group_by: str, region_id: int | None
     filters = statistics.StatsFilters(start=period.start, end=period.end, region_id=region_id)
     t = HazardStatsDaily
     where = statistics._where(user, filters)
-    sums = [func.coalesce(func.sum(getattr(t, name)), 0).label(name) for name in SUMS]
-    if group_by == "industry":
-        key = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
-        def joined(stmt):
-            return stmt.join(Organisation, Organisation.id == t.enterprise_id)
-    else:
-        key = t.region_id
-        def joined(stmt):
-            return stmt
-    figures = db.session.execute(joined(select(key.label("k"), *sums)).where(*where).group_by(key)).all()
-    checked = db.session.execute(joined(select(key.label("k"), t.enterprise_id)).where(*where, t.found > 0)
-                                 .group_by(key, t.enterprise_id)).all()
-    total = Line(key=None, label=_("Total"))
     lines: dict[Any, Line] = {}
     parent_label = None
-    if group_by == "region":
-        regions = statistics._regions()
-        parent_label = regions.get(region_id, (None, ""))[1] if region_id else None
+    # One pass over the rollup: summed per group and enterprise first (so that an enterprise is counted once per
+    # group for "units checked"), then per group; the total's units are the distinct enterprises over all groups.
+    per_enterprise_sums = [func.sum(getattr(t, name)).label(name) for name in SUMS]
+    if group_by == "industry":
+        inner = (select(t.enterprise_id.label("e"), *per_enterprise_sums, func.sum(t.found).label("found"))
+                 .where(*where).group_by(t.enterprise_id).subquery())
+        key = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
+        stmt = (select(key.label("k"), *_outer_sums(inner)).join(Organisation, Organisation.id == inner.c.e)
+                .group_by(key))
 
         def line_of(k):
-            ancestor = statistics._ancestor_below(regions, k, region_id)
-            label = regions.get(ancestor, (None, ""))[1] if ancestor else _("No region")
-            return lines.setdefault(ancestor, Line(key=ancestor or None, label=label))
-    else:
-        def line_of(k):
             return lines.setdefault(k, Line(key=k or None, label=statistics._label("industry", k, {}, language)))
-    for row in figures:
-        line_of(row.k).add(row._mapping)
+    else:
+        regions = statistics._regions()
+        parent_label = regions.get(region_id, (None, ""))[1] if region_id else None
+        below = {rid: statistics._ancestor_below(regions, rid, region_id) for rid in regions}
+        inner = select(t.enterprise_id, *per_enterprise_sums, func.sum(t.found).label("found")).select_from(t)
+        if db.session.get_bind().dialect.name == "postgresql" and below:
+            # Each region's group as a table joined by hash (a city has a thousand regions or more).
+            keys = values(column("rid", Integer), column("k", Integer), name="group_keys").data(list(below.items()))
+            group = func.coalesce(keys.c.k, 0)
+            inner = inner.outerjoin(keys, keys.c.rid == t.region_id)
+        else:  # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
+            group = case(below, value=t.region_id, else_=0) if below else literal(0)
+        inner = inner.add_columns(group.label("k")).where(*where).group_by(group, t.enterprise_id).subquery()
+        stmt = select(inner.c.k, *_outer_sums(inner)).group_by(inner.c.k)
+
+        def line_of(k):
+            label = regions.get(k, (None, ""))[1] if k else _("No region")
+            return lines.setdefault(k, Line(key=k or None, label=label))
+    total = Line(key=None, label=_("Total"))
+    for row in db.session.execute(stmt):
+        line = line_of(row.k)
+        line.add(row._mapping)
+        line.units = int(row.units or 0)
         total.add(row._mapping)
-    for row in checked:
-        line_of(row.k).enterprises.add(row.enterprise_id)
-        total.enterprises.add(row.enterprise_id)
+    total.units = db.session.scalar(select(func.count(distinct(t.enterprise_id))).where(*where, t.found > 0)) or 0
     rows = sorted(lines.values(), key=lambda line: (line.key is None, str(line.label)))
     return Table(period, group_by, rows, total, parent_label)
+
+
+def _outer_sums(inner) -> list:
+    """The group's sums over the per-enterprise rows, and its units checked (enterprises with a hazard found)."""
+    return [*[func.coalesce(func.sum(inner.c[name]), 0).label(name) for name in SUMS],
+            func.sum(case((inner.c.found > 0, 1), else_=0)).label("units")]
 
 
 def as_json(table: Table) -> dict[str, Any]:
@@ -188,11 +202,11 @@ def columns() -> list[tuple[str | None, str, str]]:
 def column_groups() -> list[tuple[str | None, list[tuple[str | None, str, str]]]]:
     """The columns in runs of the same group heading (None: a column of its own), for the two header rows."""
     runs: list[tuple[str | None, list]] = []
-    for column in columns():
-        if column[0] is not None and runs and runs[-1][0] == column[0]:
-            runs[-1][1].append(column)
+    for col in columns():
+        if col[0] is not None and runs and runs[-1][0] == col[0]:
+            runs[-1][1].append(col)
         else:
-            runs.append((column[0], [column]))
+            runs.append((col[0], [col]))
     return runs
 
 
