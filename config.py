@@ -103,6 +103,10 @@ class Config:
     # Lists (register, worklist, API) count at most this many rows and then show "10,000+":
     # an exact count(*) over a city's million hazards costs seconds and tells a person nothing more.
     LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", str(10_000)))
+    # Repeat hazards (反复性隐患): the same fault at the same enterprise (same checklist item, or same location and
+    # hazard type) reported again within this many days of an earlier one is linked to it and counted as a repeat
+    # (0 turns recognition off).
+    REPEAT_HAZARD_WINDOW_DAYS = int(os.environ.get("REPEAT_HAZARD_WINDOW_DAYS", str(365)))
     # Up to this many visible enterprises, filters and the report form offer a plain list;
     # beyond it, a search field asks the server for the matching names (type-ahead).
     ENTERPRISE_SELECT_MAX = int(os.environ.get("ENTERPRISE_SELECT_MAX", str(50)))

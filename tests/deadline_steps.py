@@ -114,21 +114,25 @@ def rectify(api, hazard_id: int, name: str = "rectify") -> None:
         "measures_taken": "已加锁", "after_photos": [upload(officer)], "completed_on": in_days(0)})
 
 
-def major_hazard_rectifying(api, *, plan_deadline: str, listed: bool, supervision_deadline: str | None = None) -> int:
-    """A major hazard of enterprise A past planning, approval and the supervision decision."""
+def major_hazard_rectifying(api, *, plan_deadline: str, listed: bool, supervision_deadline: str | None = None,
+                            plan: dict | None = None, tier: str | None = None) -> int:
+    """A major hazard of enterprise A past planning, approval and the supervision decision (`plan`: the plan's
+    fields besides the five required ones, or replacing them; `tier`: the supervision tier of a listed one)."""
     officer, principal, inspector = api.as_("officer_a"), api.as_("principal_a"), api.as_("inspector")
     h = report(officer, title="喷漆房通风失效")
     complete(officer, current_task(officer, h["id"], "assess"), {
         "grade": "major", "responsible_person": "李厂长", "major_criterion": "工贸重大隐患判定标准第十条"})
     complete(officer, current_task(officer, h["id"], "plan"), {
         "measures": "更换防爆风机", "funds": 180000, "rectification_deadline": plan_deadline,
-        "responsible_person": "李厂长", "emergency_plan": "停产并设警戒区"})
+        "responsible_person": "李厂长", "emergency_plan": "停产并设警戒区", **(plan or {})})
     complete(principal, current_task(principal, h["id"], "approve_report"), {
         "plan_decision": "approve", "report_current_state": "风机损坏", "report_harm": "可能爆炸",
         "reported_to_workers_congress": True})
     decision = {"plan_review": "accept", "listed": listed}
     if listed:
         decision.update(notice_number="示应急督〔2026〕12号", supervision_deadline=supervision_deadline)
+        if tier:
+            decision["supervision_tier"] = tier
     complete(inspector, current_task(inspector, h["id"], "supervision_decision"), decision)
     return h["id"]
 

@@ -171,6 +171,14 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
         if pages:
             scenarios[f"statistics dashboard, one year ({who})"] = (
                 "GET /statistics?from=…&to=…", [(f"/statistics?{year}", page(uid))] * n)
+        # The national table (target: the whole city in < 2 s), as the workbook a bureau files.
+        quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
+        scenarios[f"national table .xlsx, one year ({who})"] = (
+            "GET /api/v1/reports/statutory?period=<year>&group_by=region",
+            [(f"/api/v1/reports/statutory?period={now.year}&group_by=region", api(uid))] * n)
+        scenarios[f"national table JSON by industry, one quarter ({who})"] = (
+            "GET /api/v1/reports/statutory?period=<quarter>&group_by=industry&format=json",
+            [(f"/api/v1/reports/statutory?period={quarter}&group_by=industry&format=json", api(uid))] * n)
     requests = []
     for name, (_route, reqs) in scenarios.items():
         for path, headers in reqs[:5]:
@@ -354,6 +362,11 @@ def run(preset: Preset, admin_url: str, db_name: str, out_dir: Path, keep: bool 
         subprocess.run([sys.executable, "-m", "app.bench.scheduler", url, str(preset.due_timers), str(out_file)],
                        check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
         results["scheduler"] = json.loads(out_file.read_text(encoding="utf-8"))
+        log("[bench] exports: the whole city's register and ledger, streamed (peak RSS of the exporting process)")
+        out_file = tmp / "exports.out.json"
+        subprocess.run([sys.executable, "-m", "app.bench.exports", url, str(out_file)],
+                       check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        results["exports"] = json.loads(out_file.read_text(encoding="utf-8"))
     finally:
         if not keep:
             city.drop_database(admin_url, db_name)

@@ -301,7 +301,10 @@ def _run_scratch(workdir: Path, log) -> tuple[sa.MetaData, dict, list[dict]]:
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{workdir / 'scratch.db'}",
                      INSTANCE_DIR=workdir, UPLOAD_DIR=workdir / "uploads", MAIL_ENABLED=False,
-                     SCHEDULER_IN_PROCESS=False)
+                     SCHEDULER_IN_PROCESS=False,
+                     # Every variant is the same report: none may become a repeat of another (links between them
+                     # would point outside the hazard they are copied with).
+                     REPEAT_HAZARD_WINDOW_DAYS=0)
     variants = []
     saved_offset = clock.offset
     with app.test_request_context():

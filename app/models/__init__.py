@@ -10,6 +10,7 @@ from app.models.hazard import (
     AuditEvent,
     AuditHead,
     Hazard,
+    HazardRepeat,
     HazardStatus,
     StatusTerm,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "ExtensionStatus",
     "FormVersion",
     "Hazard",
+    "HazardRepeat",
     "HazardStatsDaily",
     "HazardStatus",
     "HumanTask",

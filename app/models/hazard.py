@@ -81,6 +81,8 @@ class Hazard(Base):
         Index("ix_hazard_unit_status", "supervising_unit_id", "status",
               postgresql_include=["grade", "overdue", "created_at"]),
         Index("ix_hazard_overdue", "overdue", "rectification_deadline"),
+        # Repeat hazards: an enterprise's earlier hazards at one location of one type (migration 0021).
+        Index("ix_hazard_enterprise_location_type", "enterprise_id", "location", "hazard_type", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -114,6 +116,21 @@ class Hazard(Base):
     fixed_on_time: Mapped[bool] = mapped_column(default=False, server_default=false())
     plan_funds: Mapped[int | None] = mapped_column(BigInteger)
     funds_spent: Mapped[int | None] = mapped_column(BigInteger)
+    # The national table's plan columns (migration 0021, services/statistics.py PLAN_ITEMS): a governance plan
+    # recorded, and each of its five (治理目标任务, 经费物资, 机构人员, 时间要求, 安全措施应急预案) in place;
+    # and the tier a listed hazard is supervised at (the supervision decision's `supervision_tier`).
+    planned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_targets: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_funds_materials: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_organisation: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_time_limit: Mapped[bool] = mapped_column(default=False, server_default=false())
+    plan_safety_emergency: Mapped[bool] = mapped_column(default=False, server_default=false())
+    supervision_tier: Mapped[str | None] = mapped_column(String(20))
+    # Repeat hazards (反复性隐患, services/repeats.py): the checklist item a check's failed item reported it from,
+    # and, when the same fault was found at the same enterprise within the window, which occurrence this is
+    # (2 for the second; None: not a repeat). Its earlier occurrences: HazardRepeat.
+    checklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_item.id"), index=True)
+    repeat_number: Mapped[int | None]
     # The head of the hazard's audit chain (services/audit.py), written under the instance lock.
     audit_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     audit_hash: Mapped[str | None] = mapped_column(String(64))
@@ -122,6 +139,15 @@ class Hazard(Base):
     # Also orders the writes of a step: the instance's row (its version check) before the hazard's, and the
     # hazard's before its tasks' and audit events' (relationships decide the order of a flush).
     instance = relationship("ProcessInstance", foreign_keys=[instance_id])
+
+
+class HazardRepeat(Base):
+    """A repeat hazard's link to one of its earlier occurrences, and why they are the same fault."""
+
+    __tablename__ = "hazard_repeat"
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id"), primary_key=True)
+    earlier_id: Mapped[int] = mapped_column(ForeignKey("hazard.id"), primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # checklist_item | location_type
 
 
 class Attachment(Base):

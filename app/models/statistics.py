@@ -40,3 +40,15 @@ class HazardStatsDaily(Base):
     five_in_place: Mapped[int] = mapped_column(default=0)
     funds_committed: Mapped[int] = mapped_column(BigInteger, default=0)   # fen (0.01 yuan)
     funds_spent: Mapped[int] = mapped_column(BigInteger, default=0)       # fen
+    # The national table's (migration 0021).
+    general_found: Mapped[int] = mapped_column(default=0, server_default="0")
+    general_fixed: Mapped[int] = mapped_column(default=0, server_default="0")
+    major_planned: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_targets: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_funds_materials: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_organisation: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_time_limit: Mapped[int] = mapped_column(default=0, server_default="0")
+    plan_safety_emergency: Mapped[int] = mapped_column(default=0, server_default="0")
+    listed_district: Mapped[int] = mapped_column(default=0, server_default="0")
+    listed_township: Mapped[int] = mapped_column(default=0, server_default="0")
+    repeat: Mapped[int] = mapped_column(default=0, server_default="0")   # repeat hazards (反复性隐患)

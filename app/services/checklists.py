@@ -475,7 +475,8 @@ def submit_check(user: User, check_id: int, results: Any, note: str | None = Non
         for item, ok, item_note, photos in answers:
             row = CheckResult(check_task_id=check.id, item_id=item.id, ok=ok, note=item_note or None)
             if not ok:
-                row.hazard_id = hazards.record_hazard(user, _hazard_report(check, item, item_note, photos)).id
+                row.hazard_id = hazards.record_hazard(user, _hazard_report(check, item, item_note, photos),
+                                                      checklist_item_id=item.id).id
             db.session.add(row)
         audit.record("check_completed", actor_id=user.id, data={
             "check": check.id, "checklist": check.checklist_id, "scheduled_for": check.scheduled_for.isoformat(),

@@ -24,7 +24,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import attachments, audit, forms, lifecycle, processes, replica, statistics
+from app.services import attachments, audit, forms, lifecycle, processes, repeats, replica, statistics
 from app.services.access import hazard_scope, visible_hazard
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_cap, paginate
@@ -97,9 +97,10 @@ def report_submission(user: User, typed: Callable[[str], list[str]], uploads: It
                                            lambda data: report_hazard(user, {**data, "enterprise_id": enterprise_id}))
 
 
-def record_hazard(user: User, data: Any) -> Hazard:
-    """report_hazard inside the caller's transaction, which commits it (a check's failed items, all or nothing)."""
-    return _record(user, _checked_report(user, data), commit=False)
+def record_hazard(user: User, data: Any, checklist_item_id: int | None = None) -> Hazard:
+    """report_hazard inside the caller's transaction, which commits it (a check's failed items, all or nothing;
+    `checklist_item_id`: the failed item, by which a repeat of the same fault is recognised)."""
+    return _record(user, _checked_report(user, data), commit=False, checklist_item_id=checklist_item_id)
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _checked_report(user: User, data: Any) -> _Report:
     return _Report(db.session.get(Organisation, enterprise_id), form, cleaned)
 
 
-def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
+def _record(user: User, report: _Report, *, commit: bool, checklist_item_id: int | None = None) -> Hazard:
     enterprise, form, cleaned = report.enterprise, report.form, report.cleaned
     version = processes.active_version(processes.process_for(cleaned["source"], enterprise.industry,
                                                              enterprise.region_id))
@@ -128,7 +129,8 @@ def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
                     description=cleaned["description"], location=cleaned["location"],
                     hazard_type=cleaned["hazard_type"], source=cleaned["source"], enterprise_id=enterprise.id,
                     supervising_unit_id=enterprise.supervising_unit_id, region_id=enterprise.region_id,
-                    reporter_id=user.id, status=HazardStatus.reported, created_at=now, updated_at=now, audit_seq=0)
+                    reporter_id=user.id, status=HazardStatus.reported, created_at=now, updated_at=now, audit_seq=0,
+                    checklist_item_id=checklist_item_id)
     hazard.enterprise = enterprise  # the response names it: no read after the commit (issue 18)
     # keep_objects: the answer is built from these objects, so a connection lost after the commit cannot turn a
     # recorded report into an error that invites a duplicate.
@@ -136,7 +138,9 @@ def _record(user: User, report: _Report, *, commit: bool) -> Hazard:
         db.session.add(hazard)
         db.session.flush()
         hazard.number = f"YH{now:%Y%m%d}{hazard.id:06d}"
-        step.audit("hazard_reported", actor_id=user.id, data={"number": hazard.number, **cleaned})
+        earlier = repeats.recognise(hazard)  # 反复性隐患: the same fault found here before, within the window
+        step.audit("hazard_reported", actor_id=user.id, data={
+            "number": hazard.number, **cleaned, **({"repeat_of": earlier} if earlier else {})})
         step.start(version, lifecycle.start_data(hazard), actor_id=user.id)
         attachments.link_to_hazard(hazard, cleaned, form.fields)
     return hazard

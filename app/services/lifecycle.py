@@ -237,6 +237,10 @@ def _update_read_model(hazard: Hazard, snapshot: Snapshot, now: datetime) -> Non
     hazard.notice_number = data.get("notice_number", hazard.notice_number)
     hazard.supervision_deadline = parse_date(data.get("supervision_deadline")) or hazard.supervision_deadline
     hazard.five_in_place, hazard.plan_funds, hazard.funds_spent = statistics.plan_figures(data)
+    for name, value in statistics.plan_items(data).items():
+        setattr(hazard, name, value)
+    tier = data.get("supervision_tier")
+    hazard.supervision_tier = str(tier)[:20] if hazard.listed and tier else None
     if snapshot.completed:
         hazard.status = _status(snapshot.end_status or HazardStatus.closed)
         hazard.current_step = None

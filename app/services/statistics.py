@@ -56,13 +56,23 @@ GROUPS = ("region", "industry", "grade", "hazard_type", "source", "enterprise")
 # The plan form's fields that put the five of 五落实 in place.
 FIVE_FIELDS = {"measures": "measures", "funds": "funds", "deadline": "rectification_deadline",
                "responsible_person": "responsible_person", "emergency_plan": "emergency_plan"}
+# The national table's five (治理目标任务, 经费物资, 机构人员, 时间要求, 安全措施应急预案): the hazard's flag ← the
+# plan form's fields that must all be recorded for it.
+PLAN_ITEMS = {"plan_targets": ("goal",), "plan_funds_materials": ("funds",),
+              "plan_organisation": ("responsible_person",), "plan_time_limit": ("rectification_deadline",),
+              "plan_safety_emergency": ("safety_measures", "emergency_plan")}
+# The tiers a listed hazard is supervised at (forms/supervision_decision.json `supervision_tier`).
+TIERS = ("district", "township")
 COUNTERS = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
-            "five_in_place", "funds_committed", "funds_spent")
+            "five_in_place", "funds_committed", "funds_spent",
+            # the national table's (migration 0021)
+            "general_found", "general_fixed", "major_planned", *PLAN_ITEMS, "listed_district", "listed_township",
+            "repeat")
 KEY = ("day", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source")
 # The hazard columns a contribution reads.
 _READS = ("created_at", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source",
           "status", "rectification_deadline", "closed_at", "overdue", "listed", "five_in_place", "plan_funds",
-          "funds_spent")
+          "funds_spent", "planned", *PLAN_ITEMS, "supervision_tier", "repeat_number")
 
 
 # ------------------------------------------------------------------------------------ definitions
@@ -80,6 +90,16 @@ def plan_figures(data: dict[str, Any]) -> tuple[bool, int | None, int | None]:
     """(all five of 五落实 in place, plan funds, funds spent) from an instance's data (its forms' fields)."""
     five = all(data.get(name) not in (None, "") for name in FIVE_FIELDS.values())
     return five, fen(data.get("funds")), fen(data.get("funds_spent"))
+
+
+def plan_items(data: dict[str, Any]) -> dict[str, bool]:
+    """The national table's plan flags from an instance's data: `planned` (a governance plan recorded: its
+    `measures`) and each of PLAN_ITEMS (all of its fields recorded). Counted for major hazards only."""
+    def present(name: str) -> bool:
+        return data.get(name) not in (None, "")
+
+    return {"planned": present("measures"),
+            **{flag: all(present(name) for name in names) for flag, names in PLAN_ITEMS.items()}}
 
 
 def is_fixed(status: Any) -> bool:
@@ -107,7 +127,16 @@ def _contribution(values: dict[str, Any]) -> tuple[tuple, dict[str, int]] | None
         "overdue": int(bool(values["overdue"])), "major_found": int(major),
         "major_written_off": int(major and status == HazardStatus.written_off),
         "listed": int(bool(values["listed"])), "five_in_place": int(major and bool(values["five_in_place"])),
-        "funds_committed": values["plan_funds"] or 0, "funds_spent": values["funds_spent"] or 0}
+        "funds_committed": values["plan_funds"] or 0, "funds_spent": values["funds_spent"] or 0,
+        "general_found": int(grade == "general"), "general_fixed": int(grade == "general" and fixed)}
+    planned = major and bool(values["planned"])
+    counters["major_planned"] = int(planned)
+    for flag in PLAN_ITEMS:
+        counters[flag] = int(planned and bool(values[flag]))
+    listed = bool(values["listed"])
+    for tier in TIERS:
+        counters[f"listed_{tier}"] = int(listed and values["supervision_tier"] == tier)
+    counters["repeat"] = int(values["repeat_number"] is not None)  # 反复性隐患 (services/repeats.py)
     return key, counters
 
 
@@ -276,6 +305,7 @@ class Statistics:
 def as_row(figures: Figures) -> dict[str, Any]:
     """One row of the API's answer."""
     return {"key": figures.key, "label": figures.label, **{n: figures.counts[n] for n in COUNTERS[:8]},
+            "repeat": figures.counts["repeat"],
             "rate": figures.rate, "on_time_rate": figures.on_time_rate,
             "funds_committed": figures.yuan("funds_committed"), "funds_spent": figures.yuan("funds_spent")}
 
@@ -414,7 +444,7 @@ def _label(group_by: str, key: Any, names: dict[int, str], language: str | None)
 
 # ------------------------------------------------------------------------------------ the register's side
 OUTCOMES = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
-            "five_in_place")
+            "five_in_place", "repeat")
 
 
 def register_filters(args: Any, today: date) -> tuple[StatsFilters | None, dict[str, str]]:
@@ -469,6 +499,8 @@ def register_clauses(filters: StatsFilters | None) -> list:
         where.append(Hazard.listed.is_(True))
     elif outcome == "five_in_place":
         where += [Hazard.grade == MAJOR, Hazard.five_in_place.is_(True)]
+    elif outcome == "repeat":
+        where.append(Hazard.repeat_number.is_not(None))
     return where
 
 

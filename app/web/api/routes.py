@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
 from http import HTTPStatus
+from io import BytesIO
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -18,11 +19,12 @@ from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
 from app.models import User
-from app.services import attachments, auth, forms, hazards, idempotency, statistics, tasks
+from app.services import attachments, auth, exports, forms, hazards, idempotency, statistics, statutory, tasks
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
+from app.web import exporting
 from app.web.api import schemas as s
 from app.web.api.blueprint import bp
-from app.web.headers import send_stored
+from app.web.headers import send_stored, user_file
 from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
@@ -183,13 +185,37 @@ def report_hazard(report: dict[str, Any]):
 @errors(400, 401)
 @bp.doc(summary="Hazards visible to the caller, one page")
 def list_hazards(args: dict[str, Any]):
+    return hazards.list_hazards(caller(), _hazard_filters(args), args["page"], args["per_page"])
+
+
+def _hazard_filters(args: dict[str, Any]) -> hazards.HazardFilters:
+    """The register's filters (the list and its export)."""
     stats, problems = statistics.register_filters({**args, "from": args.get("from_")}, china_today())
     if problems:
         raise ValidationFailed(next(iter(problems.values())), fields=problems)
-    filters = hazards.HazardFilters(status=args.get("status"), grade=args.get("grade"),
-                                    enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
-                                    text=args.get("q"), sort=args["sort"], stats=stats)
-    return hazards.list_hazards(caller(), filters, args["page"], args["per_page"])
+    return hazards.HazardFilters(status=args.get("status"), grade=args.get("grade"),
+                                 enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
+                                 text=args.get("q"), sort=args["sort"], stats=stats)
+
+
+@bp.route("/hazards/export", methods=["GET"])
+@bp.arguments(s.HazardExportQuery, location="query")
+@errors(400, 401)
+@bp.doc(summary="The register with these filters (every page) as an .xlsx, streamed; the register page's "
+                "columns in the caller's language", responses={"200": {"description": "The workbook", "content": {
+                    exports.XLSX: {"schema": BINARY}}}})
+def export_hazards(args: dict[str, Any]):
+    path = exports.export_register(caller(), _hazard_filters(args), exporting.register_labels())
+    return exporting.send_export(path, f"hazards-{china_today().isoformat()}.xlsx")
+
+
+@bp.route("/ledger/export", methods=["GET"])
+@errors(401)
+@bp.doc(summary="The listed-supervision ledger (挂牌督办台账) the caller may see as an .xlsx, streamed",
+        responses={"200": {"description": "The workbook", "content": {exports.XLSX: {"schema": BINARY}}}})
+def export_ledger():
+    path = exports.export_ledger(caller(), exporting.ledger_labels())
+    return exporting.send_export(path, f"ledger-{china_today().isoformat()}.xlsx")
 
 
 @bp.route(f"/hazards/<{ID}:hazard_id>", methods=["GET"])
@@ -301,3 +327,20 @@ def get_statistics(args: dict[str, Any]):
     found = statistics.statistics(caller(), filters, args["group_by"])
     return {"group_by": found.group_by, "rows": [statistics.as_row(r) for r in found.rows],
             "total": statistics.as_row(found.total)}
+
+
+
+@bp.route("/reports/statutory", methods=["GET"])
+@bp.arguments(s.StatutoryQuery, location="query")
+@errors(400, 401, 403)
+@bp.doc(summary="The national table (隐患排查治理情况统计表) for a month, quarter or year, by region or industry, "
+                "within the caller's scope: an .xlsx, or the same rows as JSON (format=json)",
+        responses={"200": {"description": "The table", "content": {
+            statutory.XLSX: {"schema": BINARY}, "application/json": {"schema": s.StatutoryTable}}}})
+def get_statutory(args: dict[str, Any]):
+    user = caller()
+    table = statutory.statutory_table(user, args["period"], args["group_by"], args.get("region"))
+    if args["format"] == "json":
+        return jsonify(statutory.as_json(table))
+    body = statutory.workbook(table, statutory.scope_label(user))
+    return user_file(send_file(BytesIO(body), mimetype=statutory.XLSX), statutory.filename(table))

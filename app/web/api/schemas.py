@@ -235,10 +235,18 @@ class HazardQuery(QuerySchema):
     type = Choice(("unsafe_behaviour", "unsafe_condition", "management_defect"))
     source = Choice(("self_check", "government_inspection", "public_report", "referral"))
     outcome = Choice(("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
-                      "five_in_place"), metadata={"description": "Only the hazards one statistics figure counts"})
+                      "five_in_place", "repeat"), metadata={"description": "Only the hazards one statistics figure "
+                                                                       "counts"})
     sort = Choice(SORTS, load_default="created", metadata={"description": "Order (default: newest first)"})
     page = Int(1, INT_MAX, load_default=1)
     per_page = Int(1, 100, load_default=20)
+
+
+class HazardExportQuery(HazardQuery):
+    """The register's filters without its paging: the export holds every matching hazard."""
+
+    class Meta(HazardQuery.Meta):
+        exclude = ("page", "per_page")
 
 
 class TaskQuery(QuerySchema):
@@ -419,6 +427,8 @@ class StatisticsRow(Schema):
     major_written_off = fields.Integer()
     listed = fields.Integer(metadata={"description": "Listed for supervision (挂牌督办)"})
     five_in_place = fields.Integer(metadata={"description": "Major hazards whose plan has all five of 五落实"})
+    repeat = fields.Integer(metadata={"description": "Repeat hazards (反复性隐患): the same fault found again at the "
+                                                     "same enterprise within the window"})
     funds_committed = fields.String(metadata={"description": "Plan funds, yuan, as a decimal string (\"1800.50\")"})
     funds_spent = fields.String(metadata={"description": "Funds spent as recorded at rectification, yuan, as a "
                                                          "decimal string"})
@@ -428,3 +438,47 @@ class Statistics(Schema):
     group_by = fields.String()
     rows = fields.List(fields.Nested(StatisticsRow))
     total = fields.Nested(StatisticsRow)
+
+
+class StatutoryQuery(QuerySchema):
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}(-\d{2}|Q[1-4])?$", error=_l(
+        "Use a month (2026-11), a quarter (2026Q4) or a year (2026).")), metadata={
+        "description": "A month (2026-11), a quarter (2026Q4) or a year (2026); hazards found in it"})
+    group_by = Choice(("region", "industry"), load_default="region", metadata={
+        "description": "Rows: region (the districts, or the regions right below `region`) or GB/T 4754 industry "
+                       "section"})
+    region = Id(metadata={"description": "Only this region and the regions below it"})
+    format = Choice(("xlsx", "json"), load_default="xlsx", metadata={
+        "description": "xlsx (the table as a workbook, default) or json (the same rows)"})
+
+
+class StatutoryRow(Schema):
+    key = fields.Raw(allow_none=True, metadata={"description": "Region id or industry section; null for the total"})
+    label = fields.String()
+    units_checked = fields.Integer(metadata={"description": "Enterprises with a hazard found in the period"})
+    general_found = fields.Integer()
+    general_rectified = fields.Integer(metadata={"description": "General hazards closed"})
+    general_rate = fields.Float(allow_none=True)
+    major_found = fields.Integer()
+    major_written_off = fields.Integer(metadata={"description": "Major hazards rectified and written off"})
+    major_rate = fields.Float(allow_none=True)
+    major_planned = fields.Integer(metadata={"description": "Major hazards in a governance plan"})
+    plan_targets = fields.Integer(metadata={"description": "Of those, targets and tasks in place"})
+    plan_funds_materials = fields.Integer(metadata={"description": "Funds and materials in place"})
+    plan_organisation = fields.Integer(metadata={"description": "Organisation and people in place"})
+    plan_time_limit = fields.Integer(metadata={"description": "Time limit in place"})
+    plan_safety_emergency = fields.Integer(metadata={"description": "Safety measures and emergency plan in place"})
+    listed = fields.Integer(metadata={"description": "Listed for supervision (挂牌督办)"})
+    listed_district = fields.Integer()
+    listed_township = fields.Integer()
+    funds_committed = fields.String(metadata={"description": "Governance funds committed, 10,000 yuan (万元), as a "
+                                                             "decimal string"})
+
+
+class StatutoryTable(Schema):
+    period = fields.String()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    group_by = fields.String()
+    rows = fields.List(fields.Nested(StatutoryRow))
+    total = fields.Nested(StatutoryRow)

@@ -9,8 +9,19 @@ from flask_login import current_user, login_required
 
 from app.chinatime import today as china_today
 from app.models import Role
-from app.services import attachments, documents, evidence, extension_requests, forms, hazards, statistics
+from app.services import (
+    attachments,
+    documents,
+    evidence,
+    exports,
+    extension_requests,
+    forms,
+    hazards,
+    repeats,
+    statistics,
+)
 from app.services.errors import Conflict, ValidationFailed
+from app.web import exporting
 from app.web.headers import send_stored, user_file
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
@@ -20,9 +31,9 @@ from app.web.pages.view import status_choices, status_label
 bp = Blueprint("hazards", __name__)
 
 
-@bp.get("/hazards")
-@login_required
-def register():
+def _register_filters():
+    """The register's filters from the query string (the page and its export): (filters, the enterprise picker,
+    problems with the statistics' filters)."""
     sort = request.args.get("sort") if request.args.get("sort") in hazards.SORTS else "created"
     picker, enterprise_id = enterprises.picker(current_user, int_arg("enterprise"), request.args.get("enterprise_name"))
     # A statistics figure's link (the dashboard): its filters, each checked; a value that does not parse is named.
@@ -32,13 +43,47 @@ def register():
         grade=request.args.get("grade") if request.args.get("grade") in ("general", "major", "none") else None,
         enterprise_id=enterprise_id, overdue=True if request.args.get("overdue") else None,
         text=(request.args.get("q") or "").strip() or None, sort=sort, stats=stats)
+    return filters, picker, problems
+
+
+@bp.get("/hazards")
+@login_required
+def register():
+    filters, picker, problems = _register_filters()
     page = hazards.list_hazards(current_user, filters, max(int_arg("page") or 1, 1), per_page=20)
     filtered = any([filters.status, filters.grade, filters.enterprise_id, filters.overdue, filters.text,
-                    picker.typed, stats])
+                    picker.typed, filters.stats])
     kept = {name: request.args[name] for name in statistics.REGISTER_PARAMS if request.args.get(name)}
+    export_args = {k: v for k, v in request.args.items() if k not in ("page", "lang") and v}
     return render_template("hazards/register.html", page=page, filters=filters, filtered=filtered,
                            picker=picker, can_report=hazards.can_report(current_user), stats_params=kept,
-                           stats_problems=problems)
+                           stats_problems=problems, export_args=export_args)
+
+
+@bp.get("/hazards/export.xlsx")
+@login_required
+def export_register():
+    """The register with the page's filters as an .xlsx, streamed."""
+    filters, _picker, problems = _register_filters()
+    if problems:
+        raise ValidationFailed(next(iter(problems.values())), fields=problems)
+    path = exports.export_register(current_user, filters, exporting.register_labels())
+    return exporting.send_export(path, f"{_('Hazard register')}-{china_today().isoformat()}.xlsx")
+
+
+@bp.get("/ledger")
+@login_required
+def ledger():
+    """The listed-supervision ledger (挂牌督办台账): the listed hazards in the caller's scope."""
+    page = exports.ledger_page(current_user, max(int_arg("page") or 1, 1), per_page=20)
+    return render_template("hazards/ledger.html", page=page, tier_label=exporting.tier_label)
+
+
+@bp.get("/ledger/export.xlsx")
+@login_required
+def export_ledger():
+    path = exports.export_ledger(current_user, exporting.ledger_labels())
+    return exporting.send_export(path, f"{_('Listed-supervision ledger')}-{china_today().isoformat()}.xlsx")
 
 
 def _report_defaults() -> dict[str, Any]:
@@ -104,7 +149,8 @@ def detail(hazard_id: int):
         current_steps=[t.spec_name for t in open_tasks],
         can_request_extension=extension_requests.can_request(current_user, hazard), pending_extension=pending,
         can_decide_extension=pending is not None and extension_requests.can_decide(current_user, pending),
-        documents=documents.available(hazard))
+        documents=documents.available(hazard),
+        earlier=repeats.earlier_occurrences(hazard) if hazard.repeat_number else [])
 
 
 @bp.get("/hazards/<int:hazard_id>/diagram.bpmn")
