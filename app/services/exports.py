@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from app.chinatime import china_date
 from app.extensions import db
 from app.models import Hazard, HazardStatus, Organisation, User
+from app.services import replica
 from app.services.access import hazard_scope
 from app.services.hazards import HazardFilters, _order, hazard_query
 from app.services.paging import Page, paginate
@@ -95,8 +96,10 @@ def register_rows(user: User, filters: HazardFilters, labels: Labels) -> Iterato
 
 
 def export_register(user: User, filters: HazardFilters, labels: Labels) -> Path:
-    """The register with these filters as an .xlsx in a temporary file (the caller streams and deletes it)."""
-    return write_xlsx(labels, register_rows(user, filters, labels))
+    """The register with these filters as an .xlsx in a temporary file (the caller streams and deletes it); read
+    from the replica when there is one (replica.reads)."""
+    with replica.reads(user):
+        return write_xlsx(labels, register_rows(user, filters, labels))
 
 
 # ------------------------------------------------------------------------------------ the ledger (挂牌督办台账)
@@ -153,4 +156,5 @@ def ledger_rows(user: User, labels: Labels) -> Iterator[tuple]:
 
 
 def export_ledger(user: User, labels: Labels) -> Path:
-    return write_xlsx(labels, ledger_rows(user, labels))
+    with replica.reads(user):
+        return write_xlsx(labels, ledger_rows(user, labels))
