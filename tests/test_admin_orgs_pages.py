@@ -40,7 +40,7 @@ def test_administrators_reach_the_pages_from_the_menu_and_others_are_refused(adm
     nav = doc(admin.get("/hazards"))
     assert [a.get("href") for a in nav.xpath('//*[@id="hl-nav-admin"]//a[contains(@class, "dropdown-item")]')] == [
         "/admin/processes", "/admin/forms", "/admin/regions", "/admin/units", "/admin/enterprises", "/admin/users",
-        "/admin/import", "/statistics"]
+        "/admin/positions", "/admin/import", "/statistics"]
     tree = doc(admin.get("/admin/regions"))
     assert "示范区" in tree.get_element_by_id("region-tree").text_content()
     assert "东湖街道安全生产监管站" in tree.get_element_by_id("region-tree").text_content()
