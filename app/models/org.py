@@ -109,7 +109,8 @@ class Jurisdiction(Base):
 
 class User(UserMixin, Base):
     __tablename__ = "user_account"
-    __table_args__ = (Index("ix_user_account_org_role", "organisation_id", "role"),
+    # The people lists by organisation, role and state, counted from the index alone (migration 0026).
+    __table_args__ = (Index("ix_user_account_org_role_active", "organisation_id", "role", "active"),
                       # validate_user looks user names up case-blind (migration 0018).
                       Index("ix_user_account_username_lower", func.lower(text("username"))))
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -314,11 +314,12 @@ def _refresh_planner_statistics() -> None:
     """After a bulk import, PostgreSQL's planner statistics of the tables it filled are out of date until
     autovacuum's next ANALYZE (never, where autovacuum is off): the administrators' lists would be planned for
     the empty tables of yesterday (a district's people list read every account, issue 12's benchmark). Refresh
-    them now, after the commit (ANALYZE takes no lock that blocks readers or writers)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("ANALYZE region, organisation, jurisdiction, user_account")
-        db.session.commit()
+    them now, after the commit, with a VACUUM that also marks the new rows all-visible, so that the lists' counts
+    read the indexes alone (neither takes a lock that blocks readers or writers)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM (ANALYZE) region, organisation, jurisdiction, user_account")
 
 
 def _begin() -> None:
