@@ -48,7 +48,7 @@ def test_a_dump_restored_into_a_fresh_database_verifies_and_serves(api, app, bac
         subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq(restored)}", str(dump)],
                        check=True, timeout=300)
         env = {**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": restored, "SECRET_KEY": TestConfig.SECRET_KEY,
-               "AUDIT_KEY": TestConfig.AUDIT_KEY, "HAZARDLOOP_INSTANCE_DIR": str(tmp_path), "LOG_FORMAT": "text"}
+               "AUDIT_KEY": TestConfig.AUDIT_KEY, "REPORTER_KEY": TestConfig.REPORTER_KEY, "HAZARDLOOP_INSTANCE_DIR": str(tmp_path), "LOG_FORMAT": "text"}
         flask = str(Path(sys.executable).parent / "flask")
         verify = subprocess.run([flask, "audit", "verify"], cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=300, check=False)

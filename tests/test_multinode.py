@@ -55,7 +55,7 @@ def node(tmp_path: Path, name: str, pg_url: str, env: dict[str, str]) -> Gunicor
     instance.mkdir()
     return Gunicorn(pg_url, 2, TestConfig.SECRET_KEY, tmp_path / f"{name}.log", env={
         **env, "HAZARDLOOP_INSTANCE_DIR": str(instance), "UPLOAD_DIR": str(instance / "uploads"),
-        "AUDIT_KEY": TestConfig.AUDIT_KEY, "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "1",
+        "AUDIT_KEY": TestConfig.AUDIT_KEY, "REPORTER_KEY": TestConfig.REPORTER_KEY, "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "1",
         "LOG_FORMAT": "json"})
 
 
@@ -77,7 +77,7 @@ def scheduler(tmp_path: Path, name: str, pg_url: str, metrics_port: int) -> subp
     """`flask scheduler run` as its own process, its log in a file (a pipe nobody reads would stop it when full)."""
     env = {**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": pg_url, "HAZARDLOOP_INSTANCE_DIR": str(tmp_path),
            "SCHEDULER_IN_PROCESS": "0", "MAIL_ENABLED": "0", "SECRET_KEY": TestConfig.SECRET_KEY,
-           "AUDIT_KEY": TestConfig.AUDIT_KEY}
+           "AUDIT_KEY": TestConfig.AUDIT_KEY, "REPORTER_KEY": TestConfig.REPORTER_KEY}
     with open(tmp_path / f"{name}.log", "ab") as log:
         return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "scheduler", "run", "--interval", "0.5",
                                  "--metrics-port", str(metrics_port)], cwd=ROOT, env=env, stdout=log,
@@ -214,7 +214,7 @@ def test_two_web_nodes_and_two_schedulers_share_one_database_redis_and_object_st
 
     verify = subprocess.run([str(Path(sys.executable).parent / "flask"), "audit", "verify"], cwd=ROOT, check=False,
                             env={**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": pg_url,
-                                 "SECRET_KEY": TestConfig.SECRET_KEY, "AUDIT_KEY": TestConfig.AUDIT_KEY,
+                                 "SECRET_KEY": TestConfig.SECRET_KEY, "AUDIT_KEY": TestConfig.AUDIT_KEY, "REPORTER_KEY": TestConfig.REPORTER_KEY,
                                  "HAZARDLOOP_INSTANCE_DIR": str(tmp_path), "LOG_FORMAT": "text"},
                             capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0 and "Audit trail intact" in verify.stdout, verify.stderr[-3000:]
