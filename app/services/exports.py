@@ -42,6 +42,20 @@ class Labels:
     tier: Callable[[Any], str] = str
 
 
+def as_values(sheet, row: Iterable[Any]) -> list[Any]:
+    """A row for `sheet.append` whose text stays text: openpyxl stores a string starting with "=" as a formula,
+    and text people typed (a hazard's title, a reward's reason) must never become one in a reader's Excel."""
+    from openpyxl.cell import WriteOnlyCell
+
+    values = []
+    for value in row:
+        if isinstance(value, str) and value.startswith("="):
+            value = WriteOnlyCell(sheet, value)
+            value.data_type = "s"
+        values.append(value)
+    return values
+
+
 def write_xlsx(labels: Labels, rows: Iterable[Iterable[Any]]) -> Path:
     """A workbook of one sheet (a header row, then `rows`) in a temporary file; the caller deletes it."""
     from openpyxl import Workbook
@@ -50,7 +64,7 @@ def write_xlsx(labels: Labels, rows: Iterable[Iterable[Any]]) -> Path:
     sheet = book.create_sheet(labels.title[:31])
     sheet.append(labels.headers)
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(as_values(sheet, row))
     fd, name = tempfile.mkstemp(prefix="hazardloop-export-", suffix=".xlsx")
     os.close(fd)
     try:

@@ -234,6 +234,7 @@ def ledger_workbook(user: User, status_labels: dict[str, str]) -> bytes:
     from openpyxl.styles import Font
 
     from app.chinatime import china_time
+    from app.services.exports import as_values
 
     book = Workbook()
     sheet = book.active
@@ -248,10 +249,7 @@ def ledger_workbook(user: User, status_labels: dict[str, str]) -> bytes:
                   "decided_by": reward.decided_by.display_name if reward.decided_by else "",
                   "decided_at": china_time(reward.decided_at) if reward.decided_at else "",
                   "decision_note": reward.decision_note or ""}
-        sheet.append([values[key] for key, _label in LEDGER_COLUMNS])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # openpyxl reads "=..." as a formula otherwise
+        sheet.append(as_values(sheet, [values[key] for key, _label in LEDGER_COLUMNS]))
     for column, width in zip("ABCDEFGHI", (14, 18, 14, 12, 50, 14, 14, 18, 30), strict=True):
         sheet.column_dimensions[column].width = width
     out = BytesIO()

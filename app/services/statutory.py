@@ -31,7 +31,6 @@ SUMS = ("general_found", "general_fixed", "major_found", "major_written_off", "m
         *statistics.PLAN_ITEMS, "listed", "listed_district", "listed_township", "funds_committed")
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|Q([1-4]))?$")
 TEN_THOUSAND_YUAN_IN_FEN = 1_000_000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass

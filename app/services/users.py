@@ -471,13 +471,20 @@ def change_user(actor: User, user: User, values: dict[str, Any]) -> dict[str, li
     if positions is not None and positions != held:
         changes["positions"] = [held, positions]
         _set_positions(user, positions)
-    for name, value in check.values.items():
+    changes.update(_apply(user, check.values))
+    if changes:
+        audit.record("user_updated", actor_id=actor.id, data=_about(user, changes=changes))
+    return changes
+
+
+def _apply(user: User, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set the checked values that differ; {field: [old, new]} of those, enums as their values."""
+    changes = {}
+    for name, value in values.items():
         old = getattr(user, name)
         if old != value:
             changes[name] = [getattr(old, "value", old), getattr(value, "value", value)]
             setattr(user, name, value)
-    if changes:
-        audit.record("user_updated", actor_id=actor.id, data=_about(user, changes=changes))
     return changes
 
 
@@ -494,12 +501,7 @@ def change_own_details(user: User, values: dict[str, Any]) -> dict[str, list[Any
         check.errors[name] = (_("Ask your administrator to change this.") if name in FIELDS
                               else _("This field is not expected here; leave it out."))
     check.raise_errors()
-    changes = {}
-    for name, value in check.values.items():
-        old = getattr(user, name)
-        if old != value:
-            changes[name] = [old, value]
-            setattr(user, name, value)
+    changes = _apply(user, check.values)
     if changes:
         audit.record("profile_updated", actor_id=user.id, data=_about(user, changes=changes))
     db.session.commit()

@@ -336,11 +336,11 @@ def get_statistics(args: dict[str, Any]):
 @bp.doc(summary="The national table (隐患排查治理情况统计表) for a month, quarter or year, by region or industry, "
                 "within the caller's scope: an .xlsx, or the same rows as JSON (format=json)",
         responses={"200": {"description": "The table", "content": {
-            statutory.XLSX: {"schema": BINARY}, "application/json": {"schema": s.StatutoryTable}}}})
+            exports.XLSX: {"schema": BINARY}, "application/json": {"schema": s.StatutoryTable}}}})
 def get_statutory(args: dict[str, Any]):
     user = caller()
     table = statutory.statutory_table(user, args["period"], args["group_by"], args.get("region"))
     if args["format"] == "json":
         return jsonify(statutory.as_json(table))
     body = statutory.workbook(table, statutory.scope_label(user))
-    return user_file(send_file(BytesIO(body), mimetype=statutory.XLSX), statutory.filename(table))
+    return user_file(send_file(BytesIO(body), mimetype=exports.XLSX), statutory.filename(table))

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.extensions import limiter
-from app.services import forms, public_answers, public_reports
+from app.services import exports, forms, public_answers, public_reports
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises
@@ -221,5 +221,4 @@ def ledger():
 @login_required
 def ledger_xlsx():
     data = public_answers.ledger_workbook(current_user, {k: str(v) for k, v in REWARD_STATUSES.items()})
-    return send_file(BytesIO(data), as_attachment=True, download_name="public-rewards.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(BytesIO(data), as_attachment=True, download_name="public-rewards.xlsx", mimetype=exports.XLSX)

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from app.chinatime import today as china_today
 from app.models import Role
-from app.services import repeats, statistics, statutory
+from app.services import exports, repeats, statistics, statutory
 from app.services.errors import Forbidden, ValidationFailed
 from app.web.headers import user_file
 
@@ -119,7 +119,7 @@ def statutory_workbook():
         raise ValidationFailed(next(iter(problems.values())), fields=problems)
     table = statutory.statutory_table(current_user, period, group_by, region, str(get_locale()))
     body = statutory.workbook(table, statutory.scope_label(current_user))
-    return user_file(send_file(BytesIO(body), mimetype=statutory.XLSX), statutory.filename(table))
+    return user_file(send_file(BytesIO(body), mimetype=exports.XLSX), statutory.filename(table))
 
 
 @bp.get("/statistics/repeats")
