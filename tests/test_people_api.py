@@ -245,3 +245,43 @@ def test_a_person_corrects_their_own_contact_details_but_not_name_or_role(app, a
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "profile_updated")).all()
         assert len(events) == 1 and json.loads(events[0].data)["changes"]["locale"] == [None, "en"]
     assert me.get("/me").get_json()["display_name"] == "张安全（宏达）"
+
+
+def test_an_administrator_does_not_manage_a_peer_administrator_of_the_same_unit(app, api, client):
+    """A district administrator may add a second administrator to the unit, but changing, resetting or
+    deactivating that peer's account is for the unit above (here a system administrator): nobody takes over a
+    peer's account by resetting its password. The person page says so instead of offering the actions."""
+    from app.clock import clock
+    from app.models import Role, User
+    from app.services.auth import hash_password
+    from tests.test_pages import Pages
+
+    admin = api.as_("admin")
+    with app.app_context():
+        bureau = db.session.scalar(select(User.organisation_id).where(User.username == "admin"))
+        db.session.add(User(username="root", display_name="系统管理员乙", role=Role.admin, organisation_id=None,
+                            password_hash=hash_password("hazardloop"), created_at=clock.now()))
+        db.session.commit()
+    made = admin.post("/admin/users", json={"username": "admin2", "display_name": "钱管理", "role": "admin",
+                                            "organisation_id": bureau})
+    assert made.status_code == 201, made.get_json()
+    peer = made.get_json()["user"]["id"]
+
+    for refused in (admin.post(f"/admin/users/{peer}/reset-password"), admin.post(f"/admin/users/{peer}/deactivate"),
+                    admin.patch(f"/admin/users/{peer}", json={"display_name": "换名"})):
+        assert refused.status_code == 403, refused.get_json()
+        assert "上级单位" in refused.get_json()["error"] and "user_id" in refused.get_json()["fields"]
+    assert admin.get(f"/admin/users/{peer}").status_code == 200  # still listed and readable
+    with app.app_context():
+        still = db.session.get(User, peer)
+        assert still.active and still.display_name == "钱管理" and still.must_change_password
+
+    pages = Pages(client)
+    pages.login("admin")
+    page = client.get(f"/admin/users/{peer}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'id="person-peer"' in page and 'id="person-reset"' not in page and 'id="person-save"' not in page
+
+    # The unit above — a system administrator — does it.
+    reset = api.as_("root").post(f"/admin/users/{peer}/reset-password")
+    assert reset.status_code == 200 and reset.get_json()["one_time_password"]
+    assert [a for a, _actor, _d in audit_actions(app)][-1] == "password_reset"

@@ -364,6 +364,15 @@ def administered_org_clause(user: User):
     return or_(Organisation.id.in_(units), Organisation.supervising_unit_id.in_(units))
 
 
+def peer_manager(actor: User, user: User) -> bool:
+    """Whether `user` holds the same power over accounts as `actor` in the same organisation (another district
+    administrator of the unit, another principal of the enterprise): such an account is managed from above — by an
+    administrator of a unit above or a system administrator — never by a peer, so that no one takes over a peer's
+    account by resetting its password."""
+    return (user.id != actor.id and actor.organisation_id is not None and user.role == actor.role
+            and actor.role in (Role.admin, Role.principal) and user.organisation_id == actor.organisation_id)
+
+
 def manageable_roles(user: User) -> frozenset[Role]:
     """Roles this user may give to the accounts they manage: a principal only enterprise roles."""
     if user.role == Role.admin:

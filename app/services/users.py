@@ -36,6 +36,7 @@ from app.services.policy import (
     administered_org_clause,
     administered_units,
     manageable_roles,
+    peer_manager,
 )
 from app.services.search import escape_like
 
@@ -447,6 +448,15 @@ def create_user(actor: User | None, values: dict[str, Any]) -> tuple[User, str |
     return user, one_time
 
 
+def _not_a_peer(actor: User, user: User) -> None:
+    """Forbidden when `user` is the actor's peer (policy.peer_manager): managed from above, not by a peer."""
+    if peer_manager(actor, user):
+        raise Forbidden(_("%(name)s manages accounts in your own organisation as you do: an administrator of the "
+                          "unit above yours (or a system administrator) changes, resets or deactivates their account.",
+                          name=user.display_name),
+                        fields={"user_id": _("Ask an administrator of the unit above yours.")})
+
+
 def update_user(actor: User, user_id: int, values: dict[str, Any]) -> User:
     """Change an account's name, e-mail, mobile, role, organisation, bureau-head flag or language."""
     user = get_user(actor, user_id)
@@ -458,6 +468,7 @@ def update_user(actor: User, user_id: int, values: dict[str, Any]) -> User:
 def change_user(actor: User, user: User, values: dict[str, Any]) -> dict[str, list[Any]]:
     """Validate and apply changes to an account the actor manages, inside the caller's transaction (audited when
     anything changed); returns {field: [old, new]}."""
+    _not_a_peer(actor, user)
     check = validate_user({k: v for k, v in values.items() if k != "password"}, actor=actor, user=user)
     if "password" in values:
         check.errors["password"] = _("Passwords are not edited here: reset the password instead.")
@@ -511,6 +522,7 @@ def change_own_details(user: User, values: dict[str, Any]) -> dict[str, list[Any
 def deactivate_user(actor: User, user_id: int) -> User:
     """Deactivate an account: it can no longer sign in, and its sessions and API tokens end at once."""
     user = get_user(actor, user_id)
+    _not_a_peer(actor, user)
     if user.id == actor.id:
         raise Forbidden(_("You cannot deactivate your own account; ask another administrator."),
                         fields={"user_id": _("This is your own account.")})
@@ -526,6 +538,7 @@ def deactivate_user(actor: User, user_id: int) -> User:
 def reactivate_user(actor: User, user_id: int) -> User:
     """Let a deactivated account sign in again (with its old password, or one an administrator resets)."""
     user = get_user(actor, user_id)
+    _not_a_peer(actor, user)
     if not user.active:
         user.active = True
         user.deactivated_at = None
@@ -538,6 +551,7 @@ def reset_password(actor: User, user_id: int) -> tuple[User, str]:
     """A new one-time password for the account, shown once to the administrator; the person must replace it
     at their next sign-in. Every session and API token of theirs ends: whoever held them must sign in again."""
     user = get_user(actor, user_id)
+    _not_a_peer(actor, user)
     if user.id == actor.id:
         raise Forbidden(_("Change your own password on your profile page (it asks for the current one)."),
                         fields={"user_id": _("This is your own account.")})

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services import positions, users
 from app.services.errors import ValidationFailed
-from app.services.policy import manageable_roles
+from app.services.policy import manageable_roles, peer_manager
 from app.web.inputs import int_arg
 from app.web.pages.enterprises import SEARCH_LIMIT, EnterprisePicker
 
@@ -114,7 +114,8 @@ def _render_form(user, values: dict[str, Any], errors: dict[str, str], picker: E
     offered = positions.offered_to(user)
     return render_template("admin/users_form.html", user=user, values=values, errors=errors, picker=picker,
                            roles=_roles(), languages=current_app.config["LANGUAGES"], positions=offered,
-                           chosen_positions=chosen), status
+                           chosen_positions=chosen,
+                           peer=user is not None and peer_manager(current_user, user)), status
 
 
 def _submitted_organisation(errors: dict[str, str]) -> tuple[EnterprisePicker, int | None, bool]:
