@@ -81,3 +81,32 @@ def test_statistics_read_the_replica_too(replica_app, api):
         assert "replica" in db.engines
     resp = api.as_("principal_a").get("/statistics")
     assert resp.status_code == 200, resp.get_json()
+
+
+def export_titles(api, who: str, path: str = "/hazards/export") -> set[str]:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    resp = api.as_(who).get(path)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    rows = load_workbook(BytesIO(resp.data), read_only=True).active.iter_rows(values_only=True)
+    return {str(cell) for row in rows for cell in row if cell is not None}
+
+
+def test_an_export_is_served_by_the_replica_and_the_writer_still_sees_their_write(replica_app, api):
+    """The register's Excel export reads the replica like the register: with replay paused, a colleague's export
+    lacks the new hazard until the replica catches up; the writer's export (inside their window) has it."""
+    app, replica = replica_app
+    api.token("officer_a")
+    api.token("principal_a")
+    caught_up(app, replica)
+    with replica.connect() as conn:
+        conn.execute(sa.text("SELECT pg_wal_replay_pause()"))
+    report(api.as_("officer_a"), title="导出只在主库上")
+    assert "导出只在主库上" in export_titles(api, "officer_a")
+    assert "导出只在主库上" not in export_titles(api, "principal_a"), "a colleague's export is read from the replica"
+    with replica.connect() as conn:
+        conn.execute(sa.text("SELECT pg_wal_replay_resume()"))
+    caught_up(app, replica)
+    assert "导出只在主库上" in export_titles(api, "principal_a")
