@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Organisation, PeriodicReport, User
+from app.models import AuditEvent, Organisation, PeriodicReport, Role, User
 from app.services import periodic_reports
 from tests.deadline_steps import deadline_of, move_to, tick, told
 
@@ -191,3 +191,53 @@ def test_a_hazards_current_steps_say_who_may_act_and_why_a_step_waits(app, api):
     assert waiting["lane"] == "bureau head" and waiting["who"] == "bureau head"
     assert waiting["excluded_user_id"] == head_id and waiting["can_act"] is False
     assert "different person from 郑局长（区应急局）" in waiting["waiting"]
+
+
+def test_moving_an_enterprise_moves_its_open_reports_and_leaves_the_submitted_ones(app, api, client):
+    from app.services import audit
+    from tests.deadline_steps import Person
+    from tests.test_admin_orgs_api import add_user, org_id, patch, region_id
+
+    with app.app_context():
+        add_user("inspector_east", Role.inspector, org_id("东湖街道安全生产监管站"))
+        east_unit, west_unit = org_id("东湖街道安全生产监管站"), org_id("西山镇安全生产监管站")
+        west_grid, ent_id = region_id("D01-T02-G01"), org_id(ENT_A)
+        db.session.remove()
+    _open(app, "2026Q3", "2026Q4")
+    filed, still_open = _ids(app, "2026Q3")[ENT_A], _ids(app, "2026Q4")[ENT_A]
+    with app.app_context():
+        officer, principal = (db.session.scalar(select(User).where(User.username == n))
+                              for n in ("officer_a", "principal_a"))
+        periodic_reports.complete_step(officer, filed, {"figures_checked": True})
+        periodic_reports.complete_step(principal, filed, {"sign_decision": "approve"})
+        db.session.remove()
+    east, west = api.as_("inspector_east"), api.as_("inspector_west")
+    assert still_open in _listed(east.get("/reports/periodic"))
+    assert still_open not in _listed(west.get("/reports/periodic"))
+
+    moved = patch(api.as_("admin"), f"/admin/enterprises/{ent_id}", json={"region_id": west_grid})
+    assert moved.status_code == 200 and moved.get_json()["supervising_unit_id"] == west_unit
+
+    after = _listed(east.get("/reports/periodic"))
+    assert filed in after and still_open not in after, "the submitted report stays where it was filed"
+    assert still_open in _listed(west.get("/reports/periodic?period=2026Q4"))
+    assert filed not in _listed(west.get("/reports/periodic"))
+    assert west.get(f"/reports/periodic/{still_open}").status_code == 200
+    assert east.get(f"/reports/periodic/{still_open}").status_code == 404
+    person = Person(client, "inspector_west")
+    page = person.get("/reports?period=2026Q4").get_data(as_text=True)
+    assert f'data-report="{still_open}"' in page
+    client.post("/logout", data={"csrf_token": person.token})
+    page = Person(client, "inspector_east").get("/reports?period=2026Q4").get_data(as_text=True)
+    assert f'data-report="{still_open}"' not in page
+    with app.app_context():
+        units = dict(db.session.execute(select(PeriodicReport.id, PeriodicReport.supervising_unit_id)
+                                        .where(PeriodicReport.id.in_([filed, still_open]))).all())
+        assert units == {filed: east_unit, still_open: west_unit}
+        chain = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.chain == f"report:{still_open}")
+                                        .order_by(AuditEvent.seq)))
+        assert chain[-1] == "supervision_moved"
+        assert "supervision_moved" not in db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.chain == f"report:{filed}")).all()
+        assert audit.verify()[1] == []
+        db.session.remove()

@@ -28,8 +28,10 @@ from app.models import (
     Organisation,
     OrgKind,
     OrgStatus,
+    PeriodicReport,
     Region,
     RegionKind,
+    ReportStatus,
     Role,
     TaskStatus,
     User,
@@ -452,6 +454,21 @@ def _move_supervision(user: User, enterprise: Organisation, unit_id: int) -> Non
             for task in (step.open_tasks or {}).values():
                 if task.role == Role.inspector and task.status == TaskStatus.open:
                     task.organisation_id, task.assignee_id = unit_id, None
+            step.audit("supervision_moved", actor_id=user.id,
+                       data={"enterprise": enterprise.id, "from_unit": old, "to_unit": unit_id,
+                             "to_unit_name": unit_name, "region": enterprise.region_id})
+    # Its reports not yet submitted are filed with the new unit; submitted ones stay where they were filed.
+    open_reports = db.session.execute(select(PeriodicReport.id, PeriodicReport.instance_id).where(
+        PeriodicReport.enterprise_id == enterprise.id, PeriodicReport.status != ReportStatus.submitted)
+        .order_by(PeriodicReport.id)).all()
+    for report_id, instance_id in open_reports:
+        if instance_id is None:
+            db.session.get(PeriodicReport, report_id).supervising_unit_id = unit_id
+            continue
+        with instance_step(instance_id, commit=False) as step:
+            if step.report.status == ReportStatus.submitted:  # signed meanwhile: it stays where it was filed
+                continue
+            step.report.supervising_unit_id = unit_id
             step.audit("supervision_moved", actor_id=user.id,
                        data={"enterprise": enterprise.id, "from_unit": old, "to_unit": unit_id,
                              "to_unit_name": unit_name, "region": enterprise.region_id})
