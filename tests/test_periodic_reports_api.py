@@ -33,6 +33,18 @@ def _open(app, *periods: str) -> None:
         db.session.remove()
 
 
+PREPARE, SIGN = ("officer_a", {"figures_checked": True}), ("principal_a", {"sign_decision": "approve"})
+
+
+def _steps(app, report_id: int, *steps: tuple[str, dict]) -> None:
+    """Do the report's steps through the service, each as (user name, form values)."""
+    with app.app_context():
+        for username, values in steps:
+            user = db.session.scalar(select(User).where(User.username == username))
+            periodic_reports.complete_step(user, report_id, values)
+        db.session.remove()
+
+
 def _listed(resp) -> list[int]:
     assert resp.status_code == 200, resp.get_json()
     return sorted(r["id"] for r in resp.get_json()["items"])
@@ -78,22 +90,13 @@ def test_each_caller_sees_its_scope_and_nothing_else(app, api):
 def test_the_detail_follows_the_steps_prepare_send_back_sign(app, api):
     _open(app, "2026Q4")
     a = _ids(app)[ENT_A]
-    with app.app_context():
-        officer, principal = (db.session.scalar(select(User).where(User.username == n))
-                              for n in ("officer_a", "principal_a"))
-        periodic_reports.complete_step(officer, a, {"figures_checked": True, "remarks": "四季度专项检查"})
-        periodic_reports.complete_step(principal, a, {"sign_decision": "return", "return_reason": "资金数据需核实"})
-        db.session.remove()
+    _steps(app, a, ("officer_a", {"figures_checked": True, "remarks": "四季度专项检查"}),
+           ("principal_a", {"sign_decision": "return", "return_reason": "资金数据需核实"}))
     detail = api.as_("principal_a").get(f"/reports/periodic/{a}").get_json()
     assert detail["status"] == "preparing" and detail["figures_recorded"] is True
     assert detail["remarks"] == "四季度专项检查" and detail["return_reason"] == "资金数据需核实"
     assert [t["name"] for t in detail["current_tasks"]] == ["prepare"]
-    with app.app_context():
-        officer, principal = (db.session.scalar(select(User).where(User.username == n))
-                              for n in ("officer_a", "principal_a"))
-        periodic_reports.complete_step(officer, a, {"figures_checked": True})
-        periodic_reports.complete_step(principal, a, {"sign_decision": "approve"})
-        db.session.remove()
+    _steps(app, a, PREPARE, SIGN)
     detail = api.as_("inspector").get(f"/reports/periodic/{a}").get_json()
     assert detail["status"] == "submitted" and detail["current_tasks"] == [] and detail["submitted_at"]
     assert detail["signed_by_id"] is not None
@@ -102,10 +105,7 @@ def test_the_detail_follows_the_steps_prepare_send_back_sign(app, api):
 def test_filters_period_status_late_and_paging(app, api):
     _open(app, "2026Q4", "2026")
     q4, year = _ids(app), _ids(app, "2026")
-    with app.app_context():
-        officer = db.session.scalar(select(User).where(User.username == "officer_a"))
-        periodic_reports.complete_step(officer, q4[ENT_A], {"figures_checked": True})
-        db.session.remove()
+    _steps(app, q4[ENT_A], PREPARE)
     bureau = api.as_("inspector")
     everything = bureau.get("/reports/periodic").get_json()
     assert everything["total"] == 6 and [r["period"] for r in everything["items"]] == ["2026Q4"] * 3 + ["2026"] * 3
@@ -161,12 +161,7 @@ def test_reminders_are_audited_and_notified_and_only_for_the_bureau(app, api):
         assert actions.count("report_reminded") == 3
         db.session.remove()
 
-    with app.app_context():
-        for username, decision in (("officer_a", {"figures_checked": True}),
-                                   ("principal_a", {"sign_decision": "approve"})):
-            user = db.session.scalar(select(User).where(User.username == username))
-            periodic_reports.complete_step(user, a, decision)
-        db.session.remove()
+    _steps(app, a, PREPARE, SIGN)
     done = bureau.post(f"/reports/periodic/{a}/remind")
     assert done.status_code == 409 and done.get_json()["request_id"]
 
@@ -205,12 +200,7 @@ def test_moving_an_enterprise_moves_its_open_reports_and_leaves_the_submitted_on
         db.session.remove()
     _open(app, "2026Q3", "2026Q4")
     filed, still_open = _ids(app, "2026Q3")[ENT_A], _ids(app, "2026Q4")[ENT_A]
-    with app.app_context():
-        officer, principal = (db.session.scalar(select(User).where(User.username == n))
-                              for n in ("officer_a", "principal_a"))
-        periodic_reports.complete_step(officer, filed, {"figures_checked": True})
-        periodic_reports.complete_step(principal, filed, {"sign_decision": "approve"})
-        db.session.remove()
+    _steps(app, filed, PREPARE, SIGN)
     east, west = api.as_("inspector_east"), api.as_("inspector_west")
     assert still_open in _listed(east.get("/reports/periodic"))
     assert still_open not in _listed(west.get("/reports/periodic"))

@@ -258,7 +258,9 @@ def _check_jurisdiction(user: User, form: _Form, before: list[int]) -> None:
         form.fail("region_ids", _("Choose regions you administer; these are not: %(ids)s.",
                                   ids=", ".join(map(str, outside))))
         return
-    closed = [i for i in ids if i not in before and i in policy.closed_regions()]
+    added = [i for i in ids if i not in before]
+    hidden = policy.closed_regions() if added else frozenset()
+    closed = [i for i in added if i in hidden]
     if closed:
         form.fail("region_ids", closed_region(db.session.get(Region, closed[0])))
         return

@@ -80,6 +80,19 @@ def _submit(save: Callable[[], Any], again: Callable[[dict[str, str]], Any], don
     return redirect(url_for(to))
 
 
+def _status_change(change: Callable[[OrgStatus], Any], back: str, done: Callable[[Any, bool], str], to: str):
+    """Close (the form's `action` is "close") or reopen with `change(status)`: a refusal is said on the page it
+    came from (`back`); success says `done(row, closed)` and goes to the list `to`."""
+    closing = request.form.get("action") == "close"
+    try:
+        row = change(OrgStatus.closed if closing else OrgStatus.active)
+    except ValidationFailed as exc:
+        flash(exc.message, "danger")
+        return redirect(back)
+    flash(done(row, closing), "success")
+    return redirect(url_for(to))
+
+
 def _page_number() -> int:
     return max(int_arg("page") or 1, 1)
 
@@ -129,15 +142,11 @@ def region_edit(region_id: int):
 @bp.post("/regions/<int:region_id>/status")
 @login_required
 def region_status(region_id: int):
-    status = OrgStatus.closed if request.form.get("action") == "close" else OrgStatus.active
-    try:
-        region = orgs.set_region_status(current_user, region_id, status)
-    except ValidationFailed as exc:
-        flash(exc.message, "danger")
-        return redirect(url_for("admin_orgs.region_edit", region_id=region_id))
-    flash(_("Region %(name)s has been closed; it stays in filters and history.", name=region.name)
-          if status == OrgStatus.closed else _("Region %(name)s has been reopened.", name=region.name), "success")
-    return redirect(url_for("admin_orgs.regions"))
+    return _status_change(lambda status: orgs.set_region_status(current_user, region_id, status),
+                          url_for("admin_orgs.region_edit", region_id=region_id),
+                          lambda region, closed: _("Region %(name)s has been closed; it stays in filters and "
+                                                   "history.", name=region.name) if closed
+                          else _("Region %(name)s has been reopened.", name=region.name), "admin_orgs.regions")
 
 
 # ------------------------------------------------------------------------------------------ government units
@@ -196,15 +205,10 @@ def unit_edit(unit_id: int):
 @bp.post("/units/<int:unit_id>/status")
 @login_required
 def unit_status(unit_id: int):
-    status = OrgStatus.closed if request.form.get("action") == "close" else OrgStatus.active
-    try:
-        unit = orgs.set_unit_status(current_user, unit_id, status)
-    except ValidationFailed as exc:
-        flash(exc.message, "danger")
-        return redirect(url_for("admin_orgs.unit_edit", unit_id=unit_id))
-    flash(_("Unit %(name)s has been closed.", name=unit.name) if status == OrgStatus.closed
-          else _("Unit %(name)s has been reopened.", name=unit.name), "success")
-    return redirect(url_for("admin_orgs.units"))
+    return _status_change(lambda status: orgs.set_unit_status(current_user, unit_id, status),
+                          url_for("admin_orgs.unit_edit", unit_id=unit_id),
+                          lambda unit, closed: _("Unit %(name)s has been closed.", name=unit.name) if closed
+                          else _("Unit %(name)s has been reopened.", name=unit.name), "admin_orgs.units")
 
 
 # ------------------------------------------------------------------------------------------------ enterprises
