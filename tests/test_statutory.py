@@ -203,3 +203,17 @@ def test_the_page_shows_the_table_with_its_excel_and_print(app, client, known):
         assert Person(app.test_client(), user).get(f"/statistics/statutory?period={day.year}").status_code == status
     for odd in ("group_by=colour", "region=99999999999999", "period=%FF", "period=x%00"):
         assert person.get(f"/statistics/statutory?{odd}").status_code in (200, 400, 422), odd
+
+
+def test_a_label_starting_with_an_equals_sign_stays_text_in_the_workbook(app, api):
+    """A region's name is text an administrator typed: the workbook keeps it as text, never a formula."""
+    report(api.as_("officer_a"))
+    with app.app_context():
+        district = db.session.scalar(select(Region).where(Region.parent_id.is_(None)))
+        district.name = '=HYPERLINK("http://example.com","x")'
+        db.session.commit()
+        db.session.remove()
+    resp = _table(api, "admin", period=str(today().year))
+    assert resp.status_code == 200
+    cell = load_workbook(BytesIO(resp.data)).active.cell(5, 1)
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://example.com","x")', "s")

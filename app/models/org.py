@@ -61,6 +61,9 @@ class Region(Base):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[RegionKind] = mapped_column(enum_type(RegionKind, "region_kind"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    # A closed region (merged into another) is not offered in pickers; it stays in filters and history.
+    status: Mapped[OrgStatus] = mapped_column(enum_type(OrgStatus, "region_status", 10, validate_strings=False),
+                                              default=OrgStatus.active, server_default="active")
     parent: Mapped[Region | None] = relationship(remote_side=[id])
 
 

@@ -192,6 +192,9 @@ def check_region(user: User, values: dict[str, Any], current: Region | None = No
     elif tier > 1 and REGION_TIER[parent.kind] != tier - 1:
         form.fail("parent_id", _("A %(kind)s belongs to a %(parent)s.", kind=region_kind_label(kind),
                                  parent=_("district") if tier == 2 else _("township, street or park")))
+    if parent is not None and not form.out.errors and parent.id != (current.parent_id if current else None) \
+            and parent.id in policy.closed_regions():
+        form.fail("parent_id", closed_region(parent))
     if current is not None and not form.out.errors:
         if parent is not None and parent.id in policy.region_subtree([current.id]):
             form.fail("parent_id", _("A region cannot be placed below itself."))
@@ -199,6 +202,11 @@ def check_region(user: User, values: dict[str, Any], current: Region | None = No
         if any(REGION_TIER[k] != tier + 1 for k in below):
             form.fail("kind", _("The regions below this one need it to stay at its tier; change them first."))
     return form.out
+
+
+def closed_region(region: Region) -> str:
+    """Why a closed region (or one below a closed region) cannot be chosen."""
+    return _("The region %(name)s is closed (or lies in a closed region); choose an open region.", name=region.name)
 
 
 def region_kind_label(kind: RegionKind) -> str:
@@ -225,11 +233,11 @@ def check_unit(user: User, values: dict[str, Any], current: Organisation | None 
             elif current is not None and parent_id in policy.unit_subtree(current.id):
                 form.fail("parent_id", _("A unit cannot report to itself or to a unit below it."))
     if form.given("region_ids"):
-        _check_jurisdiction(user, form)
+        _check_jurisdiction(user, form, jurisdiction_of(current.id) if current is not None else [])
     return form.out
 
 
-def _check_jurisdiction(user: User, form: _Form) -> None:
+def _check_jurisdiction(user: User, form: _Form, before: list[int]) -> None:
     raw = form.raw["region_ids"]
     if raw is None or raw == "":
         raw = []
@@ -249,6 +257,12 @@ def _check_jurisdiction(user: User, form: _Form) -> None:
     if outside:
         form.fail("region_ids", _("Choose regions you administer; these are not: %(ids)s.",
                                   ids=", ".join(map(str, outside))))
+        return
+    added = [i for i in ids if i not in before]
+    hidden = policy.closed_regions() if added else frozenset()
+    closed = [i for i in added if i in hidden]
+    if closed:
+        form.fail("region_ids", closed_region(db.session.get(Region, closed[0])))
         return
     form.out.values["region_ids"] = ids
 
@@ -283,7 +297,7 @@ def check_enterprise(user: User, values: dict[str, Any], current: Organisation |
     region_id = form.ident("region_id", required=_("Choose the region (grid, township, street or park) the "
                                                    "enterprise is in."))
     if region_id is not None:
-        _check_enterprise_region(user, form, region_id)
+        _check_enterprise_region(user, form, region_id, current.region_id if current is not None else None)
     form.choice("scale", EnterpriseScale)
     for name, length in ENTERPRISE_TEXT.items():
         form.text(name, length)
@@ -321,11 +335,14 @@ def _check_credit_code(form: _Form, current: Organisation | None, known: Mapping
     form.out.values["credit_code"] = code
 
 
-def _check_enterprise_region(user: User, form: _Form, region_id: int) -> None:
+def _check_enterprise_region(user: User, form: _Form, region_id: int, before: int | None) -> None:
     regions = policy.administered_regions(user)
     region = db.session.get(Region, region_id)
     if region is None or (regions is not None and region_id not in regions):
         form.fail("region_id", _("Choose a region you administer (region %(id)s is not one of them).", id=region_id))
+        return
+    if region_id != before and region_id in policy.closed_regions():
+        form.fail("region_id", closed_region(region))
         return
     unit = policy.resolve_supervising_unit(region_id)
     units = policy.administered_units(user)

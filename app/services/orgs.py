@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import and_, delete, false, func, select, true
 
 from app.extensions import db
@@ -28,8 +29,10 @@ from app.models import (
     Organisation,
     OrgKind,
     OrgStatus,
+    PeriodicReport,
     Region,
     RegionKind,
+    ReportStatus,
     Role,
     TaskStatus,
     User,
@@ -188,6 +191,30 @@ def update_region(user: User, region_id: int, values: dict[str, Any]) -> Region:
         audit.record("region_updated", actor_id=user.id, data={"region": region.id, "name": region.name,
                                                                  "changes": changed,
                                                                  "enterprises_moved": moved})
+    return region
+
+
+@_one_transaction
+def set_region_status(user: User, region_id: int, status: OrgStatus) -> Region:
+    """Close a region (a township merged into another: pickers no longer offer it or the regions below it, filters
+    and history keep them) or reopen it. Refused while enterprises in operation are in it or below it: move them
+    to their new region first."""
+    region = visible_region(user, region_id)
+    if region.status == status:
+        return region
+    if status == OrgStatus.closed:
+        in_operation = db.session.scalar(select(func.count()).select_from(Organisation).where(
+            Organisation.kind == OrgKind.enterprise, Organisation.status == OrgStatus.active,
+            Organisation.region_id.in_(list(policy.region_subtree([region.id]))))) or 0
+        if in_operation:
+            message = ngettext("%(num)d enterprise in operation is still in this region or below it: move it to its "
+                               "new region (or close it) first.",
+                               "%(num)d enterprises in operation are still in this region or below it: move them to "
+                               "their new region (or close them) first.", in_operation)
+            raise ValidationFailed(message, fields={"status": message})
+    before, region.status = region.status, status
+    audit.record("region_closed" if status == OrgStatus.closed else "region_reopened", actor_id=user.id,
+                 data={"region": region.id, "name": region.name, "status": [before.value, status.value]})
     return region
 
 
@@ -452,6 +479,21 @@ def _move_supervision(user: User, enterprise: Organisation, unit_id: int) -> Non
             for task in (step.open_tasks or {}).values():
                 if task.role == Role.inspector and task.status == TaskStatus.open:
                     task.organisation_id, task.assignee_id = unit_id, None
+            step.audit("supervision_moved", actor_id=user.id,
+                       data={"enterprise": enterprise.id, "from_unit": old, "to_unit": unit_id,
+                             "to_unit_name": unit_name, "region": enterprise.region_id})
+    # Its reports not yet submitted are filed with the new unit; submitted ones stay where they were filed.
+    open_reports = db.session.execute(select(PeriodicReport.id, PeriodicReport.instance_id).where(
+        PeriodicReport.enterprise_id == enterprise.id, PeriodicReport.status != ReportStatus.submitted)
+        .order_by(PeriodicReport.id)).all()
+    for report_id, instance_id in open_reports:
+        if instance_id is None:
+            db.session.get(PeriodicReport, report_id).supervising_unit_id = unit_id
+            continue
+        with instance_step(instance_id, commit=False) as step:
+            if step.report.status == ReportStatus.submitted:  # signed meanwhile: it stays where it was filed
+                continue
+            step.report.supervising_unit_id = unit_id
             step.audit("supervision_moved", actor_id=user.id,
                        data={"enterprise": enterprise.id, "from_unit": old, "to_unit": unit_id,
                              "to_unit_name": unit_name, "region": enterprise.region_id})

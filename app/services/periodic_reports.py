@@ -43,7 +43,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import audit, forms, lifecycle, processes, statistics
+from app.services import audit, forms, lifecycle, processes, statistics, tasks
 from app.services.access import check_task_owner, hazard_scope, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, paginate
@@ -212,13 +212,7 @@ def report_view(user: User, report_id: int) -> ReportView:
     steps = list(db.session.scalars(select(HumanTask).where(HumanTask.report_id == report.id)
                                     .order_by(HumanTask.id)))
     task = next((t for t in steps if t.status == TaskStatus.open), None)
-    actionable = False
-    if task is not None:
-        try:
-            check_task_owner(user, task)
-            actionable = True
-        except Forbidden:
-            actionable = False
+    actionable = task is not None and tasks.may_act(user, task)
     form = _task_form(task) if task is not None else None
     return ReportView(report, figures_of(report), task, actionable, form, steps, report_events(report))
 
@@ -233,10 +227,26 @@ def _task_form(task: HumanTask) -> forms.FormDefinition:
     return forms.form_version(task.form_version_id) if task.form_version_id else forms.get_form(task.form_key)
 
 
-def list_reports(user: User, page: int = 1, per_page: int = 25) -> Page:
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a list of reports may be narrowed to (the API's query): a period, a step status, late or not."""
+    period: Any = None               # "2026Q4" or "2026" (parse_period); None: every period
+    status: ReportStatus | None = None
+    late: bool | None = None
+
+
+def list_reports(user: User, page: int = 1, per_page: int = 25, filters: ReportFilters | None = None) -> Page:
     """The reports the user may see, newest period first (an enterprise's own; a bureau's jurisdiction)."""
-    stmt = (select(PeriodicReport).where(hazard_scope(user, on=PeriodicReport))
-            .order_by(PeriodicReport.period_end.desc(), PeriodicReport.period.desc(), PeriodicReport.id))
+    t = PeriodicReport
+    where = [hazard_scope(user, on=t)]
+    if filters is not None:
+        if filters.period is not None:
+            where.append(t.period == parse_period(filters.period).key)
+        if filters.status is not None:
+            where.append(t.status == filters.status)
+        if filters.late is not None:
+            where.append(t.late.is_(filters.late))
+    stmt = select(t).where(*where).order_by(t.period_end.desc(), t.period.desc(), t.id)
     rows = db.session.scalars(stmt.options(joinedload(PeriodicReport.enterprise))
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
     return paginate(stmt, page, per_page, rows)

@@ -31,6 +31,7 @@ from app.models import (
     Jurisdiction,
     Organisation,
     OrgKind,
+    OrgStatus,
     Position,
     Region,
     Role,
@@ -335,6 +336,13 @@ def region_subtree(region_ids: Collection[int]) -> frozenset[int]:
             found.add(current)
             stack.extend(children.get(current, []))
     return frozenset(found)
+
+
+def closed_regions() -> frozenset[int]:
+    """The regions no picker offers: the closed ones (merged into another) and every region below them. Filters
+    and history keep them."""
+    closed = list(db.session.scalars(select(Region.id).where(Region.status == OrgStatus.closed)))
+    return region_subtree(closed) if closed else frozenset()
 
 
 def administered_regions(user: User) -> frozenset[int] | None:

@@ -53,7 +53,7 @@ from app.models import (
 from app.services import attachments, audit, notifications, reporter_secrets
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page, paginate
-from app.services.policy import acting_orgs, people, resolve_supervising_unit, unit_chain
+from app.services.policy import acting_orgs, closed_regions, people, resolve_supervising_unit, unit_chain
 from app.services.search import escape_like
 from app.services.text import unfit_text
 from app.services.users import normalise_mobile
@@ -203,10 +203,13 @@ def search_enterprises(text: str, limit: int = 20) -> list[Organisation]:
 
 
 def regions() -> list[Region]:
-    """The regions a reporter chooses from: districts and the townships, streets and parks below them."""
+    """The regions a reporter chooses from: districts and the townships, streets and parks below them, but for the
+    closed ones (merged into another region)."""
     from app.models import RegionKind
 
-    return list(db.session.scalars(select(Region).where(Region.kind != RegionKind.grid).order_by(Region.code)))
+    closed = closed_regions()
+    return [r for r in db.session.scalars(select(Region).where(Region.kind != RegionKind.grid).order_by(Region.code))
+            if r.id not in closed]
 
 
 @dataclass
@@ -233,7 +236,7 @@ def _check(values: dict[str, Any], photo_count: int) -> _Checked:
     if enterprise is None and address is None and "enterprise_id" not in errors and "address" not in errors:
         errors["address"] = _("Give the address where you saw it, or choose the enterprise.")
     region_id = whole_number(values, "region_id", errors)
-    if region_id is not None and db.session.get(Region, region_id) is None:
+    if region_id is not None and (db.session.get(Region, region_id) is None or region_id in closed_regions()):
         errors["region_id"] = _("Choose one from the list.")
     if region_id is None and enterprise is not None and enterprise.region_id is not None:
         region_id = enterprise.region_id

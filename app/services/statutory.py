@@ -22,7 +22,7 @@ from sqlalchemy import Integer, case, column, distinct, func, literal, select, v
 
 from app.extensions import db
 from app.models import HazardStatsDaily, Organisation
-from app.services import statistics
+from app.services import exports, statistics
 from app.services.errors import Forbidden, ValidationFailed
 
 GROUPS = ("region", "industry")
@@ -263,8 +263,8 @@ def workbook(table: Table, scope_label: str) -> bytes:
             cell.font, cell.alignment, cell.border = Font(bold=True), centre, box
     for line in [*table.rows, table.total]:
         values = line.as_dict()
-        cells = [line.label] + [_cell(values[name]) for _g, _h, name in cols]
-        sheet.append(cells)
+        # A region's or an industry's name is text people typed: it stays text ("=…" is no formula).
+        sheet.append(exports.as_values(sheet, [line.label] + [_cell(values[name]) for _g, _h, name in cols]))
         current = sheet.max_row
         for column, (_g, _h, name) in enumerate(cols, start=2):
             cell = sheet.cell(current, column)

@@ -257,6 +257,15 @@ def lane_name(task: HumanTask) -> str | None:
     return None
 
 
+def may_act(user: User, task: HumanTask) -> bool:
+    """Whether the user may work on this open task now (the access rules' check_task_owner, as a yes or no)."""
+    try:
+        check_task_owner(user, task)
+    except Forbidden:
+        return False
+    return True
+
+
 def why_waiting(task: HumanTask) -> str | None:
     """Why nobody can take an open task, in words for the hazard's page (None when someone can): everyone its
     lane names is excluded by four-eyes, or nobody holds the lane's position or role for this hazard."""

@@ -36,3 +36,33 @@ def test_an_administrator_registers_an_enterprise_on_a_phone(browser):
     admin.click("#enterprise-form button[type=submit]")
     admin.wait_for_url("**/admin/enterprises")
     assert "南湖精密铸造有限公司" in admin.locator("#enterprises-table").inner_text()
+
+
+def test_an_administrator_closes_a_merged_township_and_is_told_why_another_cannot_close(browser):
+    from tests.browser.axe import assert_accessible
+
+    admin = browser.login("admin")
+    admin.goto("/admin/regions/new")
+    admin.fill("#name", "旧城街道")
+    admin.fill("#code", "D01-T09")
+    admin.locator("#kind").select_option("street")
+    admin.locator("#parent_id").select_option(index=1)  # the district
+    admin.click("#region-form button[type=submit]")
+    admin.wait_for_url("**/admin/regions")
+    admin.click("#region-tree a:text('旧城街道')")
+    admin.click("#region-status-form button[type=submit]")
+    admin.wait_for_url("**/admin/regions")
+    assert admin.locator("#region-tree [data-closed]").count() == 1
+    assert_accessible(admin, "region tree with a closed region")
+    admin.click("#region-tree a:text('旧城街道')")
+    admin.wait_for_selector("#region-status-form input[value=reopen]", state="attached")
+    assert_accessible(admin, "closed region's page")
+    admin.goto("/admin/enterprises/new")
+    assert "旧城街道" not in admin.locator("#region_id").inner_text()
+
+    admin.goto("/admin/regions")
+    admin.click("#region-tree a:text('东湖街道')")
+    admin.click("#region-status-form button[type=submit]")
+    admin.wait_for_selector(".alert-danger")
+    assert "2" in admin.locator(".alert-danger").inner_text()
+    assert_accessible(admin, "region's page with the refusal")

@@ -12,6 +12,7 @@ from app.web.api import (  # noqa: F401  (declare the views on `bp`)
     admin_orgs,
     admin_positions,
     admin_users,
+    periodic,
     public,
     routes,
     statuses,

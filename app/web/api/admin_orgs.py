@@ -57,6 +57,23 @@ class RegionItem(MethodView):
         return orgs.update_region(caller(), region_id, body)
 
 
+@bp.route(f"{ADMIN}/regions/<{ID}:region_id>/close", methods=["POST"])
+@bp.response(200, s.Region)
+@errors(401, 403, 404, 422)
+@bp.doc(summary="Close a region (merged into another): no picker offers it or the regions below it any more; "
+                "refused while enterprises in operation are in it")
+def admin_close_region(region_id: int):
+    return orgs.set_region_status(caller(), region_id, OrgStatus.closed)
+
+
+@bp.route(f"{ADMIN}/regions/<{ID}:region_id>/reopen", methods=["POST"])
+@bp.response(200, s.Region)
+@errors(401, 403, 404)
+@bp.doc(summary="Reopen a closed region")
+def admin_reopen_region(region_id: int):
+    return orgs.set_region_status(caller(), region_id, OrgStatus.active)
+
+
 # ------------------------------------------------------------------------------------------ government units
 def _with_jurisdiction(units: list[Organisation]) -> list[Extended]:
     covered = orgs.jurisdictions([u.id for u in units])

@@ -130,6 +130,9 @@ class Region(Schema):
     name = out(fields.String())
     kind = out(fields.Enum(RegionKind, by_value=True))
     parent_id = nullable(fields.Integer)
+    status = out(fields.Enum(OrgStatus, by_value=True), description="closed: merged into another region; no picker "
+                                                                     "offers it (nor the regions below it), filters "
+                                                                     "and history keep it")
 
 
 class Unit(Schema):

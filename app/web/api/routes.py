@@ -18,7 +18,7 @@ from app.chinatime import today as china_today
 from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
-from app.models import User
+from app.models import HumanTask, User
 from app.services import attachments, auth, exports, forms, hazards, idempotency, statistics, statutory, tasks
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
 from app.web import exporting
@@ -26,6 +26,7 @@ from app.web.api import schemas as s
 from app.web.api.blueprint import bp
 from app.web.headers import send_stored, user_file
 from app.web.inputs import MAX_JSON_DEPTH, JSONTooDeep
+from app.web.pages.view import role_label
 
 # Path ids are bounded to PostgreSQL's integer: a larger one matches no route (404), it never reaches SQL.
 ID = f"int(min=1, max={s.INT_MAX})"
@@ -157,6 +158,16 @@ class Extended:
         return getattr(self._obj, name)
 
 
+def current_steps(user: User, open_tasks: list[HumanTask]) -> list[Extended]:
+    """Open steps with who may act, as the hazard's page shows them (the lane, the four-eyes waiting reason)."""
+    steps = []
+    for task in open_tasks:
+        lane = tasks.lane_name(task)
+        steps.append(Extended(task, lane=lane, who=lane or role_label(task.role), waiting=tasks.why_waiting(task),
+                              can_act=tasks.may_act(user, task)))
+    return steps
+
+
 @bp.route("/auth/token", methods=["POST"])
 @limiter.limit("10 per minute")
 @bp.arguments(s.Credentials)
@@ -224,7 +235,7 @@ def export_ledger():
 @bp.doc(summary="A hazard with its current tasks, timeline and attachments")
 def get_hazard(hazard_id: int):
     hazard = hazards.get_hazard(caller(), hazard_id)
-    return Extended(hazard, current_tasks=hazards.open_tasks(hazard.id), timeline=hazards.timeline(hazard.id),
+    return Extended(hazard, current_tasks=current_steps(caller(), hazards.open_tasks(hazard.id)), timeline=hazards.timeline(hazard.id),
                     attachments=attachments.hazard_attachments(hazard.id))
 
 

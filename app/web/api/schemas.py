@@ -308,9 +308,10 @@ class HazardSummary(Schema):
     closed_at = nullable(UtcDateTime)
 
 
-class Task(Schema):
+class Step(Schema):
+    """A human task of a hazard's or a report's process."""
+
     id = out(fields.Integer())
-    hazard_id = out(fields.Integer())
     name = out(fields.String(attribute="spec_name"), description="The step's id in the diagram")
     title = out(fields.String())
     form = nullable(fields.String, attribute="form_key", description="The key of the task's form")
@@ -321,6 +322,27 @@ class Task(Schema):
     due_at = nullable(UtcDateTime)
     created_at = out(UtcDateTime())
     completed_at = nullable(UtcDateTime)
+
+
+class Task(Step):
+    hazard_id = out(fields.Integer())
+
+
+class WhoMayAct(Schema):
+    """Who may do an open step, as the hazard's page says it (services/tasks.lane_name, why_waiting)."""
+
+    lane = nullable(fields.String, description="The lane's name when it names more than a role: the bureau head, or "
+                                               "a position (null: the role says it)")
+    who = out(fields.String(), description="Who may act, in words: the lane's name, else the role's")
+    excluded_user_id = nullable(fields.Integer, description="Four-eyes: the person who did the earlier step this one "
+                                                            "checks, who may not do this one")
+    waiting = nullable(fields.String, description="Why nobody can take the step now (four-eyes leaves nobody, or "
+                                                  "nobody holds the lane); null when someone can")
+    can_act = out(fields.Boolean(), description="Whether the caller may do the step now")
+
+
+class CurrentTask(Task, WhoMayAct):
+    """An open step of a hazard, with who may act."""
 
 
 class TaskWithHazard(Task):
@@ -368,7 +390,7 @@ class HazardDetail(HazardSummary):
     responsible_person = nullable(fields.String)
     notice_number = nullable(fields.String)
     supervision_deadline = nullable(fields.Date)
-    current_tasks = out(fields.List(fields.Nested(Task)))
+    current_tasks = out(fields.List(fields.Nested(CurrentTask)))
     timeline = out(fields.List(fields.Nested(Event)))
     attachments = out(fields.List(fields.Nested(Attachment)))
 

@@ -6,7 +6,7 @@ what was typed and a message by each field.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.models import EnterpriseScale, Organisation, OrgStatus, Region, RegionKind
-from app.services import orgs
+from app.services import orgs, policy
 from app.services.errors import ValidationFailed
 from app.services.org_checks import industry_choices
 from app.services.org_codes import industry_label
@@ -47,13 +47,17 @@ def _posted(names: tuple[str, ...]) -> dict[str, Any]:
     return {name: request.form.get(name, "") for name in names}
 
 
-def _region_options() -> list[tuple[Region, int]]:
-    """The administered regions in tree order, with their depth (for an indented list)."""
+def _region_options(*, pick: bool = False, keep: Collection[int] = ()) -> list[tuple[Region, int]]:
+    """The administered regions in tree order, with their depth (for an indented list). `pick`: for a form's
+    picker, without the closed regions and those below them (a filter lists them all), except those in `keep`
+    (what the form's record has now)."""
     found: list[tuple[Region, int]] = []
+    hidden = policy.closed_regions() - set(keep) if pick else frozenset()
 
     def walk(nodes: list[orgs.TreeNode], depth: int) -> None:
         for node in nodes:
-            found.append((node.region, depth))
+            if node.region.id not in hidden:
+                found.append((node.region, depth))
             walk(node.children, depth + 1)
 
     walk(orgs.region_tree(current_user), 0)
@@ -76,6 +80,19 @@ def _submit(save: Callable[[], Any], again: Callable[[dict[str, str]], Any], don
     return redirect(url_for(to))
 
 
+def _status_change(change: Callable[[OrgStatus], Any], back: str, done: Callable[[Any, bool], str], to: str):
+    """Close (the form's `action` is "close") or reopen with `change(status)`: a refusal is said on the page it
+    came from (`back`); success says `done(row, closed)` and goes to the list `to`."""
+    closing = request.form.get("action") == "close"
+    try:
+        row = change(OrgStatus.closed if closing else OrgStatus.active)
+    except ValidationFailed as exc:
+        flash(exc.message, "danger")
+        return redirect(back)
+    flash(done(row, closing), "success")
+    return redirect(url_for(to))
+
+
 def _page_number() -> int:
     return max(int_arg("page") or 1, 1)
 
@@ -94,7 +111,7 @@ def regions():
 
 def _region_form(region: Region | None, values: dict[str, Any], errors: dict[str, str], status: int = 200):
     return render_template("admin/region_form.html", region=region, values=values, errors=errors,
-                           parents=_region_options()), status
+                           parents=_region_options(pick=True, keep=[region.parent_id] if region else [])), status
 
 
 @bp.route("/regions/new", methods=["GET", "POST"])
@@ -122,6 +139,16 @@ def region_edit(region_id: int):
                    lambda region: _("Region %(name)s has been saved.", name=region.name), "admin_orgs.regions")
 
 
+@bp.post("/regions/<int:region_id>/status")
+@login_required
+def region_status(region_id: int):
+    return _status_change(lambda status: orgs.set_region_status(current_user, region_id, status),
+                          url_for("admin_orgs.region_edit", region_id=region_id),
+                          lambda region, closed: _("Region %(name)s has been closed; it stays in filters and "
+                                                   "history.", name=region.name) if closed
+                          else _("Region %(name)s has been reopened.", name=region.name), "admin_orgs.regions")
+
+
 # ------------------------------------------------------------------------------------------ government units
 @bp.get("/units")
 @login_required
@@ -139,7 +166,8 @@ def units():
 def _unit_form(unit: Organisation | None, values: dict[str, Any], errors: dict[str, str], status: int = 200):
     return render_template("admin/unit_form.html", unit=unit, values=values, errors=errors,
                            parents=[u for u in _unit_options() if unit is None or u.id != unit.id],
-                           regions=_region_options()), status
+                           regions=_region_options(pick=True, keep=orgs.jurisdictions([unit.id])[unit.id]
+                                                   if unit else [])), status
 
 
 def _posted_unit() -> dict[str, Any]:
@@ -177,15 +205,10 @@ def unit_edit(unit_id: int):
 @bp.post("/units/<int:unit_id>/status")
 @login_required
 def unit_status(unit_id: int):
-    status = OrgStatus.closed if request.form.get("action") == "close" else OrgStatus.active
-    try:
-        unit = orgs.set_unit_status(current_user, unit_id, status)
-    except ValidationFailed as exc:
-        flash(exc.message, "danger")
-        return redirect(url_for("admin_orgs.unit_edit", unit_id=unit_id))
-    flash(_("Unit %(name)s has been closed.", name=unit.name) if status == OrgStatus.closed
-          else _("Unit %(name)s has been reopened.", name=unit.name), "success")
-    return redirect(url_for("admin_orgs.units"))
+    return _status_change(lambda status: orgs.set_unit_status(current_user, unit_id, status),
+                          url_for("admin_orgs.unit_edit", unit_id=unit_id),
+                          lambda unit, closed: _("Unit %(name)s has been closed.", name=unit.name) if closed
+                          else _("Unit %(name)s has been reopened.", name=unit.name), "admin_orgs.units")
 
 
 # ------------------------------------------------------------------------------------------------ enterprises
@@ -213,7 +236,8 @@ def enterprise_list():
 def _enterprise_form(enterprise: Organisation | None, values: dict[str, Any], errors: dict[str, str],
                      status: int = 200):
     return render_template("admin/enterprise_form.html", enterprise=enterprise, values=values, errors=errors,
-                           regions=_region_options(), industries=industry_choices(str(get_locale() or "zh"))), status
+                           regions=_region_options(pick=True, keep=[enterprise.region_id] if enterprise else []),
+                           industries=industry_choices(str(get_locale() or "zh"))), status
 
 
 @bp.route("/enterprises/new", methods=["GET", "POST"])
