@@ -66,3 +66,19 @@ def test_an_administrator_closes_a_merged_township_and_is_told_why_another_canno
     admin.wait_for_selector(".alert-danger")
     assert "2" in admin.locator(".alert-danger").inner_text()
     assert_accessible(admin, "region's page with the refusal")
+
+
+def test_a_units_and_an_enterprises_page_with_their_close_button_are_accessible(browser):
+    """The close/reopen form on a unit's and an enterprise's page sits on a card, so its outline buttons keep
+    their contrast (axe-core, WCAG 2.1 AA)."""
+    from tests.browser.axe import assert_accessible
+
+    admin = browser.login("admin")
+    admin.goto("/admin/units")
+    admin.locator("#units-table a.fw-semibold").first.click()
+    admin.wait_for_selector("#unit-status-form button")
+    assert_accessible(admin, "a unit's page")
+    admin.goto("/admin/enterprises")
+    admin.locator("#enterprises-table a.fw-semibold").first.click()
+    admin.wait_for_selector("#enterprise-status-form button")
+    assert_accessible(admin, "an enterprise's page")
