@@ -91,3 +91,18 @@ def task_subject_link(task: HumanTask) -> str:
         if subject_id is not None:
             return kind.link(subject_id)
     return f"/tasks/{task.id}"
+
+
+def load_subjects(tasks: list[HumanTask]) -> None:
+    """Read the periodic and public reports of these tasks (not hazards') in one statement per kind, and set each
+    task's `subject` (what My work shows and links to)."""
+    for kind in OTHER_KINDS:
+        column = kind.task_column
+        ids = {getattr(t, column) for t in tasks if getattr(t, column) is not None}
+        if not ids:
+            continue
+        rows = {r.id: r for r in db.session.scalars(select(kind.model).where(kind.model.id.in_(ids))
+                                                    .options(joinedload(kind.model.enterprise)))}
+        for task in tasks:
+            if getattr(task, column) is not None:
+                task.subject = rows.get(getattr(task, column))

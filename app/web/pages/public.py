@@ -145,7 +145,9 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
                            errors=errors or {}, values=values or {}, hazard_types=hazard_types, picker=picker,
                            units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
                            may_decide=public_answers.may_decide_rewards(current_user),
-                           open=report.status in public_answers.OPEN), status
+                           open=public_answers.open_step(report, public_answers.ANSWER_FORM) is not None,
+                           propose_open=public_answers.open_step(report, public_answers.PROPOSE_FORM) is not None,
+                           decide_open=public_answers.open_step(report, public_answers.DECIDE_FORM) is not None), status
 
 
 @bp.get("/public-reports/<int(max=2147483647):report_id>")
@@ -189,9 +191,11 @@ def answer(report_id: int):
 @bp.post("/public-reports/<int(max=2147483647):report_id>/reward")
 @login_required
 def propose_reward(report_id: int):
-    values = {"amount": request.form.get("amount"), "reason": request.form.get("reason")}
-    return _act(report_id, lambda: public_answers.propose_reward(current_user, report_id, values),
-                _("The reward was proposed; the head of the bureau decides."), values)
+    values = {"amount": request.form.get("amount"), "reason": request.form.get("reason"),
+              "reward": "none" if request.form.get("reward") == "none" else "propose"}
+    done = _("The reward was proposed; the head of the bureau decides.") if values["reward"] == "propose" \
+        else _("Recorded: no reward for this report.")
+    return _act(report_id, lambda: public_answers.propose_reward(current_user, report_id, values), done, values)
 
 
 @bp.post("/public-reports/<int(max=2147483647):report_id>/reward/decision")
