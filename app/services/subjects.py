@@ -106,3 +106,32 @@ def load_subjects(tasks: list[HumanTask]) -> None:
         for task in tasks:
             if getattr(task, column) is not None:
                 task.subject = rows.get(getattr(task, column))
+
+
+# The columns that name an instance's subject whichever it is (outer joins on its instance): see subject_of_row.
+_LABELS = {HAZARD.name: Hazard.number, REPORT.name: PeriodicReport.period, PUBLIC_REPORT.name: PublicReport.tracking_code}
+
+
+def join_subjects(stmt, instance_id_column):
+    """`stmt` with every kind of subject outer-joined on `instance_id_column` and, for each, its id and its label
+    (a hazard's number, a periodic report's period, a public report's tracking code) as columns at the end."""
+    for kind in KINDS:
+        stmt = stmt.outerjoin(kind.model, kind.model.instance_id == instance_id_column)
+    return stmt.add_columns(*[c for kind in KINDS for c in (kind.model.id, _LABELS[kind.name])])
+
+
+@dataclass(frozen=True)
+class SubjectRef:
+    kind: str
+    id: int
+    label: str
+    link: str
+
+
+def subject_of_row(values) -> SubjectRef | None:
+    """The subject named by the last columns join_subjects added (`values`: those 2 × len(KINDS) values)."""
+    for i, kind in enumerate(KINDS):
+        subject_id, label = values[2 * i], values[2 * i + 1]
+        if subject_id is not None:
+            return SubjectRef(kind.name, subject_id, str(label), kind.link(subject_id))
+    return None
