@@ -137,15 +137,9 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
     """
     now = clock.now()
     with db.session.no_autoflush:
-        _write_state(instance, snapshot, now)
-        task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-        open_rows = _open_rows(instance, open_rows)
-        created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
-                                           now, task_due, parsed)
-        rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
         _update_report(report, snapshot, now, actor_id)
-        reminders = [] if snapshot.completed else _planned_reminders(instance, parsed, rows, snapshot, now)
-        _insert_timers([row for row in rows if row not in db.session] + reminders)
+        created, fired = _apply_without_hazard(instance, report, snapshot, parsed, open_rows, completed_task_uuid,
+                                               actor_id, now)
         deadline_passed = any(row.deadline for row in fired) or (
             snapshot.completed and now > end_of_day(report.due_date))
         if deadline_passed and not report.late:
@@ -154,6 +148,23 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
                          data={"period": report.period, "due_date": report.due_date.isoformat()})
             notify_report(report, "report_overdue", [Role.officer, Role.principal])
     return created
+
+
+def _apply_without_hazard(instance: ProcessInstance, subject: PeriodicReport | PublicReport, snapshot: Snapshot,
+                          parsed: ParsedProcess, open_rows: dict[str, HumanTask] | None,
+                          completed_task_uuid: str | None, actor_id: int | None,
+                          now: datetime) -> tuple[list[HumanTask], list[Timer]]:
+    """What every instance that is not a hazard's writes back: its state, human tasks, timers and the reminders
+    before its deadline; returns (the tasks opened, the engine timers fired now)."""
+    _write_state(instance, snapshot, now)
+    task_due = _deadlines_of_ready_tasks(parsed, snapshot)
+    open_rows = _open_rows(instance, open_rows)
+    created, _open = _sync_human_tasks(instance, subject, snapshot, open_rows, completed_task_uuid, actor_id,
+                                       now, task_due, parsed)
+    rows, fired = _sync_timers(instance, subject, parsed, snapshot, now)
+    reminders = [] if snapshot.completed else _planned_reminders(instance, parsed, rows, snapshot, now)
+    _insert_timers([row for row in rows if row not in db.session] + reminders)
+    return created, fired
 
 
 def _planned_reminders(instance: ProcessInstance, parsed: ParsedProcess, rows: list[Timer], snapshot: Snapshot,
@@ -223,14 +234,8 @@ def apply_triage_snapshot(instance: ProcessInstance, report: PublicReport, snaps
     timer fires, and tells the unit's inspectors and the heads of the bureau."""
     now = clock.now()
     with db.session.no_autoflush:
-        _write_state(instance, snapshot, now)
-        task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-        open_rows = _open_rows(instance, open_rows)
-        created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
-                                           now, task_due, parsed)
-        rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
-        reminders = [] if snapshot.completed else _planned_reminders(instance, parsed, rows, snapshot, now)
-        _insert_timers([row for row in rows if row not in db.session] + reminders)
+        created, fired = _apply_without_hazard(instance, report, snapshot, parsed, open_rows, completed_task_uuid,
+                                               actor_id, now)
         report.updated_at = now
         for row in fired:
             if not row.deadline:
