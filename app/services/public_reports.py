@@ -30,7 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 
-from app.chinatime import china_date, parse_date
+from app.chinatime import parse_date
 from app.chinatime import today as china_today
 from app.clock import clock
 from app.extensions import db
@@ -376,8 +376,6 @@ def submit(values: dict[str, Any], photos: Iterable[Photo] = (), attachment_ids:
         db.session.flush()
         for row in stored:
             row.public_report_id = report.id
-        if original is None:
-            start_triage(report)  # the answer task tells the unit's inspectors (lifecycle.notify_subject_task)
         db.session.commit()
     except IntegrityError:  # the same solution sent twice at once (or, once in 10^15, a code drawn twice)
         db.session.rollback()
@@ -386,7 +384,21 @@ def submit(values: dict[str, Any], photos: Iterable[Photo] = (), attachment_ids:
     except BaseException:
         db.session.rollback()
         raise
+    if original is None:
+        _start_triage_after(report)
     return Receipt(code, pin, original is not None)
+
+
+def _start_triage_after(report: PublicReport) -> None:
+    """Start a report's triage once the report is kept (its answer task tells the unit's inspectors): in a
+    transaction of its own, so that a triage that cannot start now (a broken diagram the administrator must fix)
+    never loses the report — the scheduler starts it later (start_missing_triages)."""
+    try:
+        start_triage(report)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("the triage of public report %s could not start", report.id)
 
 
 # ------------------------------------------------------------------------------------------------ triage
@@ -442,25 +454,18 @@ def start_missing_triages(batch: int = 200) -> int:
     return started
 
 
-def answer_task(report: PublicReport) -> HumanTask | None:
-    """The report's open first-answer task (its due time is the first answer's deadline), if any."""
+def answer_deadlines(reports: list[PublicReport]) -> dict[int, datetime]:
+    """The first-answer deadline of each report still waiting for its answer — the due time of its open answer task
+    (the triage diagram's deadline timer) — in one statement."""
     from app.services import lifecycle
 
-    return db.session.scalar(select(HumanTask).where(HumanTask.public_report_id == report.id,
-                                                     HumanTask.status == TaskStatus.open,
-                                                     HumanTask.form_key == lifecycle.TRIAGE_ANSWER_FORM)
-                             .order_by(HumanTask.id.desc()).limit(1))
-
-
-def answer_due(report: PublicReport) -> date | None:
-    """The day (China time) by which the unit is to give its first answer: the deadline of the open answer task."""
-    task = answer_task(report)
-    return china_date(task.due_at) if task is not None and task.due_at is not None else None
-
-
-def answer_overdue(report: PublicReport) -> bool:
-    task = answer_task(report)
-    return task is not None and task.due_at is not None and task.due_at < clock.now()
+    ids = [r.id for r in reports]
+    if not ids:
+        return {}
+    return {report_id: due for report_id, due in db.session.execute(
+        select(HumanTask.public_report_id, HumanTask.due_at).where(
+            HumanTask.public_report_id.in_(ids), HumanTask.status == TaskStatus.open,
+            HumanTask.form_key == lifecycle.TRIAGE_ANSWER_FORM, HumanTask.due_at.is_not(None)))}
 
 
 # ------------------------------------------------------------------------------------------------ following it

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.clock import clock
 from app.extensions import limiter
 from app.services import exports, forms, public_answers, public_reports
 from app.services.errors import Conflict, NotFound, ValidationFailed
@@ -129,8 +130,8 @@ def status():
 @login_required
 def unit_list():
     page = public_reports.unit_reports(current_user, max(int_arg("page") or 1, 1))
-    return render_template("public/unit_list.html", page=page, answer_due=public_reports.answer_due,
-                           overdue=public_reports.answer_overdue)
+    return render_template("public/unit_list.html", page=page, deadlines=public_reports.answer_deadlines(page.items),
+                           now=clock.now())
 
 
 def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None, values: dict | None = None,
