@@ -279,3 +279,17 @@ def test_the_failing_instances_list_names_a_broken_periodic_report_and_public_re
     admin = _signed_in(app, "admin")
     library = admin.get("/admin/processes").get_data(as_text=True)
     assert f'href="/reports/{report_id}"' in library and f'href="/public-reports/{public_id}"' in library
+
+
+def test_the_dry_run_runs_the_triage_on_a_sample_public_report_and_refuses_an_enterprise_lane(app):
+    import pytest
+
+    from app.services import processes
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        xml = db.session.scalar(sa.select(ProcessVersion.bpmn_xml).where(ProcessVersion.process_key == KEY,
+                                                                          ProcessVersion.active.is_(True)))
+        with pytest.raises(processes.DiagramInvalid) as refused:  # the enterprise never holds a triage task
+            designer.deploy(_user("admin"), KEY, xml.replace('name="监管人员"', 'name="企业安全员"'))
+        assert "answer" in {p["element_id"] for p in refused.value.problems}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PublicReport)) == 0  # nothing kept
