@@ -125,7 +125,6 @@ class Config:
     PUBLIC_CHALLENGE_MAX_NUMBER = int(os.environ.get("PUBLIC_CHALLENGE_MAX_NUMBER", str(100_000)))
     PUBLIC_CHALLENGE_MINUTES = int(os.environ.get("PUBLIC_CHALLENGE_MINUTES", str(30)))
     PUBLIC_PHOTOS_MAX = int(os.environ.get("PUBLIC_PHOTOS_MAX", str(6)))
-    PUBLIC_ANSWER_DAYS = int(os.environ.get("PUBLIC_ANSWER_DAYS", str(7)))  # the unit's first answer is due
     PUBLIC_DUPLICATE_DAYS = int(os.environ.get("PUBLIC_DUPLICATE_DAYS", str(14)))
     PUBLIC_DUPLICATE_SIMILARITY = float(os.environ.get("PUBLIC_DUPLICATE_SIMILARITY", "0.8"))
 

@@ -84,11 +84,16 @@ def register_cli(app: Flask) -> None:
 
     @shipped.command("install")
     def shipped_install() -> None:
-        """Install (or, after an upgrade, update) the shipped forms and diagrams; run after `flask db upgrade`."""
+        """Install (or, after an upgrade, update) the shipped forms and diagrams; run after `flask db upgrade`. Public
+        reports received before their triage process was installed get their triage now (idempotent)."""
+        from app.services.public_reports import start_missing_triages
         from app.services.shipped import install
 
         for line in install():
             click.echo(line)
+        started = start_missing_triages(batch=100000)
+        if started:
+            click.echo(f"public report triage started for {started} report(s)")
 
     process = AppGroup("process", help="Process definitions.")
     app.cli.add_command(process)

@@ -174,6 +174,9 @@ SAMPLES = {
     # The enterprise's periodic report (bpmn/enterprise_report.bpmn).
     "report_prepare": [{"figures_checked": True, "remarks": "四季度开展专项检查。"}, {"figures_checked": True}],
     "report_sign": [{"sign_decision": "approve"}, {"sign_decision": "return", "return_reason": "资金数据需核实。"}],
+    "public_triage": [{"decision": "accept"}, {"decision": "reject", "outcome": "经现场核查，未发现所述情况。"}],
+    "public_reward_propose": [{"reward": "none"}, {"reward": "propose", "reason": "举报属实，隐患已受理。"}],
+    "public_reward_decide": [{"reward_decision": "approve"}, {"reward_decision": "refuse", "decision_note": "证据不足。"}],
 }
 
 # Samples that must fail: (form, index of the valid sample to start from, field to drop or values to set).
@@ -205,6 +208,10 @@ INVALID_SAMPLES = [
     ("report_prepare", 1, {"drop": "figures_checked"}),
     ("report_sign", 1, {"drop": "return_reason"}),
     ("report_sign", 0, {"set": {"sign_decision": "maybe"}}),
+    ("public_triage", 1, {"drop": "outcome"}),
+    ("public_triage", 0, {"set": {"decision": "ignore"}}),
+    ("public_reward_propose", 1, {"drop": "reason"}),
+    ("public_reward_decide", 1, {"drop": "decision_note"}),
 ]
 
 
@@ -466,7 +473,12 @@ def test_there_is_a_form_for_every_form_key_plus_the_report_form():
     report_keys = {ts.extensions["properties"]["formKey"]
                    for ts in user_task_specs(parser.get_spec("enterprise_report")).values()}
     assert report_keys == {"report_prepare", "report_sign"}
-    assert {p.stem for p in form_files()} == keys | {"report"} | report_keys
+    # So is a public report's triage (issue 15).
+    parser.add_bpmn_str((FORMS_DIR.parent / "bpmn" / "public_report_triage.bpmn").read_bytes())
+    triage_keys = {ts.extensions["properties"]["formKey"]
+                   for ts in user_task_specs(parser.get_spec("public_report_triage")).values()}
+    assert triage_keys == {"public_triage", "public_reward_propose", "public_reward_decide"}
+    assert {p.stem for p in form_files()} == keys | {"report"} | report_keys | triage_keys
 
 
 @pytest.mark.parametrize("path", form_files(), ids=lambda p: p.stem)

@@ -86,6 +86,8 @@ class HumanTask(Base):
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
     # A task of an instance that is not a hazard's: the enterprise's periodic report (models/report.py).
     report_id: Mapped[int | None] = mapped_column(ForeignKey("periodic_report.id"), index=True)
+    # A task of a public report's triage (models/public_report.py).
+    public_report_id: Mapped[int | None] = mapped_column(ForeignKey("public_report.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36))
     spec_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))

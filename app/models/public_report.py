@@ -52,11 +52,20 @@ class PublicReport(Base):
     reporter_contact: Mapped[str | None] = mapped_column(Text)
     # The signature of the solved challenge: one solution, one report (a replayed solution is refused).
     challenge_signature: Mapped[str] = mapped_column(String(128), unique=True)
-    # When the unit (and the heads of the bureau) were told that the first answer is overdue: once per report.
+    # When the first answer's deadline (the triage diagram's deadline timer) passed unanswered: marked once.
     overdue_told_at: Mapped[datetime | None]
+    # The triage's process instance (bpmn/public_report_triage.bpmn; services/public_answers.py).
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
+    # Orders a step's writes like a hazard's: the instance's row (its version check) first.
+    instance = relationship("ProcessInstance", foreign_keys=[instance_id])
+
+    @property
+    def number(self) -> str:
+        """How messages and the audit trail name it: its tracking code."""
+        return self.tracking_code
 
 
 class RewardStatus(enum.StrEnum):

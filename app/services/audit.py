@@ -51,6 +51,11 @@ def report_chain(report_id: int) -> str:
     return f"report:{report_id}"
 
 
+def public_report_chain(public_report_id: int) -> str:
+    """A public report's triage (never on a hazard's timeline, which the enterprise reads)."""
+    return f"public_report:{public_report_id}"
+
+
 def record(action: str, *, actor_id: int | None, hazard: Hazard | None = None,
            task_spec: str | None = None, data: dict[str, Any] | None = None,
            chain: str | None = None) -> AuditEvent:

@@ -16,7 +16,6 @@ from app.engine.diagram import DiagramDiff, adopt_process_id, compare, read_diag
 from app.engine.specs import MAX_BPMN_BYTES, check_xml_is_safe, sha256_of
 from app.extensions import db
 from app.models import (
-    Hazard,
     HumanTask,
     InstanceStatus,
     ProcessDraft,
@@ -31,7 +30,7 @@ from app.models import (
     TimerStatus,
     User,
 )
-from app.services import audit, form_usage, forms, org_codes, processes
+from app.services import audit, form_usage, forms, org_codes, processes, subjects
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.hazards import REPORT_FORM
 from app.services.policy import BUREAU_HEAD_LANES, POSITION_ROLE, active_positions, working_lanes
@@ -61,10 +60,10 @@ class VersionRow:
 
 @dataclass
 class FailingInstance:
-    """A hazard whose instance the engine keeps refusing: a timer that failed (or is failing) and why."""
+    """An instance the engine keeps refusing — a hazard's, a periodic report's or a public report's: a timer that
+    failed (or is failing), or a refused completion, and why."""
 
-    hazard_id: int
-    hazard_number: str
+    subject: subjects.SubjectRef  # what the instance is about, with its page
     version: int
     element: str
     gave_up: bool
@@ -129,32 +128,38 @@ FAILING_SHOWN = 100
 
 def _failing_instances() -> dict[str, list[FailingInstance]]:
     """By process: the instances whose timers failed when fired (given up, or still being retried), and the
-    waiting tasks whose completion the engine refused (unit_of_work records them); each names the step."""
-    rows = db.session.execute(
-        select(ProcessVersion, Hazard.id, Hazard.number, Timer)
+    waiting tasks whose completion the engine refused (unit_of_work records them); each names the step and what the
+    instance is about (a hazard, a periodic report, a public report: services/subjects.py)."""
+    width = 2 * len(subjects.KINDS)
+    rows = db.session.execute(subjects.join_subjects(
+        select(ProcessVersion, Timer)
         .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
-        .join(Hazard, Hazard.instance_id == ProcessInstance.id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id), ProcessInstance.id)
         .where(Timer.last_error.is_not(None), Timer.status.in_([TimerStatus.failed, TimerStatus.pending]))
         .order_by(Timer.id.desc()).limit(FAILING_SHOWN))
     found: dict[str, list[FailingInstance]] = {}
-    for version, hazard_id, hazard_number, timer in rows:
+    for row in rows:
+        version, timer, ref = row[0], row[1], subjects.subject_of_row(row[-width:])
+        if ref is None:
+            continue
         found.setdefault(version.process_key, []).append(FailingInstance(
-            hazard_id, hazard_number, version.number, _named(version, timer.spec_name),
+            ref, version.number, _named(version, timer.spec_name),
             timer.status == TimerStatus.failed, timer.attempts, timer.last_error or "", element_id=timer.spec_name))
-    refused = db.session.execute(
-        select(ProcessVersion, Hazard.id, Hazard.number, HumanTask.title, StepFailure)
+    refused = db.session.execute(subjects.join_subjects(
+        select(ProcessVersion, HumanTask.title, StepFailure)
         .join(HumanTask, HumanTask.id == StepFailure.task_id)
         .join(ProcessInstance, ProcessInstance.id == StepFailure.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
-        .join(Hazard, Hazard.instance_id == ProcessInstance.id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id), ProcessInstance.id)
         .where(HumanTask.status == TaskStatus.open)
         .order_by(StepFailure.last_at.desc()).limit(FAILING_SHOWN))
-    for version, hazard_id, hazard_number, title, failure in refused:
+    for row in refused:
+        version, title, failure, ref = row[0], row[1], row[2], subjects.subject_of_row(row[-width:])
+        if ref is None:
+            continue
         where = _named(version, failure.element_id) if failure.element_id else title
         step = title if where == title else _("%(task)s, at %(where)s", task=title, where=where)
         found.setdefault(version.process_key, []).append(FailingInstance(
-            hazard_id, hazard_number, version.number, step, False, failure.attempts, failure.reason,
+            ref, version.number, step, False, failure.attempts, failure.reason,
             refused_completion=True, element_id=failure.element_id))
     return found
 

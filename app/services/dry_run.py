@@ -1,6 +1,6 @@
 """The dry run: a diagram proves it runs before it is deployed.
 
-Validation starts the diagram on a sample hazard through the real engine and the real assignment code
+Validation starts the diagram on a sample hazard (a sample public report for the public report's triage) through the real engine and the real assignment code
 (lifecycle.apply_snapshot: human tasks to roles in organisations, timers, the read model) and completes
 each task it opens with sample data from the task's form, inside a SAVEPOINT that is always rolled back:
 nothing of it stays, whatever the caller's transaction holds.  What would fail for the first real hazard
@@ -17,8 +17,18 @@ from app.chinatime import today
 from app.clock import clock
 from app.engine import EngineError, ParsedProcess, ProcessRuntime, Snapshot
 from app.extensions import db, transaction_memo
-from app.models import Hazard, HazardStatus, Organisation, OrgKind, ProcessVersion
-from app.services import forms, lifecycle
+from app.models import (
+    Hazard,
+    HazardStatus,
+    Organisation,
+    OrgKind,
+    ProcessVersion,
+    PublicReport,
+    PublicReportStatus,
+    Region,
+    RegionKind,
+)
+from app.services import forms, lifecycle, subjects
 from app.services.errors import NotFound
 
 # Enough for every task of a realistic process and a loop or two; a longer run is not an error.
@@ -95,20 +105,37 @@ def _sample_hazard(process_key: str) -> tuple[Hazard, ProcessVersion]:
     return hazard, version
 
 
+def _sample_public_report(hazard: Hazard) -> PublicReport:
+    """A public report to the sample hazard's unit (a triage's subject: services/subjects.py)."""
+    now = clock.now()
+    region = Region(code=f"DRY{now:%Y%m%d%H%M%S%f}"[:40], name="dry run region", kind=RegionKind.district)
+    db.session.add(region)
+    db.session.flush()
+    report = PublicReport(tracking_code="DRYRUN0000", pin_hash="0" * 64, description="示例", region_id=region.id,
+                          enterprise_id=hazard.enterprise_id, supervising_unit_id=hazard.supervising_unit_id,
+                          seen_on=now.date(), status=PublicReportStatus.received, reporter_contact="sealed",
+                          challenge_signature=f"dry-run-{now.timestamp()}", created_at=now, updated_at=now)
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
 def dry_run(parsed: ParsedProcess) -> DryRun:
-    """Start the process on a sample hazard and complete its tasks with sample data; nothing is kept."""
+    """Start the process on a sample subject — a hazard, or a public report for the triage — and complete its tasks
+    with sample data; nothing is kept."""
     runtime = ProcessRuntime(parsed, clock=clock.now)
     done: list[str] = []
     savepoint = db.session.begin_nested()
     try:
         hazard, version = _sample_hazard(parsed.process_key)
+        subject = _sample_public_report(hazard) if parsed.process_key == lifecycle.TRIAGE_PROCESS else hazard
         snapshot = runtime.start(lifecycle.sample_start_data(parsed.process_key, hazard))
         instance = lifecycle.new_instance(version.id, snapshot)
-        hazard.instance_id = instance.id
+        subject.instance_id = instance.id
+        applier = lifecycle.SNAPSHOT_APPLIERS[subjects.kind_of(subject).name]
         completed_uuid = None
         for _step in range(MAX_STEPS):
-            lifecycle.apply_snapshot(instance, hazard, snapshot, parsed=parsed, open_rows=None,
-                                     completed_task_uuid=completed_uuid)
+            applier(instance, subject, snapshot, parsed=parsed, open_rows=None, completed_task_uuid=completed_uuid)
             db.session.flush()
             if snapshot.completed or not snapshot.ready_tasks:
                 break

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from app.chinatime import end_of_day, parse_date
+from app.chinatime import china_date, end_of_day, parse_date
 from app.clock import clock
 from app.engine import EngineError, Snapshot
 from app.engine.runtime import SERIALIZER_VERSION
@@ -20,15 +20,18 @@ from app.models import (
     InstanceStatus,
     PeriodicReport,
     ProcessInstance,
+    PublicReport,
+    PublicReward,
     ReportStatus,
+    RewardStatus,
     Role,
     TaskStatus,
     Timer,
     TimerKind,
     TimerStatus,
 )
-from app.services import audit, deadlines, forms, notifications, statistics, statuses
-from app.services.policy import lane_owner, organisation_for, people
+from app.services import audit, deadlines, forms, notifications, statistics, statuses, subjects
+from app.services.policy import lane_owner, people, task_owners, unit_chain
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
 START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
@@ -38,15 +41,24 @@ START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
 # its instance starts on these names instead (the deadline timer reads `due_at`).
 REPORT_PROCESS = "enterprise_report"
 REPORT_START_DATA = ("report_id", "period", "period_start", "period_end", "due_date", "due_at")
+# A public report's triage (services/public_answers.py): its instance starts on these; each answer adds `decision`
+# (accept, merge, refer, reject) and `has_contact`, a reward proposal `reward` (propose, none), the bureau head's
+# decision `reward_decision` (approve, refuse).
+TRIAGE_PROCESS = "public_report_triage"
+TRIAGE_START_DATA = ("public_report_id", "tracking_code", "has_enterprise", "has_contact")
+TRIAGE_ANSWER_FORM = "public_triage"
 
 
 def start_names(process_key: str) -> tuple[str, ...]:
     """The names an instance of this process starts with (what its conditions and timers may read)."""
-    return REPORT_START_DATA if process_key == REPORT_PROCESS else START_DATA
+    return {REPORT_PROCESS: REPORT_START_DATA, TRIAGE_PROCESS: TRIAGE_START_DATA}.get(process_key, START_DATA)
 
 
 def sample_start_data(process_key: str, hazard: Hazard) -> dict:
-    """What the dry run (services/dry_run.py) starts a process on: a sample hazard's data, or a sample report's."""
+    """What the dry run (services/dry_run.py) starts a process on: a sample hazard's data, a sample periodic
+    report's, or a sample public report's."""
+    if process_key == TRIAGE_PROCESS:
+        return {"public_report_id": 0, "tracking_code": "SAMPLE0000", "has_enterprise": True, "has_contact": True}
     if process_key != REPORT_PROCESS:
         return start_data(hazard)
     due = clock.now() + timedelta(days=15)
@@ -125,15 +137,9 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
     """
     now = clock.now()
     with db.session.no_autoflush:
-        _write_state(instance, snapshot, now)
-        task_due = _deadlines_of_ready_tasks(parsed, snapshot)
-        open_rows = _open_rows(instance, open_rows)
-        created, _open = _sync_human_tasks(instance, report, snapshot, open_rows, completed_task_uuid, actor_id,
-                                           now, task_due, parsed)
-        rows, fired = _sync_timers(instance, report, parsed, snapshot, now)
         _update_report(report, snapshot, now, actor_id)
-        reminders = [] if snapshot.completed else _report_reminders(instance, parsed, rows, snapshot, now)
-        _insert_timers([row for row in rows if row not in db.session] + reminders)
+        created, fired = _apply_without_hazard(instance, report, snapshot, parsed, open_rows, completed_task_uuid,
+                                               actor_id, now)
         deadline_passed = any(row.deadline for row in fired) or (
             snapshot.completed and now > end_of_day(report.due_date))
         if deadline_passed and not report.late:
@@ -144,10 +150,28 @@ def apply_report_snapshot(instance: ProcessInstance, report: PeriodicReport, sna
     return created
 
 
-def _report_reminders(instance: ProcessInstance, parsed: ParsedProcess, rows: list[Timer], snapshot: Snapshot,
-                      now: datetime) -> list[Timer]:
-    """Reminder rows before a report's due date, on the days its deadline timer's ladder names (`remindDaysBefore`,
-    as for a hazard's deadline: services/deadlines.py); each reminder once per due date, whichever step is open."""
+def _apply_without_hazard(instance: ProcessInstance, subject: PeriodicReport | PublicReport, snapshot: Snapshot,
+                          parsed: ParsedProcess, open_rows: dict[str, HumanTask] | None,
+                          completed_task_uuid: str | None, actor_id: int | None,
+                          now: datetime) -> tuple[list[HumanTask], list[Timer]]:
+    """What every instance that is not a hazard's writes back: its state, human tasks, timers and the reminders
+    before its deadline; returns (the tasks opened, the engine timers fired now)."""
+    _write_state(instance, snapshot, now)
+    task_due = _deadlines_of_ready_tasks(parsed, snapshot)
+    open_rows = _open_rows(instance, open_rows)
+    created, _open = _sync_human_tasks(instance, subject, snapshot, open_rows, completed_task_uuid, actor_id,
+                                       now, task_due, parsed)
+    rows, fired = _sync_timers(instance, subject, parsed, snapshot, now)
+    reminders = [] if snapshot.completed else _planned_reminders(instance, parsed, rows, snapshot, now)
+    _insert_timers([row for row in rows if row not in db.session] + reminders)
+    return created, fired
+
+
+def _planned_reminders(instance: ProcessInstance, parsed: ParsedProcess, rows: list[Timer], snapshot: Snapshot,
+                       now: datetime) -> list[Timer]:
+    """Reminder rows before the deadline of an instance that is not a hazard's (a report's due date, a public
+    report's first answer), on the days its deadline timer's ladder names (`remindDaysBefore`, as for a hazard's
+    deadline: services/deadlines.py); each reminder once per deadline, whichever step is open."""
     planned = {(r.anchor_at, r.offset_days) for r in rows if r.kind == TimerKind.reminder}
     found: list[Timer] = []
     for task_uuid, infos in snapshot.task_timers.items():
@@ -198,6 +222,73 @@ def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, ac
         forms_open = {t.form_key for t in snapshot.ready_tasks}
         report.status = ReportStatus.signing if "report_sign" in forms_open else ReportStatus.preparing
     report.updated_at = now
+
+
+def apply_triage_snapshot(instance: ProcessInstance, report: PublicReport, snapshot: Snapshot, *,
+                          parsed: ParsedProcess, open_rows: dict[str, HumanTask] | None,
+                          completed_task_uuid: str | None = None, actor_id: int | None = None) -> list[HumanTask]:
+    """`apply_snapshot` for a public report's triage (bpmn/public_report_triage.bpmn): the same state, human tasks
+    (in the lanes of the report's supervising unit — the enterprise's lanes hold nothing of it), timers and
+    reminders. What the answer does to the database (a hazard opened, a merge, another unit, a reward) the service
+    did before running the step (services/public_answers.py); this marks the first answer overdue when its deadline
+    timer fires, and tells the unit's inspectors and the heads of the bureau."""
+    now = clock.now()
+    with db.session.no_autoflush:
+        created, fired = _apply_without_hazard(instance, report, snapshot, parsed, open_rows, completed_task_uuid,
+                                               actor_id, now)
+        report.updated_at = now
+        for row in fired:
+            if not row.deadline:
+                continue
+            report.overdue_told_at = now
+            audit.record("deadline_overdue", actor_id=None, chain=audit.public_report_chain(report.id),
+                         task_spec=row.spec_name, data={"timer": row.id, "deadline": row.deadline,
+                                                        "deadline_at": row.due_at.isoformat(), "days": 0})
+            heads = unit_chain(report.supervising_unit_id)
+            notifications.notify(people(heads, Role.inspector), "public_report_overdue",
+                                 {"code": report.tracking_code, "due": china_date(row.due_at).isoformat()},
+                                 link=f"/public-reports/{report.id}")
+    return created
+
+
+def fire_triage_reminder(alert: Timer, report: PublicReport, now: datetime,
+                         tasks: dict[tuple[int, str], HumanTask]) -> bool:
+    """A reminder before a public report's first-answer deadline: the unit's inspectors are told, unless the task it
+    watches was done meanwhile or its day has passed. The caller (the scheduler) holds the instance lock and
+    commits."""
+    watched = tasks.get((alert.instance_id, alert.watch_task_uuid or ""))
+    if watched is None or watched.status != TaskStatus.open or now - alert.due_at > timedelta(days=1):
+        alert.status = TimerStatus.cancelled
+        return False
+    alert.status, alert.fired_at = TimerStatus.fired, now
+    deadline_at = alert.anchor_at or alert.due_at
+    notifications.notify(people(unit_chain(report.supervising_unit_id), Role.inspector), "public_report_due_soon",
+                         {"code": report.tracking_code, "due": china_date(deadline_at).isoformat(),
+                          "days": abs(alert.offset_days or 0)}, link=f"/public-reports/{report.id}")
+    audit.record("deadline_reminder", actor_id=None, chain=audit.public_report_chain(report.id),
+                 task_spec=alert.spec_name,
+                 data={"timer": alert.id, "deadline": alert.deadline, "days": alert.offset_days,
+                       "deadline_at": deadline_at.isoformat(), "audience": alert.audience})
+    return True
+
+
+def notify_subject_task(subject: PeriodicReport | PublicReport, task: HumanTask, *, returned: bool) -> None:
+    """Tell the people who may do a task of an instance that is not a hazard's that it arrived (a link to the
+    subject's page): a periodic report's enterprise staff, a public report's inspectors or bureau heads."""
+    if isinstance(subject, PeriodicReport):
+        notify_report(subject, "report_returned" if returned else "report_task", [task.role], step=task.title)
+        return
+    reward = db.session.scalar(select(PublicReward).where(PublicReward.public_report_id == subject.id,
+                                                          PublicReward.status == RewardStatus.proposed))
+    if task.form_key == TRIAGE_ANSWER_FORM:
+        kind, params = "public_report_received", {"code": subject.tracking_code,
+                                                  "due": china_date(task.due_at).isoformat() if task.due_at else "—"}
+    elif task.bureau_head and reward is not None:  # the 局领导 decide the proposed reward
+        kind, params = "public_reward_proposed", {"code": subject.tracking_code, "amount": f"{reward.amount / 100:,.2f}",
+                                                  "proposer": reward.proposed_by.display_name}
+    else:
+        kind, params = "public_triage_task", {"code": subject.tracking_code, "step": task.title}
+    notifications.notify(task_owners(task), kind, params, link=f"/public-reports/{subject.id}")
 
 
 def notify_report(report: PeriodicReport, kind: str, roles: list[Role], **extra) -> list:
@@ -263,18 +354,13 @@ def _status(value: str) -> HazardStatus | str:
         raise EngineError(f"the status {value!r} of the current step is not a hazard status") from None
 
 
-def _task_due(hazard: Hazard, status: str | None) -> datetime | None:
-    if status == HazardStatus.rectifying and hazard.rectification_deadline:
+def _task_due(hazard: subjects.Subject, status: str | None) -> datetime | None:
+    if isinstance(hazard, Hazard) and status == HazardStatus.rectifying and hazard.rectification_deadline:
         return end_of_day(hazard.rectification_deadline)
     return None
 
 
-def _subject_ids(subject: Hazard | PeriodicReport) -> dict[str, int]:
-    """The column that ties a task to what its instance is about: a hazard, or a periodic report."""
-    return {"report_id": subject.id} if isinstance(subject, PeriodicReport) else {"hazard_id": subject.id}
-
-
-def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport, snapshot: Snapshot,
+def _sync_human_tasks(instance: ProcessInstance, hazard: subjects.Subject, snapshot: Snapshot,
                       open_rows: dict[str, HumanTask], completed_task_uuid: str | None, actor_id: int | None,
                       now: datetime, task_due: dict[str, datetime],
                       parsed: ParsedProcess) -> tuple[list[HumanTask], list[HumanTask]]:
@@ -296,7 +382,7 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport
         owner = lane_owner(info.lane)
         if owner is None:
             raise EngineError(f"task {info.name} is in lane {info.lane!r}, which names no role", info.name)
-        org = organisation_for(owner.role, hazard)
+        org = subjects.organisation_for(owner.role, hazard)
         if org is None:
             raise EngineError(f"no organisation holds the role {owner.role.value} for {getattr(hazard, 'number', hazard.id)}",
                               info.name)
@@ -304,7 +390,7 @@ def _sync_human_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicReport
         excluded = None
         if meta is not None and meta.different_person_from is not None:
             excluded = _doer_of(instance.id, meta.different_person_from, open_rows, completed_task_uuid, actor_id)
-        row = HumanTask(instance_id=instance.id, **_subject_ids(hazard), task_uuid=uuid, spec_name=info.name,
+        row = HumanTask(instance_id=instance.id, **subjects.task_ids(hazard), task_uuid=uuid, spec_name=info.name,
                         title=info.title, form_key=info.form_key or "", role=owner.role, organisation_id=org,
                         bureau_head=owner.bureau_head, position_id=owner.position_id, excluded_user_id=excluded,
                         form_version_id=forms.active_version_id_clause(info.form_key),
@@ -331,7 +417,7 @@ def _doer_of(instance_id: int, spec_name: str, open_rows: dict[str, HumanTask], 
 _TIMERS_OF = select(Timer).where(Timer.instance_id == bindparam("instance_id"))
 
 
-def _sync_timers(instance: ProcessInstance, hazard: Hazard | PeriodicReport, parsed, snapshot: Snapshot,
+def _sync_timers(instance: ProcessInstance, hazard: subjects.Subject, parsed, snapshot: Snapshot,
                  now: datetime) -> tuple[list[Timer], list[Timer]]:
     """Mirror the engine's timers into the timer table; returns (all rows, engine rows fired now)."""
     rows = list(db.session.scalars(_TIMERS_OF, {"instance_id": instance.id}))
@@ -370,3 +456,7 @@ def _sync_timers(instance: ProcessInstance, hazard: Hazard | PeriodicReport, par
     if fired:
         db.session.flush()  # the audit trail names the fired rows by id
     return rows, fired
+
+
+# How each kind of subject (services/subjects.py) writes an engine step back: the unit of work's one dispatch.
+SNAPSHOT_APPLIERS = {"hazard": apply_snapshot, "report": apply_report_snapshot, "public_report": apply_triage_snapshot}

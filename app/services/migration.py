@@ -27,9 +27,9 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import audit, designer, forms, process_changes, processes
+from app.services import audit, designer, forms, process_changes, processes, subjects
 from app.services.errors import ServiceError, ValidationFailed
-from app.services.policy import lane_owner, organisation_for
+from app.services.policy import lane_owner
 from app.services.unit_of_work import instance_step
 
 PREVIEW_LIMIT = 500
@@ -167,7 +167,7 @@ def _refresh_open_tasks(instance: ProcessInstance, hazard: Hazard | PeriodicRepo
                 row.role, row.bureau_head, row.position_id):
             row.role, row.bureau_head, row.position_id, row.assignee_id = (
                 owner.role, owner.bureau_head, owner.position_id, None)
-            row.organisation_id = organisation_for(owner.role, hazard) or row.organisation_id
+            row.organisation_id = subjects.organisation_for(owner.role, hazard) or row.organisation_id
 
 
 class _Refused(Exception):
@@ -202,7 +202,7 @@ def _move_one(user: User, instance_id: int, target: ProcessVersion) -> list[dict
                 raise _Refused(_problems(result, names))
             instance.version_id = target.id
             step.apply(result.snapshot, runtime=target_runtime, actor_id=user.id)
-            _refresh_open_tasks(instance, step.hazard if step.hazard is not None else step.report, result)
+            _refresh_open_tasks(instance, step.subject, result)
             step.audit("instance_migrated", actor_id=user.id, data={
                 "process_key": target.process_key, "from_version": from_number, "to_version": target.number,
                 "waiting_at": result.waiting_at})

@@ -36,7 +36,8 @@ MAX_SEND_ATTEMPTS = 5
 def deadline_label(kind: str | None) -> str:
     """The name of a deadline kind (the `deadline` property of a timer event) in the current language."""
     labels = {"rectification": _("rectification deadline"), "supervision": _("supervision deadline"),
-              "verification": _("10-day verification limit"), "report": _("report due date")}
+              "verification": _("10-day verification limit"), "report": _("report due date"),
+              "first_answer": _("first-answer deadline")}
     return labels.get(kind or "", kind or _("deadline"))
 
 
@@ -115,6 +116,14 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
     if kind == "public_report_overdue":
         return (_("Overdue: the answer to public report %(code)s", **p),
                 _("Public report %(code)s was to be answered by %(due)s and is not answered yet.", **p))
+    if kind == "public_report_due_soon":
+        return (ngettext("Public report %(code)s is to be answered in %(num)s day",
+                         "Public report %(code)s is to be answered in %(num)s days", int(p.get("days") or 0), **p),
+                _("Public report %(code)s is to be answered by %(due)s and is not answered yet.", **p))
+    if kind == "public_triage_task":
+        return (_("Public report %(code)s: %(step)s", **p),
+                _("Public report %(code)s has reached the step “%(step)s”, which is yours or your group's to do.",
+                  **p))
     if kind == "public_reward_proposed":
         return (_("Reward to decide for public report %(code)s", **p),
                 _("%(proposer)s proposes a reward of %(amount)s yuan for public report %(code)s.", **p))

@@ -123,7 +123,7 @@ def open_period(text: Any, *, limit: int | None = None) -> int:
         except IntegrityError:  # another opener was first: one report per enterprise and period
             db.session.rollback()
             continue
-        with instance_step(report=report) as step:
+        with instance_step(subject=report) as step:
             step.start(version, start_data(report), actor_id=None)
             step.audit("report_opened", actor_id=None, data={"period": period.key, "due_date": period.due.isoformat()})
         opened += 1

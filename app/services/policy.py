@@ -112,15 +112,6 @@ def is_enterprise_staff(user: User) -> bool:
     return user.role in ENTERPRISE_ROLES and user.organisation_id is not None
 
 
-def organisation_for(role: Role, hazard: Hazard) -> int | None:
-    """The organisation whose holders of `role` act on this hazard's task."""
-    if role in ENTERPRISE_ROLES:
-        return hazard.enterprise_id
-    if role in GOVERNMENT_ROLES:
-        return hazard.supervising_unit_id
-    return None
-
-
 # ------------------------------------------------------------------------------ government units
 def _ancestry(node_id: int | None, model) -> list[int]:
     """A row of a tree (regions, organisations) and the rows above it, nearest first."""

@@ -1,15 +1,21 @@
-"""The bureau's answer to a public report (受理、合并、转办、不予受理) and its reward (有奖举报).
+"""The bureau's answer to a public report (受理、合并、转办、不予受理) and its reward (有奖举报): the tasks of the report's
+triage process (bpmn/public_report_triage.bpmn, editable in the designer).
 
-Inspectors of the report's supervising unit (and of the units above it) answer: accept (a hazard is opened for
-the enterprise with source "public_report", through the hazards' own reporting and its unit of work, and runs
-its normal lifecycle), merge with a hazard they supervise, refer to another government unit, or reject with a
-reason the reporter reads. A report is answered once (its row is locked; a second answer is a Conflict). For an
-accepted or merged report with contact details an inspector proposes a reward; a head of the bureau (users
-flagged bureau_head) approves or refuses it. Every answer and decision is in the audit trail (the system chain:
-never on the hazard's timeline, which the enterprise reads).
+The triage's first task, "answer the report", is in the inspector lane of the report's supervising unit (its
+inspectors and those of the units above it), with the first-answer deadline and its reminders (the diagram's
+timer). Answering completes that task in one unit of work (services/unit_of_work.py) with what it does to the
+database: accept (a hazard is opened for the enterprise with source "public_report", through the hazards' own
+reporting, and runs its normal lifecycle), merge with a hazard the inspector supervises, refer to another government
+unit (the report's unit changes and the answer task is issued again there), or reject with a reason the reporter
+reads. For an accepted or merged report with contact details the process then asks an inspector to propose a reward
+or no reward, and a head of the bureau (the 局领导 lane) to approve or refuse it. The diagram decides the way; this
+module does what each step means. Every step is audited in the report's chain (never on the hazard's timeline,
+which the enterprise reads).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,6 +26,7 @@ from sqlalchemy import select
 from app.clock import clock
 from app.extensions import db
 from app.models import (
+    HumanTask,
     Organisation,
     OrgKind,
     PublicReport,
@@ -27,25 +34,74 @@ from app.models import (
     PublicReward,
     RewardStatus,
     Role,
+    TaskStatus,
     User,
 )
-from app.services import audit, hazards, notifications
-from app.services.access import visible_hazard
+from app.services import forms, hazards, lifecycle
+from app.services.access import check_task_owner, task_scope, visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.services.policy import acting_orgs, people, unit_chain
-from app.services.public_reports import has_reporter, text_field, visible_report, whole_number
+from app.services.policy import acting_orgs
+from app.services.public_reports import has_reporter, start_triage, text_field, visible_report, whole_number
+from app.services.unit_of_work import InstanceStep, instance_step
 
 OPEN = (PublicReportStatus.received, PublicReportStatus.referred)
 DECISIONS = ("accept", "merge", "refer", "reject")
 REWARD_MAX_YUAN = Decimal(1000000)
+# The triage's steps, by the form each shows (the diagram may move them; the service knows them by their form).
+ANSWER_FORM, PROPOSE_FORM, DECIDE_FORM = lifecycle.TRIAGE_ANSWER_FORM, "public_reward_propose", "public_reward_decide"
 
 
-def _locked(user: User, report_id: int) -> PublicReport:
-    """The report, visible to this inspector, with its row locked for the answer (PostgreSQL; SQLite writes one
-    transaction at a time)."""
-    visible_report(user, report_id)
-    return db.session.scalars(select(PublicReport).where(PublicReport.id == report_id).with_for_update()
-                              .execution_options(populate_existing=True)).one()
+def open_step(report: PublicReport, form_key: str) -> HumanTask | None:
+    """The report's open triage task showing this form, if any."""
+    return db.session.scalar(select(HumanTask).where(HumanTask.public_report_id == report.id,
+                                                     HumanTask.status == TaskStatus.open,
+                                                     HumanTask.form_key == form_key)
+                             .order_by(HumanTask.id.desc()).limit(1))
+
+
+@contextmanager
+def _triage_step(user: User, report_id: int, form_key: str, waiting: str) -> Iterator[InstanceStep]:
+    """The unit of work completing the report's open task with this form: the instance locked, the task still open
+    and this user's to do (`waiting`: the Conflict's words when no such step is open)."""
+    report = visible_report(user, report_id)
+    if report.instance_id is None and report.status in OPEN:  # received before the triage process: start it now
+        try:
+            start_triage(report)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    task = open_step(report, form_key)
+    if task is None:
+        raise Conflict(waiting)
+    task_id = task.id
+
+    def why_not() -> None:
+        check_task_owner(user, db.session.get(HumanTask, task_id))
+        raise Conflict(waiting)
+
+    with instance_step(task_id=task_id, task_scope=task_scope(user), missing=why_not, keep_objects=True) as step:
+        if step.task is None or step.task.status != TaskStatus.open or step.public_report is None \
+                or step.public_report.id != report_id:
+            raise Conflict(waiting)
+        check_task_owner(user, step.task)
+        yield step
+
+
+def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_data: dict[str, Any]) -> None:
+    """Validate the task's form, run the engine with what the step submits, and audit it."""
+    task = step.task
+    form = forms.form_version(task.form_version_id) if task.form_version_id else forms.get_form(task.form_key)
+    cleaned = forms.validate(form, {k: v for k, v in submitted.items() if k in form.schema.get("properties", {})})
+    data = {**submitted, **cleaned}
+    step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, data), actor_id=user.id,
+             completed_task_uuid=task.task_uuid)
+    step.audit("task_completed", actor_id=user.id, task_spec=task.spec_name,
+               data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
+                     "data": cleaned})
+    report = step.public_report
+    step.audit(audit_data.pop("action"), actor_id=user.id, task_spec=task.spec_name,
+               data={"public_report": report.id, "tracking_code": report.tracking_code, **audit_data})
 
 
 def _required_id(values: dict[str, Any], name: str, errors: dict[str, str]) -> int | None:
@@ -56,20 +112,21 @@ def _required_id(values: dict[str, Any], name: str, errors: dict[str, str]) -> i
 
 
 def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) -> PublicReport:
-    """Answer a public report: accept, merge, refer or reject (see the module docstring)."""
+    """Answer a public report — accept, merge, refer or reject (see the module docstring) — by completing its
+    triage's answer task."""
     if decision not in DECISIONS:
         raise ValidationFailed(_("Some fields need your attention."), fields={"decision": _("Choose one from the list.")})
-    try:
-        report = _locked(user, report_id)
-        if report.status not in OPEN:
-            raise Conflict(_("This report has already been answered; nothing was changed."))
+    with _triage_step(user, report_id, ANSWER_FORM,
+                      _("This report has already been answered; nothing was changed.")) as step:
+        report = step.public_report
         errors: dict[str, str] = {}
         message = text_field(values, "outcome", 2000, errors, required=decision == "reject", keep_lines=True)
-        data: dict[str, Any] = {"public_report": report.id, "tracking_code": report.tracking_code, "decision": decision}
+        data: dict[str, Any] = {"action": "public_report_answered", "decision": decision}
+        submitted: dict[str, Any] = {"decision": decision, "has_contact": has_reporter(report)}
         if decision == "accept":
             hazard = _open_hazard(user, report, values, errors)
             report.hazard_id, report.status = hazard.id, PublicReportStatus.accepted
-            data["hazard"] = hazard.id
+            data["hazard"] = submitted["hazard_id"] = hazard.id
         elif decision == "merge":
             hazard_id = _required_id(values, "hazard_id", errors)
             if hazard_id is not None:
@@ -80,7 +137,7 @@ def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) ->
             if errors:
                 raise ValidationFailed(_("Some fields need your attention."), fields=errors)
             report.status = PublicReportStatus.merged
-            data["hazard"] = report.hazard_id
+            data["hazard"] = submitted["hazard_id"] = report.hazard_id
         elif decision == "refer":
             unit_id = _required_id(values, "unit_id", errors)
             unit = db.session.get(Organisation, unit_id) if unit_id is not None else None
@@ -89,19 +146,18 @@ def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) ->
                 errors["unit_id"] = _("Choose another government unit.")
             if errors:
                 raise ValidationFailed(_("Some fields need your attention."), fields=errors)
-            report.supervising_unit_id, report.status = unit.id, PublicReportStatus.referred
-            data["to_unit"] = unit.id
+            # Before the step runs: the answer task issued again goes to the other unit's inspectors.
+            report.supervising_unit_id, report.status, report.overdue_told_at = unit.id, PublicReportStatus.referred, None
+            data["to_unit"] = submitted["unit_id"] = unit.id
         else:
             if errors:
                 raise ValidationFailed(_("Some fields need your attention."), fields=errors)
             report.status = PublicReportStatus.rejected
+        if message:
+            submitted["outcome"] = message
         report.outcome = message
         report.updated_at = clock.now()
-        audit.record("public_report_answered", actor_id=user.id, data=data)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        _complete(step, user, submitted, data)
     return report
 
 
@@ -136,35 +192,33 @@ def _amount(values: dict[str, Any], errors: dict[str, str]) -> int | None:
     return int(amount * 100)
 
 
-def propose_reward(user: User, report_id: int, values: dict[str, Any]) -> PublicReward:
-    """An inspector of the unit proposes a reward for an accepted or merged report whose reporter left contact
-    details; the head of the bureau decides."""
-    try:
-        report = _locked(user, report_id)
-        if report.status not in (PublicReportStatus.accepted, PublicReportStatus.merged) or not has_reporter(report):
-            raise Conflict(_("A reward can be proposed only for an accepted report whose reporter left contact "
-                             "details."))
+def propose_reward(user: User, report_id: int, values: dict[str, Any]) -> PublicReward | None:
+    """The triage's proposal task: an inspector of the unit proposes a reward (amount, reason) for an accepted or
+    merged report whose reporter left contact details, for the head of the bureau to decide — or no reward
+    (`reward`: "none"; returns None)."""
+    proposing = (values.get("reward") or "propose") == "propose"
+    with _triage_step(user, report_id, PROPOSE_FORM,
+                      _("A reward can be proposed only for an accepted report whose reporter left contact details, "
+                        "once; nothing was changed.")) as step:
+        report = step.public_report
         if db.session.scalar(select(PublicReward.id).where(PublicReward.public_report_id == report.id)):
             raise Conflict(_("A reward has already been proposed for this report; nothing was changed."))
         errors: dict[str, str] = {}
-        amount = _amount(values, errors)
-        reason = text_field(values, "reason", 2000, errors, required=True, keep_lines=True)
-        if errors:
-            raise ValidationFailed(_("Some fields need your attention."), fields=errors)
-        reward = PublicReward(public_report_id=report.id, unit_id=report.supervising_unit_id, amount=amount,
-                              reason=reason, status=RewardStatus.proposed, proposed_by_id=user.id,
-                              proposed_at=clock.now())
-        db.session.add(reward)
-        heads = people(unit_chain(report.supervising_unit_id), Role.inspector, bureau_head=True)
-        notifications.notify(heads, "public_reward_proposed",
-                             {"code": report.tracking_code, "amount": f"{amount / 100:,.2f}",
-                              "proposer": user.display_name}, link=f"/public-reports/{report.id}")
-        audit.record("public_reward_proposed", actor_id=user.id,
-                     data={"public_report": report.id, "tracking_code": report.tracking_code, "amount": amount})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        reward = None
+        if proposing:
+            amount = _amount(values, errors)
+            reason = text_field(values, "reason", 2000, errors, required=True, keep_lines=True)
+            if errors:
+                raise ValidationFailed(_("Some fields need your attention."), fields=errors)
+            reward = PublicReward(public_report_id=report.id, unit_id=report.supervising_unit_id, amount=amount,
+                                  reason=reason, status=RewardStatus.proposed, proposed_by_id=user.id,
+                                  proposed_at=clock.now())
+            db.session.add(reward)
+            submitted = {"reward": "propose", "reason": reason, "reward_amount": amount}
+            data = {"action": "public_reward_proposed", "amount": amount}
+        else:
+            submitted, data = {"reward": "none"}, {"action": "public_reward_declined"}
+        _complete(step, user, submitted, data)
     return reward
 
 
@@ -173,11 +227,12 @@ def may_decide_rewards(user: User) -> bool:
 
 
 def decide_reward(user: User, report_id: int, approve: bool, note: str | None) -> PublicReward:
-    """The head of the bureau approves or refuses a proposed reward."""
+    """The triage's decision task (the 局领导 lane): the head of the bureau approves or refuses a proposed reward."""
     if not may_decide_rewards(user):
         raise Forbidden(_("Only the head of the bureau decides rewards."))
-    try:
-        report = _locked(user, report_id)
+    with _triage_step(user, report_id, DECIDE_FORM,
+                      _("No reward is waiting for a decision on this report; nothing was changed.")) as step:
+        report = step.public_report
         reward = db.session.scalars(select(PublicReward).where(PublicReward.public_report_id == report.id)
                                     .with_for_update()).one_or_none()
         if reward is None:
@@ -190,13 +245,9 @@ def decide_reward(user: User, report_id: int, approve: bool, note: str | None) -
             raise ValidationFailed(_("Some fields need your attention."), fields=errors)
         reward.status = RewardStatus.approved if approve else RewardStatus.refused
         reward.decided_by_id, reward.decided_at, reward.decision_note = user.id, clock.now(), note
-        audit.record("public_reward_decided", actor_id=user.id,
-                     data={"public_report": report.id, "tracking_code": report.tracking_code,
-                           "approved": approve, "amount": reward.amount})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        submitted = {"reward_decision": "approve" if approve else "refuse", **({"decision_note": note} if note else {})}
+        _complete(step, user, submitted, {"action": "public_reward_decided", "approved": approve,
+                                          "amount": reward.amount})
     return reward
 
 

@@ -30,7 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 
-from app.chinatime import china_date, end_of_day, parse_date
+from app.chinatime import parse_date
 from app.chinatime import today as china_today
 from app.clock import clock
 from app.extensions import db
@@ -39,21 +39,24 @@ from app.models import (
     Attachment,
     Hazard,
     HazardStatus,
+    HumanTask,
     Organisation,
     OrgKind,
     OrgStatus,
+    ProcessVersion,
     PublicReport,
     PublicReportStatus,
     PublicReward,
     Region,
     RewardStatus,
     Role,
+    TaskStatus,
     User,
 )
-from app.services import attachments, audit, notifications, reporter_secrets
+from app.services import attachments, audit, reporter_secrets
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page, paginate
-from app.services.policy import acting_orgs, closed_regions, people, resolve_supervising_unit, unit_chain
+from app.services.policy import acting_orgs, closed_regions, resolve_supervising_unit
 from app.services.search import escape_like
 from app.services.text import unfit_text
 from app.services.users import normalise_mobile
@@ -376,8 +379,6 @@ def submit(values: dict[str, Any], photos: Iterable[Photo] = (), attachment_ids:
         db.session.flush()
         for row in stored:
             row.public_report_id = report.id
-        if original is None and unit is not None:
-            _tell_the_unit(report)
         db.session.commit()
     except IntegrityError:  # the same solution sent twice at once (or, once in 10^15, a code drawn twice)
         db.session.rollback()
@@ -386,51 +387,88 @@ def submit(values: dict[str, Any], photos: Iterable[Photo] = (), attachment_ids:
     except BaseException:
         db.session.rollback()
         raise
+    if original is None:
+        _start_triage_after(report)
     return Receipt(code, pin, original is not None)
 
 
-def answer_due(report: PublicReport) -> date:
-    """The day (China time) by which the unit is to give its first answer: PUBLIC_ANSWER_DAYS after receipt."""
-    return china_date(report.created_at) + timedelta(days=current_app.config["PUBLIC_ANSWER_DAYS"])
-
-
-def answer_overdue(report: PublicReport) -> bool:
-    return report.status in (PublicReportStatus.received, PublicReportStatus.referred) and \
-        answer_due(report) < china_today()
-
-
-def _tell_the_unit(report: PublicReport) -> None:
-    """The unit's inspectors learn of a new report (inbox, e-mail when on): its code and due date, nothing of the
-    reporter."""
-    # The same people as may answer it: the unit's inspectors and those of the units above it (policy.acting_orgs).
-    notifications.notify(people(unit_chain(report.supervising_unit_id), Role.inspector), "public_report_received",
-                         {"code": report.tracking_code, "due": answer_due(report).isoformat()},
-                         link=f"/public-reports/{report.id}")
-
-
-def tell_overdue_answers(batch: int = 200) -> int:
-    """Tell the unit's inspectors and the heads of the bureau, once, of each report whose first answer is past its
-    due day (PUBLIC_ANSWER_DAYS); the scheduler calls it every tick. Returns how many reports it told of."""
-    cutoff = end_of_day(china_today() - timedelta(days=current_app.config["PUBLIC_ANSWER_DAYS"] + 1))
+def _start_triage_after(report: PublicReport) -> None:
+    """Start a report's triage once the report is kept (its answer task tells the unit's inspectors): in a
+    transaction of its own, so that a triage that cannot start now (a broken diagram the administrator must fix)
+    never loses the report — the scheduler starts it later (start_missing_triages)."""
     try:
-        rows = list(db.session.scalars(
-            select(PublicReport).where(PublicReport.status.in_([PublicReportStatus.received,
-                                                                PublicReportStatus.referred]),
-                                       PublicReport.created_at <= cutoff, PublicReport.overdue_told_at.is_(None))
-            .order_by(PublicReport.id).limit(batch).with_for_update(skip_locked=True)))
-        now = clock.now()
-        for report in rows:
-            if report.supervising_unit_id is not None:
-                notifications.notify(people(unit_chain(report.supervising_unit_id), Role.inspector),
-                                     "public_report_overdue",
-                                     {"code": report.tracking_code, "due": answer_due(report).isoformat()},
-                                     link=f"/public-reports/{report.id}")
-            report.overdue_told_at = now
+        start_triage(report)
         db.session.commit()
-    except BaseException:
+    except Exception:
         db.session.rollback()
-        raise
-    return len(rows)
+        current_app.logger.exception("the triage of public report %s could not start", report.id)
+
+
+# ------------------------------------------------------------------------------------------------ triage
+def start_triage(report: PublicReport) -> bool:
+    """Start the report's triage (bpmn/public_report_triage.bpmn, services/public_answers.py) inside the caller's
+    transaction: its instance, the first-answer task in the inspector lane of the report's supervising unit, the
+    deadline and its reminders, the unit's inspectors told. False (nothing done) when the triage process is not
+    installed yet or the report has no unit: the scheduler starts it later (start_missing_triages)."""
+    from app.services import lifecycle
+    from app.services.unit_of_work import instance_step
+
+    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == lifecycle.TRIAGE_PROCESS,
+                                                             ProcessVersion.active.is_(True)))
+    if version is None or report.supervising_unit_id is None or report.instance_id is not None:
+        return False
+    with instance_step(subject=report, commit=False) as step:
+        step.start(version, triage_data(report), actor_id=None)
+        step.audit("triage_started", actor_id=None, data={"public_report": report.id,
+                                                          "tracking_code": report.tracking_code,
+                                                          "version": version.number})
+    return True
+
+
+def triage_data(report: PublicReport) -> dict[str, Any]:
+    """What a triage instance starts on (lifecycle.TRIAGE_START_DATA): nothing of the reporter but whether they
+    left contact details."""
+    return {"public_report_id": report.id, "tracking_code": report.tracking_code,
+            "has_enterprise": report.enterprise_id is not None, "has_contact": has_reporter(report)}
+
+
+def start_missing_triages(batch: int = 200) -> int:
+    """Start the triage of reports received (or referred) without one — reports received before the triage process
+    was installed, or while it was not: the scheduler calls it every tick, and `flask shipped install` once.
+    Idempotent: a report with an instance is skipped (its row is locked while it is started). Returns how many."""
+    started = 0
+    ids = list(db.session.scalars(select(PublicReport.id).where(
+        PublicReport.instance_id.is_(None), PublicReport.supervising_unit_id.is_not(None),
+        PublicReport.status.in_([PublicReportStatus.received, PublicReportStatus.referred]))
+        .order_by(PublicReport.id).limit(batch)))
+    db.session.rollback()
+    for report_id in ids:
+        try:
+            report = db.session.scalars(select(PublicReport).where(PublicReport.id == report_id,
+                                                                   PublicReport.instance_id.is_(None))
+                                        .with_for_update(skip_locked=True)
+                                        .execution_options(populate_existing=True)).one_or_none()
+            done = report is not None and start_triage(report)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        started += bool(done)
+    return started
+
+
+def answer_deadlines(reports: list[PublicReport]) -> dict[int, datetime]:
+    """The first-answer deadline of each report still waiting for its answer — the due time of its open answer task
+    (the triage diagram's deadline timer) — in one statement."""
+    from app.services import lifecycle
+
+    ids = [r.id for r in reports]
+    if not ids:
+        return {}
+    return {report_id: due for report_id, due in db.session.execute(
+        select(HumanTask.public_report_id, HumanTask.due_at).where(
+            HumanTask.public_report_id.in_(ids), HumanTask.status == TaskStatus.open,
+            HumanTask.form_key == lifecycle.TRIAGE_ANSWER_FORM, HumanTask.due_at.is_not(None)))}
 
 
 # ------------------------------------------------------------------------------------------------ following it

@@ -14,7 +14,7 @@ from app import metrics
 from app.clock import clock
 from app.extensions import db
 from app.models import Hazard, HumanTask, Position, TaskStatus, User
-from app.services import attachments, form_usage, forms
+from app.services import attachments, form_usage, forms, subjects
 from app.services.access import can_see_hazard, check_task_owner, task_scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_upto_query, paginate
@@ -32,11 +32,17 @@ class TaskFilters:
     text: str | None = None
     mine_only: bool = False
     unclaimed_only: bool = False
+    hazards_only: bool = False  # only hazards' tasks (the API's task list, whose items carry their hazard)
 
 
 def task_query(user: User, filters: TaskFilters):
-    stmt = (select(HumanTask, Hazard).join(Hazard, Hazard.id == HumanTask.hazard_id)
+    """The open tasks the user holds or may claim, of every subject (services/subjects.py): a hazard's (with its
+    hazard), a periodic report's or a public report's triage (hazard None). A filter on the hazard's columns keeps
+    only hazards' tasks."""
+    stmt = (select(HumanTask, Hazard).outerjoin(Hazard, Hazard.id == HumanTask.hazard_id)
             .where(HumanTask.status == TaskStatus.open, task_scope(user)))
+    if filters.hazards_only:
+        stmt = stmt.where(HumanTask.hazard_id.is_not(None))
     if filters.mine_only:
         stmt = stmt.where(HumanTask.assignee_id == user.id)
     if filters.unclaimed_only:
@@ -67,6 +73,7 @@ def list_tasks(user: User, filters: TaskFilters | None = None, page: int = 1, pe
                               .options(selectinload(Hazard.enterprise))
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
     items = [(t, h) for t, h in rows]
+    subjects.load_subjects([t for t, h in items if h is None])
     if total is not None:
         return Page(items[:per_page], total, page, per_page, has_next=len(items) > per_page)
     return paginate(stmt, page, per_page, items)
@@ -77,18 +84,21 @@ DUE_SOON = timedelta(days=3)
 
 
 def _overdue_clause(now: datetime):
-    # Written so that NOT(...) is true for tasks without a deadline (NULL would drop them).
-    return or_(Hazard.overdue.is_(True), and_(HumanTask.due_at.is_not(None), HumanTask.due_at < now))
+    # Written so that NOT(...) is true for tasks without a deadline (NULL would drop them); a task that is not a
+    # hazard's has no hazard row (outer join): only its own deadline counts.
+    return or_(and_(Hazard.id.is_not(None), Hazard.overdue.is_(True)),
+               and_(HumanTask.due_at.is_not(None), HumanTask.due_at < now))
 
 
 def _due_soon_clause(now: datetime):
-    return and_(Hazard.overdue.is_(False), HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON)
+    return and_(or_(Hazard.id.is_(None), Hazard.overdue.is_(False)), HumanTask.due_at >= now,
+                HumanTask.due_at < now + DUE_SOON)
 
 
-def urgency(task: HumanTask, hazard: Hazard, now: datetime | None = None) -> str | None:
+def urgency(task: HumanTask, hazard: Hazard | None, now: datetime | None = None) -> str | None:
     """'overdue', 'due_soon' or None: how pressing an open task is (same rule as task_counts)."""
     now = now or clock.now()
-    if hazard.overdue or (task.due_at is not None and task.due_at < now):
+    if (hazard is not None and hazard.overdue) or (task.due_at is not None and task.due_at < now):
         return "overdue"
     if task.due_at is not None and task.due_at < now + DUE_SOON:
         return "due_soon"

@@ -33,7 +33,7 @@ from app.clock import clock
 from app.engine import EngineError
 from app.extensions import db
 from app.models import Hazard, HumanTask, PeriodicReport, ProcessInstance, Timer, TimerKind, TimerStatus
-from app.services import deadlines, lifecycle
+from app.services import deadlines, lifecycle, subjects
 from app.services.errors import Conflict
 from app.services.unit_of_work import InstanceStep, instance_step
 
@@ -53,13 +53,14 @@ class TickResult:
     checks_opened: int = 0
     checks_missed: int = 0
     reports_opened: int = 0  # the enterprises' quarterly/annual reports (services/periodic_reports.py)
+    triages_started: int = 0  # public reports received before their triage process (services/public_answers.py)
     emails_sent: int = 0
     uploads_removed: int = 0  # files no form used (services/attachments.remove_unlinked)
     errors: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.fired or self.alerts or self.cancelled or self.failed or self.checks_opened
-                    or self.checks_missed or self.reports_opened or self.emails_sent or self.uploads_removed)
+                    or self.checks_missed or self.reports_opened or self.triages_started or self.emails_sent or self.uploads_removed)
 
 
 def _claim(now: datetime, skip: set[int], n: int, postgres: bool, timer_id: int | None = None) -> list[Timer]:
@@ -96,15 +97,19 @@ def fire_timer(timer: Timer, instance: ProcessInstance | None, now: datetime,
     """
     hazard = (db.session.get(Hazard, timer.hazard_id) if timer.hazard_id is not None
               else db.session.scalar(select(Hazard).where(Hazard.instance_id == timer.instance_id)))
-    if hazard is None:  # an instance that is not a hazard's: the enterprise's periodic report
-        report = db.session.scalar(select(PeriodicReport).where(PeriodicReport.instance_id == timer.instance_id))
-        if report is None:
+    if hazard is None:  # an instance that is not a hazard's (services/subjects.py): a periodic or public report
+        subject = subjects.owner_other_than_hazard(timer.instance_id)
+        if subject is None:
             raise EngineError(f"instance {timer.instance_id} has no hazard")
         if timer.kind == TimerKind.reminder:
-            return "alert" if lifecycle.fire_report_reminder(timer, report, now) else "cancelled"
+            if isinstance(subject, PeriodicReport):
+                fired = lifecycle.fire_report_reminder(timer, subject, now)
+            else:
+                fired = lifecycle.fire_triage_reminder(timer, subject, now, tasks)
+            return "alert" if fired else "cancelled"
         if timer.kind != TimerKind.engine or instance is None:
             raise EngineError(f"instance {timer.instance_id}: a report has no {timer.kind.value} timers")
-        step = InstanceStep(instance, None, report=report)
+        step = InstanceStep(instance, subject)
         step.run(lambda runtime, state: runtime.refresh(state), actor_id=None)
         step.announce_arrivals()
         return "fired" if timer.status == TimerStatus.fired else "cancelled"
@@ -245,7 +250,8 @@ def fire_due(limit: int | None = None) -> TickResult:
 
 def tick(limit: int | None = None) -> TickResult:
     """One scheduler tick: fire due timers, open due checks, record missed checks, open the periodic reports of a
-    period that has ended, tell of public reports whose answer is overdue, send e-mail, remove unused uploads."""
+    period that has ended, start the triage of public reports received without one, send e-mail, remove unused
+    uploads."""
     from app.services import attachments, checklists, notifications, periodic_reports, public_reports
 
     result = fire_due(limit)
@@ -253,7 +259,7 @@ def tick(limit: int | None = None) -> TickResult:
     result.checks_opened = checklists.open_due_checks()
     result.checks_missed = checklists.record_missed_checks()
     result.reports_opened = periodic_reports.open_ended_periods()
-    result.alerts += public_reports.tell_overdue_answers()
+    result.triages_started = public_reports.start_missing_triages()
     notifications.queue_arrival_emails()
     result.emails_sent = notifications.drain_outbox()
     result.uploads_removed = attachments.remove_unlinked()

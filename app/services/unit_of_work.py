@@ -39,30 +39,42 @@ from app.models import (
     PeriodicReport,
     ProcessInstance,
     ProcessVersion,
+    PublicReport,
     StepFailure,
     TaskStatus,
 )
-from app.services import audit, lifecycle, notifications, processes
+from app.services import audit, lifecycle, notifications, processes, subjects
 from app.services.errors import Conflict, NotFound, ProcessBroken, Unavailable
 
 
 class InstanceStep:
-    """One locked instance, its hazard and open tasks as read under the lock, and its runtime (loaded once).
+    """One locked instance, its subject and open tasks as read under the lock, and its runtime (loaded once).
 
-    An instance that is not a hazard's — the enterprise's periodic report — has `hazard` None and `report` set:
-    the same step, written back to the report's read model (lifecycle.apply_report_snapshot) and audited in
-    the report's chain.
+    The subject (services/subjects.py) is a hazard, or an instance that is not a hazard's: the enterprise's
+    periodic report or a public report's triage — the same step, written back to the subject's read model
+    (lifecycle.SNAPSHOT_APPLIERS) and audited in the subject's chain.
     """
 
-    def __init__(self, instance: ProcessInstance, hazard: Hazard | None, open_tasks: dict[str, HumanTask] | None = None,
-                 task: HumanTask | None = None, report: PeriodicReport | None = None) -> None:
+    def __init__(self, instance: ProcessInstance, subject: subjects.Subject | None,
+                 open_tasks: dict[str, HumanTask] | None = None, task: HumanTask | None = None) -> None:
         self.instance = instance
-        self.hazard = hazard
-        self.report = report
+        self.subject = subject
         self.open_tasks = open_tasks  # by engine task UUID; None: read again when applying
         self.task = task              # the task the step was asked for (instance_step(task_id=...))
         self.opened: list[HumanTask] = []  # tasks the step opened, announced to their people before commit
         self._runtime: ProcessRuntime | None = None
+
+    @property
+    def hazard(self) -> Hazard | None:
+        return self.subject if isinstance(self.subject, Hazard) else None
+
+    @property
+    def report(self) -> PeriodicReport | None:
+        return self.subject if isinstance(self.subject, PeriodicReport) else None
+
+    @property
+    def public_report(self) -> PublicReport | None:
+        return self.subject if isinstance(self.subject, PublicReport) else None
 
     @property
     def runtime(self) -> ProcessRuntime:
@@ -86,52 +98,43 @@ class InstanceStep:
         """
         if runtime is not None:
             self._runtime = runtime
-        if self.report is not None:
-            created = lifecycle.apply_report_snapshot(self.instance, self.report, snapshot, parsed=self.runtime.parsed,
-                                                      completed_task_uuid=completed_task_uuid, actor_id=actor_id,
-                                                      open_rows=self.open_tasks)
-            self.open_tasks = None
-            self.opened.extend(created)
-            return created
-        created = lifecycle.apply_snapshot(self.instance, self.hazard, snapshot, parsed=self.runtime.parsed,
-                                           completed_task_uuid=completed_task_uuid, actor_id=actor_id,
-                                           open_rows=self.open_tasks)
+        applier = lifecycle.SNAPSHOT_APPLIERS[subjects.kind_of(self.subject).name]
+        created = applier(self.instance, self.subject, snapshot, parsed=self.runtime.parsed,
+                          completed_task_uuid=completed_task_uuid, actor_id=actor_id, open_rows=self.open_tasks)
         self.open_tasks = None  # changed by the step: read again if the caller applies another snapshot
         self.opened.extend(created)
         return created
 
     def start(self, version: ProcessVersion, data: dict[str, Any], *, actor_id: int | None) -> list[HumanTask]:
-        """Start the hazard's instance on `version` (the instance is new: nobody else can hold it)."""
+        """Start the subject's instance on `version` (the instance is new: nobody else can hold it)."""
         self._runtime = processes.runtime(version)
         snapshot = self._runtime.start(data)
         self.instance = lifecycle.new_instance(version.id, snapshot)
-        (self.report if self.report is not None else self.hazard).instance_id = self.instance.id
+        self.subject.instance_id = self.instance.id
         self.open_tasks = {}
         return self.apply(snapshot, actor_id=actor_id)
 
     def announce_arrivals(self) -> None:
         """Notify the people who may do the tasks this step opened (services/notifications.py)."""
-        if self.opened and self.report is not None:
-            db.session.flush()
+        if not self.opened:
+            return
+        db.session.flush()  # the tasks' ids, for the notifications' links
+        if self.hazard is not None:
+            notifications.announce_arrivals(self.hazard, self.opened, self.task, self.runtime.parsed.user_tasks)
+        else:
             for task in self.opened:  # sent back: its way here closes a loop of the diagram (as for hazards)
                 meta = self.runtime.parsed.user_tasks.get(task.spec_name)
                 returned = self.task is not None and meta is not None and self.task.spec_name in meta.returns_from
-                lifecycle.notify_report(self.report, "report_returned" if returned else "report_task", [task.role],
-                                        step=task.title)
-            self.opened = []
-        if self.opened:
-            db.session.flush()  # the tasks' ids, for the notifications' links
-            notifications.announce_arrivals(self.hazard, self.opened, self.task, self.runtime.parsed.user_tasks)
-            self.opened = []
+                lifecycle.notify_subject_task(self.subject, task, returned=returned)
+        self.opened = []
 
     def audit(self, action: str, *, actor_id: int | None, task_spec: str | None = None,
               data: dict[str, Any] | None = None) -> None:
-        """Append an event to the hazard's audit chain (its head was read under the lock), or the report's."""
-        if self.report is not None:
-            audit.record(action, actor_id=actor_id, chain=audit.report_chain(self.report.id), task_spec=task_spec,
-                         data=data)
+        """Append an event to the subject's audit chain (a hazard's head was read under the lock)."""
+        if self.hazard is not None:
+            audit.record(action, actor_id=actor_id, hazard=self.hazard, task_spec=task_spec, data=data)
             return
-        audit.record(action, actor_id=actor_id, hazard=self.hazard, task_spec=task_spec, data=data)
+        audit.record(action, actor_id=actor_id, chain=subjects.chain_of(self.subject), task_spec=task_spec, data=data)
 
 
 # The step's two reads, built once (their SQL is compiled once per process too); values are bound per call.
@@ -156,23 +159,20 @@ def _lock(instance_id: int | None, task_id: int | None, task_scope) -> ProcessIn
 
 
 def _read_under_lock(instance: ProcessInstance, task_id: int | None) -> InstanceStep:
-    """The instance's hazard (with its enterprise) — or periodic report — and open tasks, plus task `task_id`
-    whatever its state."""
+    """The instance's subject — its hazard (with its enterprise), or periodic or public report — and open tasks,
+    plus task `task_id` whatever its state."""
     instance_id = instance.id
     rows = db.session.execute(_UNDER_LOCK, {"instance_id": instance_id, "task_id": task_id or 0}).all()
-    report = None
     if rows:
-        hazard, tasks = rows[0][0], [t for _h, t in rows if t is not None]
+        subject, tasks = rows[0][0], [t for _h, t in rows if t is not None]
     else:
-        hazard, report = None, db.session.scalars(
-            select(PeriodicReport).where(PeriodicReport.instance_id == instance_id)
-            .options(joinedload(PeriodicReport.enterprise)).execution_options(populate_existing=True)).one_or_none()
-        if report is None:
+        subject = subjects.owner_other_than_hazard(instance_id)
+        if subject is None:
             raise EngineError(f"instance {instance_id} belongs to no hazard and no report")
         tasks = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, _WANTED),
                                         {"task_id": task_id or 0}))
     asked = next((t for t in tasks if t.id == task_id), None)
-    return InstanceStep(instance, hazard, {t.task_uuid: t for t in tasks if t.status == TaskStatus.open}, asked, report)
+    return InstanceStep(instance, subject, {t.task_uuid: t for t in tasks if t.status == TaskStatus.open}, asked)
 
 
 def _record_failure(task_id: int, instance_id: int, exc: EngineError) -> None:
@@ -218,7 +218,7 @@ def contention(exc: OperationalError) -> bool:
 @contextmanager
 def instance_step(instance_id: int | None = None, *, task_id: int | None = None, task_scope=None,
                   missing: Callable[[], None] | None = None, hazard: Hazard | None = None,
-                  report: PeriodicReport | None = None,
+                  subject: subjects.Subject | None = None,
                   keep_objects: bool = False, commit: bool = True) -> Iterator[InstanceStep]:
     """Run one step of an instance in one transaction; see the module docstring.
 
@@ -226,8 +226,8 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
     - `task_id` (and `task_scope`, a WHERE clause on HumanTask the task must meet to be locked at all):
       lock the instance of that task; `step.task` is the task as read under the lock; when nothing is
       locked, `missing()` raises the error that says why (else NotFound);
-    - neither: a new instance for `hazard` (or `report`; added and flushed by the caller), started with
-      `step.start`.
+    - neither: a new instance for `hazard` (or another `subject`, services/subjects.py; added and flushed by the
+      caller), started with `step.start`.
 
     Commits when the block ends (`keep_objects`: without expiring what is loaded, for a response built
     from it; `commit=False`: a use case that makes several steps all or nothing commits them itself); rolls
@@ -237,9 +237,9 @@ def instance_step(instance_id: int | None = None, *, task_id: int | None = None,
     step: InstanceStep | None = None
     try:
         if instance_id is None and task_id is None:
-            if hazard is None and report is None:
-                raise ValueError("instance_step needs an instance, a task, a new hazard or a new report")
-            step = InstanceStep(ProcessInstance(), hazard, {}, report=report)
+            if hazard is None and subject is None:
+                raise ValueError("instance_step needs an instance, a task, a new hazard or a new subject")
+            step = InstanceStep(ProcessInstance(), hazard if hazard is not None else subject, {})
         else:
             try:
                 instance = _lock(instance_id, task_id, task_scope)

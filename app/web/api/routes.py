@@ -247,7 +247,7 @@ def get_hazard(hazard_id: int):
 def list_tasks(args: dict[str, Any]):
     filters = tasks.TaskFilters(grade=args.get("grade"), status=args.get("status"),
                                 enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
-                                text=args.get("q"))
+                                text=args.get("q"), hazards_only=True)
     page = tasks.list_tasks(caller(), filters, args["page"], args["per_page"])
     return replace(page, items=[Extended(task, hazard=hazard) for task, hazard in page.items])
 

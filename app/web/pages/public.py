@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.clock import clock
 from app.extensions import limiter
 from app.services import exports, forms, public_answers, public_reports
 from app.services.errors import Conflict, NotFound, ValidationFailed
@@ -129,8 +130,8 @@ def status():
 @login_required
 def unit_list():
     page = public_reports.unit_reports(current_user, max(int_arg("page") or 1, 1))
-    return render_template("public/unit_list.html", page=page, answer_due=public_reports.answer_due,
-                           overdue=public_reports.answer_overdue)
+    return render_template("public/unit_list.html", page=page, deadlines=public_reports.answer_deadlines(page.items),
+                           now=clock.now())
 
 
 def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None, values: dict | None = None,
@@ -145,7 +146,9 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
                            errors=errors or {}, values=values or {}, hazard_types=hazard_types, picker=picker,
                            units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
                            may_decide=public_answers.may_decide_rewards(current_user),
-                           open=report.status in public_answers.OPEN), status
+                           open=public_answers.open_step(report, public_answers.ANSWER_FORM) is not None,
+                           propose_open=public_answers.open_step(report, public_answers.PROPOSE_FORM) is not None,
+                           decide_open=public_answers.open_step(report, public_answers.DECIDE_FORM) is not None), status
 
 
 @bp.get("/public-reports/<int(max=2147483647):report_id>")
@@ -189,9 +192,11 @@ def answer(report_id: int):
 @bp.post("/public-reports/<int(max=2147483647):report_id>/reward")
 @login_required
 def propose_reward(report_id: int):
-    values = {"amount": request.form.get("amount"), "reason": request.form.get("reason")}
-    return _act(report_id, lambda: public_answers.propose_reward(current_user, report_id, values),
-                _("The reward was proposed; the head of the bureau decides."), values)
+    values = {"amount": request.form.get("amount"), "reason": request.form.get("reason"),
+              "reward": "none" if request.form.get("reward") == "none" else "propose"}
+    done = _("The reward was proposed; the head of the bureau decides.") if values["reward"] == "propose" \
+        else _("Recorded: no reward for this report.")
+    return _act(report_id, lambda: public_answers.propose_reward(current_user, report_id, values), done, values)
 
 
 @bp.post("/public-reports/<int(max=2147483647):report_id>/reward/decision")

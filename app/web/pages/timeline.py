@@ -76,6 +76,10 @@ PHRASES: dict[str, Phrase] = {
                                              code=d.get("tracking_code", "")),
     "public_reward_decided": lambda d, s: _("decided the reward for public report %(code)s",
                                             code=d.get("tracking_code", "")),
+    # A public report's triage chain (services/public_answers.py).
+    "triage_started": lambda d, s: _("started the triage of public report %(code)s", code=d.get("tracking_code", "")),
+    "public_reward_declined": lambda d, s: _("proposed no reward for public report %(code)s",
+                                             code=d.get("tracking_code", "")),
     "task_completed": lambda d, s: _("completed “%(step)s”", step=s),
     "task_claimed": lambda d, s: _("claimed “%(step)s”", step=s),
     "task_released": lambda d, s: _("released “%(step)s”", step=s),

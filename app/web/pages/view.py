@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.chinatime import china_time
 from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
-from app.services import checklists, forms, header, statuses, tasks
+from app.services import checklists, forms, header, statuses, subjects, tasks
 from app.services.errors import NotFound
 from app.services.notifications import deadline_label
 
@@ -173,6 +173,11 @@ def urgency(task: HumanTask) -> str | None:
     return tasks.urgency(task, task.hazard)
 
 
+def task_link(task: HumanTask) -> str:
+    """Where a task on My work is done: its hazard's task page, or its periodic report's or public report's page."""
+    return subjects.task_subject_link(task)
+
+
 def evidence_kind_label(kind: str) -> str:
     """The name of a kind of evidence (forms.EVIDENCE_KINDS) in the user's language."""
     labels = {"photo_before": _("Photos when reported"), "photo_after": _("Photos after rectification"),
@@ -190,7 +195,7 @@ def init_app(app: Flask) -> None:
         status_colour=lambda s: STATUS_COLOURS.get(s or "", "secondary"),
         grade_colour=lambda g: GRADE_COLOURS.get(g or "", "light"),
         text_in=text_in, choice_label=choice_label, spec_choice_label=spec_choice_label, task_title=task_title,
-        can_act=can_act, status_choices=status_choices, lane_name=tasks.lane_name, why_waiting=tasks.why_waiting, urgency=urgency, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
+        can_act=can_act, status_choices=status_choices, lane_name=tasks.lane_name, why_waiting=tasks.why_waiting, urgency=urgency, task_link=task_link, evidence_kind_label=evidence_kind_label, deadline_label=deadline_label, STATUSES=STATUSES, STEP_STATUSES=STEP_STATUSES, GRADES=GRADES, SORTS=SORTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
