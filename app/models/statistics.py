@@ -52,3 +52,45 @@ class HazardStatsDaily(Base):
     listed_district: Mapped[int] = mapped_column(default=0, server_default="0")
     listed_township: Mapped[int] = mapped_column(default=0, server_default="0")
     repeat: Mapped[int] = mapped_column(default=0, server_default="0")   # repeat hazards (反复性隐患)
+
+
+class HazardStatsMonthly(Base):
+    """The same counters per month found × supervising unit × region × industry section × grade × type × source:
+    no enterprise and no day, so that a city's year is a few rows per region and month instead of one per hazard.
+    It answers every figure that is not grouped or filtered by enterprise over whole months (the edge months of a
+    period come from the daily rollup: services/statistics.rollup_parts). `industry` is the enterprise's GB/T 4754
+    section letter ("" for none) as it stands now: a change of an enterprise's section moves its rows.
+    """
+    __tablename__ = "hazard_stats_monthly"
+    __table_args__ = (
+        # An inspector's jurisdiction: its units' rows by month (the whole city: the primary key's month first).
+        Index("ix_hazard_stats_monthly_unit_month", "supervising_unit_id", "month"),
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)          # the month's first day
+    supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    industry: Mapped[str] = mapped_column(String(1), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    found: Mapped[int] = mapped_column(default=0)
+    fixed: Mapped[int] = mapped_column(default=0)
+    fixed_on_time: Mapped[int] = mapped_column(default=0)
+    overdue: Mapped[int] = mapped_column(default=0)
+    major_found: Mapped[int] = mapped_column(default=0)
+    major_written_off: Mapped[int] = mapped_column(default=0)
+    listed: Mapped[int] = mapped_column(default=0)
+    five_in_place: Mapped[int] = mapped_column(default=0)
+    funds_committed: Mapped[int] = mapped_column(BigInteger, default=0)
+    funds_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    general_found: Mapped[int] = mapped_column(default=0)
+    general_fixed: Mapped[int] = mapped_column(default=0)
+    major_planned: Mapped[int] = mapped_column(default=0)
+    plan_targets: Mapped[int] = mapped_column(default=0)
+    plan_funds_materials: Mapped[int] = mapped_column(default=0)
+    plan_organisation: Mapped[int] = mapped_column(default=0)
+    plan_time_limit: Mapped[int] = mapped_column(default=0)
+    plan_safety_emergency: Mapped[int] = mapped_column(default=0)
+    listed_district: Mapped[int] = mapped_column(default=0)
+    listed_township: Mapped[int] = mapped_column(default=0)
+    repeat: Mapped[int] = mapped_column(default=0)
