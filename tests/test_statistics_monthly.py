@@ -97,7 +97,7 @@ def test_monthly_and_daily_rollups_give_the_same_figures(app):
         rng = random.Random(7)
         regions = {r.code: r.id for r in db.session.scalars(select(Region))}
         sections = ["C", "G", "B"]
-        monthly_used = 0
+        monthly_used = subtracted = 0
         for trial in range(60):
             start = FIRST_DAY + timedelta(days=rng.randrange(-20, DAYS - 20))
             end = min(start + timedelta(days=rng.choice((0, 9, 30, 45, 91, 200, 365))), date(2027, 1, 31))
@@ -115,20 +115,29 @@ def test_monthly_and_daily_rollups_give_the_same_figures(app):
             group_by = rng.choice(("region", "industry", "grade", "hazard_type", "source"))
             parts = statistics.rollup_parts(user, filters, group_by)
             monthly_used += any(p.table is HazardStatsMonthly for p in parts)
+            subtracted += any(p.sign < 0 for p in parts)
             mixed = statistics.statistics(user, filters, group_by)
             daily = statistics.statistics(user, filters, group_by, daily_only=True)
             assert _comparable(mixed) == _comparable(daily), (trial, filters, group_by, user.username, parts)
             assert sum(f.counts["found"] for f in mixed.rows) == mixed.total.counts["found"]
-        assert monthly_used > 20
+        assert monthly_used > 20 and subtracted > 5
         # The principal's scope, and an enterprise's figures, are never the monthly rollup's (it has no enterprise).
         year = StatsFilters(start=date(2026, 1, 1), end=date(2026, 12, 31))
         assert [p.table for p in statistics.rollup_parts(_user("principal_a"), year, "grade")] == [Daily]
         assert [p.table for p in statistics.rollup_parts(_user("admin"), year, "enterprise")] == [Daily]
         assert [p.table for p in statistics.rollup_parts(_user("inspector"), year, "grade")] == [HazardStatsMonthly]
-        edges = statistics.rollup_parts(_user("admin"), StatsFilters(start=date(2025, 12, 7), end=date(2026, 12, 6)))
-        assert [(p.table, p.start, p.end) for p in edges] == [
-            (Daily, date(2025, 12, 7), date(2025, 12, 31)), (HazardStatsMonthly, date(2026, 1, 1), date(2026, 11, 30)),
-            (Daily, date(2026, 12, 1), date(2026, 12, 6))]
+        today = date(2026, 12, 6)
+        edges = statistics.rollup_parts(_user("admin"), StatsFilters(start=date(2025, 12, 7), end=today), today=today)
+        assert [(p.table, p.start, p.end, p.sign) for p in edges] == [  # each edge: its month less its other days
+            (HazardStatsMonthly, date(2025, 12, 1), date(2025, 12, 1), 1), (Daily, date(2025, 12, 1), date(2025, 12, 6), -1),
+            (HazardStatsMonthly, date(2026, 1, 1), date(2026, 11, 30), 1),
+            (HazardStatsMonthly, date(2026, 12, 1), date(2026, 12, 1), 1), (Daily, date(2026, 12, 7), date(2026, 12, 31), -1)]
+        edges = statistics.rollup_parts(_user("admin"), StatsFilters(start=date(2025, 3, 3), end=date(2025, 8, 12)),
+                                        today=today)
+        assert [(p.table, p.start, p.end, p.sign) for p in edges] == [
+            (HazardStatsMonthly, date(2025, 3, 1), date(2025, 3, 1), 1), (Daily, date(2025, 3, 1), date(2025, 3, 2), -1),
+            (HazardStatsMonthly, date(2025, 4, 1), date(2025, 7, 31), 1),
+            (Daily, date(2025, 8, 1), date(2025, 8, 12), 1)]  # fewer days than the rest of August
         # The national table reads the same figures whichever rollup answers (whole months and edges).
         for period in ("2026", "2026Q2", "2026-03"):
             for group_by in statutory.GROUPS:
@@ -188,8 +197,10 @@ def test_every_move_keeps_both_rollups_in_step_and_rebuild_writes_the_same(app, 
 @pytest.mark.parametrize("day", [date(2026, 1, 31), date(2026, 2, 1), date(2026, 12, 31)])
 def test_a_period_of_whole_months_is_the_monthly_rollups_alone(app, day):
     with app.app_context():
+        today = date(2026, 12, 6)
         month = StatsFilters(start=day.replace(day=1), end=statistics._month_after(day) - timedelta(days=1))
-        assert [(p.table, p.start, p.end) for p in statistics.rollup_parts(_user("admin"), month)] == [
-            (HazardStatsMonthly, month.start, month.end)]
+        assert [(p.table, p.start, p.sign) for p in statistics.rollup_parts(_user("admin"), month, today=today)] == [
+            (HazardStatsMonthly, month.start, 1)]
         one_day = StatsFilters(start=day, end=day)
-        assert [p.table for p in statistics.rollup_parts(_user("admin"), one_day)] == [Daily]
+        parts = statistics.rollup_parts(_user("admin"), one_day, today=today)
+        assert [p.table for p in parts] == [Daily]  # one day of daily rows (none at all after today)

@@ -397,9 +397,9 @@ class Figures:
     def yuan(self, name: str) -> Decimal:
         return (Decimal(self.counts[name]) / 100).quantize(Decimal("0.01"))
 
-    def add(self, counts: dict[str, int]) -> None:
+    def add(self, counts: dict[str, int], sign: int = 1) -> None:
         for name in COUNTERS:
-            self.counts[name] += int(counts.get(name) or 0)
+            self.counts[name] += sign * int(counts.get(name) or 0)
 
 
 @dataclass
@@ -425,35 +425,63 @@ Rollup = type[HazardStatsDaily] | type[HazardStatsMonthly]
 
 @dataclass
 class Part:
-    """One slice of a period and the rollup that answers it."""
+    """One slice of a period, the rollup that answers it, and whether its figures are added or subtracted."""
     table: Rollup
     start: date
     end: date
+    sign: int = 1
 
 
 def _month_after(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def rollup_parts(user, filters: StatsFilters, group_by: str | None = None) -> list[Part]:
+def _past_days(start: date, end: date, today: date) -> int:
+    """How many days of [start, end] can hold hazards found (none are found after today)."""
+    return max(0, (min(end, today) - start).days + 1)
+
+
+def _edge(start: date, end: date, today: date) -> list[Part]:
+    """Days [start, end] of one month, the month not whole: the daily rollup's rows for them, or the month's
+    monthly row less the daily rows of the month's other days — whichever reads fewer days of daily rows (the
+    current month's remaining days hold none, so "this month" and "the year up to today" read almost nothing
+    from the daily rollup)."""
+    first, last = start.replace(day=1), _month_after(start) - timedelta(days=1)
+    others = [(a, b) for a, b in ((first, start - timedelta(days=1)), (end + timedelta(days=1), last)) if a <= b]
+    if sum(_past_days(a, b, today) for a, b in others) < _past_days(start, end, today):
+        return [Part(HazardStatsMonthly, first, first), *[Part(HazardStatsDaily, a, b, -1) for a, b in others]]
+    return [Part(HazardStatsDaily, start, end)]
+
+
+def rollup_parts(user, filters: StatsFilters, group_by: str | None = None, today: date | None = None) -> list[Part]:
     """Which rollup answers which days of the period — the one place that decides. The monthly rollup answers
     the whole months of the period unless the figures are grouped or filtered by enterprise, or the caller's
-    scope is an enterprise (a principal's): it has no enterprise. The partial months at either edge, and
-    everything it cannot answer, come from the daily rollup. Both hold the same counters, so the figures are
-    the same whichever answers (tests/test_statistics_monthly.py)."""
+    scope is an enterprise (a principal's): it has no enterprise. A partial month at either edge comes from the
+    daily rollup, or as its month less the daily rows of the month's other days when that reads fewer (_edge);
+    everything the monthly rollup cannot answer comes from the daily rollup. Both hold the same counters, so the
+    figures are the same whichever answers (tests/test_statistics_monthly.py)."""
+    from app.chinatime import today as china_today
+
     scope = hazard_scope_orgs(user) if user is not None else None
-    monthly_allowed = (group_by != "enterprise" and filters.enterprise_id is None
-                       and (scope is None or scope[0].key in MONTH_KEY))
-    first = filters.start if filters.start.day == 1 else _month_after(filters.start)
-    after = _month_after(filters.end)
-    last = filters.end if after - timedelta(days=1) == filters.end else filters.end.replace(day=1) - timedelta(days=1)
-    if not monthly_allowed or first > last:
+    if not (group_by != "enterprise" and filters.enterprise_id is None
+            and (scope is None or scope[0].key in MONTH_KEY)):
         return [Part(HazardStatsDaily, filters.start, filters.end)]
-    parts = [Part(HazardStatsMonthly, first, last)]
+    today = today or china_today()
+    if filters.start.replace(day=1) == filters.end.replace(day=1):  # within one month
+        if filters.start.day == 1 and _month_after(filters.end) - timedelta(days=1) == filters.end:
+            return [Part(HazardStatsMonthly, filters.start, filters.start)]
+        return _edge(filters.start, filters.end, today)
+    first = filters.start if filters.start.day == 1 else _month_after(filters.start)
+    last_month = filters.end.replace(day=1)
+    whole_end = filters.end if _month_after(filters.end) - timedelta(days=1) == filters.end else last_month
+    parts = []
     if filters.start < first:
-        parts.insert(0, Part(HazardStatsDaily, filters.start, first - timedelta(days=1)))
-    if last < filters.end:
-        parts.append(Part(HazardStatsDaily, last + timedelta(days=1), filters.end))
+        parts += _edge(filters.start, first - timedelta(days=1), today)
+    if first < whole_end:
+        parts.append(Part(HazardStatsMonthly, first, whole_end - timedelta(days=1) if whole_end == last_month
+                          else whole_end))
+    if whole_end == last_month:
+        parts += _edge(last_month, filters.end, today)
     return parts
 
 
@@ -513,8 +541,8 @@ def statistics(user, filters: StatsFilters, group_by: str, language: str | None 
                                           .where(*_where(user, filters, part)).group_by(period)):
                 month = row.period.strftime("%Y-%m")
                 bucket = trend.setdefault(month, Figures(key=month, label=month))
-                bucket.add(row._mapping)
-                total.add(row._mapping)
+                bucket.add(row._mapping, part.sign)
+                total.add(row._mapping, part.sign)
         month_start = filters.start.replace(day=1)
         while month_start <= filters.end:  # every month of the period, an empty one as zeros
             month = month_start.strftime("%Y-%m")
@@ -531,7 +559,7 @@ def statistics(user, filters: StatsFilters, group_by: str, language: str | None 
 
 def _grouped(user, parts: list[Part], filters: StatsFilters, group_by: str, language: str | None,
              regions: dict[int, tuple[int | None, str]] | None = None) -> list[Figures]:
-    found: list[tuple[Any, Any]] = []   # (group key, counters) per rollup row group, every part
+    found: list[tuple[Any, Any, int]] = []   # (group key, counters, sign) per rollup row group, every part
     for part in parts:
         t = part.table
         where = _where(user, filters, part)
@@ -545,32 +573,39 @@ def _grouped(user, parts: list[Part], filters: StatsFilters, group_by: str, lang
             column = getattr(t, {"region": "region_id", "grade": "grade", "hazard_type": "hazard_type",
                                  "source": "source", "enterprise": "enterprise_id"}[group_by])
             stmt = select(column.label("k"), *_sums(t)).where(*where).group_by(column)
-        found += [(row.k, row._mapping) for row in db.session.execute(stmt)]
+        found += [(row.k, row._mapping, part.sign) for row in db.session.execute(stmt)]
     groups: dict[Any, Figures] = {}
     if group_by == "region":
         regions = regions or _regions()
-        for k, counts in found:
+        for k, counts, sign in found:
             key = _ancestor_below(regions, k, filters.region_id)
-            groups.setdefault(key, Figures(key=key)).add(counts)
+            groups.setdefault(key, Figures(key=key)).add(counts, sign)
         for key, figures in groups.items():
             figures.label = regions.get(key, (None, _("No region")))[1] if key else _("No region")
             figures.link = {**filters.params(), "region": key} if key else filters.params()
-        return sorted(groups.values(), key=lambda f: (-f.counts["found"], str(f.label)))
+        return _ordered(groups)
     names = {}
     if group_by == "enterprise":
-        ids = list({k for k, _counts in found})
+        ids = list({k for k, _counts, _sign in found})
         names = dict(db.session.execute(select(Organisation.id, Organisation.name)
                                         .where(Organisation.id.in_(ids))).all()) if ids else {}
     param = {"industry": "industry", "grade": "grade", "hazard_type": "type", "source": "source",
              "enterprise": "enterprise"}[group_by]
-    for key, counts in found:
+    for key, counts, sign in found:
         figures = groups.get(key)
         if figures is None:
             figures = groups[key] = Figures(key=key, label=_label(group_by, key, names, language))
             value = ("none" if group_by == "grade" and not key else key) or None
             figures.link = {**filters.params(), param: value} if value is not None else filters.params()
-        figures.add(counts)
-    return sorted(groups.values(), key=lambda f: (-f.counts["found"], str(f.label)))
+        figures.add(counts, sign)
+    return _ordered(groups)
+
+
+def _ordered(groups: dict[Any, Figures]) -> list[Figures]:
+    """The groups with anything counted (a rollup row left at zero by a move, or a month less its other days,
+    is no group), the most found first."""
+    return sorted((f for f in groups.values() if any(f.counts.values())),
+                  key=lambda f: (-f.counts["found"], str(f.label)))
 
 
 def _ancestor_below(regions: dict[int, tuple[int | None, str]], region_id: int, parent: int | None) -> int:

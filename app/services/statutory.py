@@ -70,9 +70,9 @@ class Line:
     def units_checked(self) -> int:
         return self.units
 
-    def add(self, row: Any) -> None:
+    def add(self, row: Any, sign: int = 1) -> None:
         for name in SUMS:
-            self.sums[name] += int(row[name] or 0)
+            self.sums[name] += sign * int(row[name] or 0)
 
     def as_dict(self) -> dict[str, Any]:
         s = self.sums
@@ -158,8 +158,8 @@ def statutory_table(user, period_text: Any, group_by: str, region_id: int | None
         sums = [func.coalesce(func.sum(getattr(t, name)), 0).label(name) for name in SUMS]
         stmt = grouped(select(*sums).select_from(t), t).where(*statistics._where(user, filters, part))
         for row in db.session.execute(stmt):
-            line_of(row.k).add(row._mapping)
-            total.add(row._mapping)
+            line_of(row.k).add(row._mapping, part.sign)
+            total.add(row._mapping, part.sign)
     # Units checked: per group, the enterprises with a hazard found in the period (each counted once per group).
     t = HazardStatsDaily
     where = [*statistics._where(user, filters, daily), t.found > 0]
