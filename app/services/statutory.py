@@ -11,6 +11,7 @@ place (statistics.PLAN_ITEMS); listed for supervision (挂牌督办) in all and 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from io import BytesIO
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, case, column, distinct, func, literal, select, values
+from sqlalchemy import Integer, case, column, func, literal, select, values
 
 from app.extensions import db
 from app.models import HazardStatsDaily, HazardStatsMonthly, Organisation
@@ -160,13 +161,19 @@ def statutory_table(user, period_text: Any, group_by: str, region_id: int | None
         for row in db.session.execute(stmt):
             line_of(row.k).add(row._mapping, part.sign)
             total.add(row._mapping, part.sign)
-    # Units checked: per group, the enterprises with a hazard found in the period (each counted once per group).
+    # Units checked: per group, the enterprises with a hazard found in the period (each counted once per group),
+    # and in all (each once): one pass over the daily rollup's key columns for the distinct (group, enterprise).
     t = HazardStatsDaily
-    where = [*statistics._where(user, filters, daily), t.found > 0]
-    units = grouped(select(func.count(distinct(t.enterprise_id)).label("units")).select_from(t), t).where(*where)
-    for row in db.session.execute(units):
-        line_of(row.k).units = int(row.units or 0)
-    total.units = db.session.scalar(select(func.count(distinct(t.enterprise_id))).where(*where)) or 0
+    pairs = grouped(select(t.enterprise_id.label("e")).select_from(t), t).group_by(t.enterprise_id).where(
+        *statistics._where(user, filters, daily), t.found > 0)
+    units: dict[Any, int] = defaultdict(int)
+    enterprises = set()
+    for row in db.session.execute(pairs):
+        units[row.k] += 1
+        enterprises.add(row.e)
+    for k, count in units.items():
+        line_of(k).units = count
+    total.units = len(enterprises)
     rows = sorted((line for line in lines.values() if line.units or any(line.sums.values())),
                   key=lambda line: (line.key is None, str(line.label)))
     return Table(period, group_by, rows, total, parent_label)
