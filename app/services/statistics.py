@@ -482,6 +482,11 @@ def rollup_parts(user, filters: StatsFilters, group_by: str | None = None, today
                           else whole_end))
     if whole_end == last_month:
         parts += _edge(last_month, filters.end, today)
+    # The monthly slices are consecutive months: one read of them all.
+    months = [p for p in parts if p.table is HazardStatsMonthly]
+    if len(months) > 1:
+        parts = [Part(HazardStatsMonthly, months[0].start, months[-1].end),
+                 *[p for p in parts if p.table is not HazardStatsMonthly]]
     return parts
 
 
