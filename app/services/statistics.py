@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, func, inspect, select, text, update
+from sqlalchemy import Integer, case, event, func, inspect, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,6 +77,9 @@ COUNTERS = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_
             # the national table's (migration 0021)
             "general_found", "general_fixed", "major_planned", *PLAN_ITEMS, "listed_district", "listed_township",
             "repeat")
+# The counters the dashboard and the statistics API show (the rest are the national table's): what they sum.
+DASHBOARD = (*COUNTERS[:10], "repeat")
+TREND = ("found", "fixed", "overdue")   # the monthly trend's (the chart and its table)
 KEY = ("day", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source")
 # The monthly rollup's key (models/statistics.HazardStatsMonthly): no enterprise, no day; the enterprise's industry
 # section instead.
@@ -397,9 +400,10 @@ class Figures:
     def yuan(self, name: str) -> Decimal:
         return (Decimal(self.counts[name]) / 100).quantize(Decimal("0.01"))
 
-    def add(self, counts: dict[str, int], sign: int = 1) -> None:
+    def add(self, counts: Any, sign: int = 1) -> None:
         for name in COUNTERS:
-            self.counts[name] += sign * int(counts.get(name) or 0)
+            if name in counts:
+                self.counts[name] += sign * int(counts[name] or 0)
 
 
 @dataclass
@@ -514,8 +518,8 @@ def _where(user, filters: StatsFilters, part: Part | None = None) -> list:
     return where
 
 
-def _sums(table: Rollup = HazardStatsDaily):
-    return [func.coalesce(func.sum(getattr(table, name)), 0).label(name) for name in COUNTERS]
+def _sums(table: Rollup = HazardStatsDaily, names: tuple[str, ...] = COUNTERS):
+    return [func.coalesce(func.sum(getattr(table, name)), 0).label(name) for name in names]
 
 
 def _regions() -> dict[int, tuple[int | None, str]]:
@@ -525,29 +529,33 @@ def _regions() -> dict[int, tuple[int | None, str]]:
 
 def statistics(user, filters: StatsFilters, group_by: str, language: str | None = None, *,
                daily_only: bool = False) -> Statistics:
-    """The figures over the rollups: the total, one row per group, and the monthly trend (one pass each per part
-    of the period, rollup_parts). `daily_only`: the daily rollup answers all of it (the tests' comparison)."""
+    """The figures over the rollups: one row per group, their total and the monthly trend, from one query per
+    part of the period (rollup_parts) grouped by month (or day) and group. `daily_only`: the daily rollup answers
+    all of it (the tests' comparison)."""
     with replica.reads(user):  # may lag a few seconds; the user's own writes never do
         parent_label = None
         regions = None
-        if group_by == "region" and filters.region_id is not None:
+        if group_by == "region":
             regions = _regions()
-            parent_label = regions.get(filters.region_id, (None, ""))[1]
-            if not any(parent == filters.region_id for parent, _name in regions.values()):
-                group_by = "enterprise"  # a grid: its enterprises
+            if filters.region_id is not None:
+                parent_label = regions.get(filters.region_id, (None, ""))[1]
+                if not any(parent == filters.region_id for parent, _name in regions.values()):
+                    group_by = "enterprise"  # a grid: its enterprises
         parts = ([Part(HazardStatsDaily, filters.start, filters.end)] if daily_only
                  else rollup_parts(user, filters, group_by))
         total = Figures(label=_("Total"), link=filters.params())
         trend: dict[str, Figures] = {}
+        found: list[tuple[Any, Any, int]] = []   # (group key, counters, sign) per row, every part
         for part in parts:
             t = part.table
             period = t.day if t is HazardStatsDaily else t.month
-            for row in db.session.execute(select(period.label("period"), *_sums(t))
-                                          .where(*_where(user, filters, part)).group_by(period)):
+            stmt, key = _group_key(select(period.label("period")).select_from(t), t, group_by, filters, regions)
+            stmt = stmt.add_columns(key.label("k"), *_sums(t, DASHBOARD)).where(*_where(user, filters, part))
+            for row in db.session.execute(stmt.group_by(period, key)):
                 month = row.period.strftime("%Y-%m")
-                bucket = trend.setdefault(month, Figures(key=month, label=month))
-                bucket.add(row._mapping, part.sign)
+                trend.setdefault(month, Figures(key=month, label=month)).add(row._mapping, part.sign)
                 total.add(row._mapping, part.sign)
+                found.append((row.k, row._mapping, part.sign))
         month_start = filters.start.replace(day=1)
         while month_start <= filters.end:  # every month of the period, an empty one as zeros
             month = month_start.strftime("%Y-%m")
@@ -558,32 +566,44 @@ def statistics(user, filters: StatsFilters, group_by: str, language: str | None 
             last = _month_after(first) - timedelta(days=1)
             bucket.link = {**filters.params(), "from": max(first, filters.start).isoformat(),
                            "to": min(last, filters.end).isoformat()}
-        rows = _grouped(user, parts, filters, group_by, language, regions)
+        rows = _grouped(found, filters, group_by, language, regions)
         return Statistics(filters, group_by, rows, total, [trend[m] for m in sorted(trend)], parent_label)
 
 
-def _grouped(user, parts: list[Part], filters: StatsFilters, group_by: str, language: str | None,
+def region_groups(regions: dict[int, tuple[int | None, str]], parent: int | None) -> dict[int, int]:
+    """Each region's group when grouping by region below `parent` (the top tier when None): _ancestor_below."""
+    return {rid: _ancestor_below(regions, rid, parent) for rid in regions}
+
+
+def _group_key(stmt, t: Rollup, group_by: str, filters: StatsFilters,
+               regions: dict[int, tuple[int | None, str]] | None):
+    """(the statement, joined as needed, and the group's expression) for grouping rollup `t` by `group_by`:
+    region → the region right below the one drilled into (0: none), industry → GB/T 4754 section letter."""
+    if group_by == "region":
+        below = region_groups(regions or _regions(), filters.region_id)
+        if db.session.get_bind().dialect.name == "postgresql" and below:
+            # Each region's group as a table joined by hash (a city has a thousand regions or more), from two
+            # array parameters (a VALUES list of them costs more to compile than the query takes).
+            keys = func.unnest(literal(list(below), postgresql.ARRAY(Integer)),
+                               literal(list(below.values()), postgresql.ARRAY(Integer))
+                               ).table_valued("rid", "k").render_derived(name="group_keys")
+            return stmt.outerjoin(keys, keys.c.rid == t.region_id), func.coalesce(keys.c.k, 0)
+        # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
+        return stmt, (case(below, value=t.region_id, else_=0) if below else literal(0))
+    if group_by == "industry" and t is HazardStatsMonthly:
+        return stmt, t.industry
+    if group_by == "industry":
+        return (stmt.join(Organisation, Organisation.id == t.enterprise_id),
+                func.substr(func.coalesce(Organisation.industry, ""), 1, 1))
+    return stmt, getattr(t, {"grade": "grade", "hazard_type": "hazard_type", "source": "source",
+                             "enterprise": "enterprise_id"}[group_by])
+
+
+def _grouped(found: list[tuple[Any, Any, int]], filters: StatsFilters, group_by: str, language: str | None,
              regions: dict[int, tuple[int | None, str]] | None = None) -> list[Figures]:
-    found: list[tuple[Any, Any, int]] = []   # (group key, counters, sign) per rollup row group, every part
-    for part in parts:
-        t = part.table
-        where = _where(user, filters, part)
-        if group_by == "industry" and t is HazardStatsMonthly:
-            stmt = select(t.industry.label("k"), *_sums(t)).where(*where).group_by(t.industry)
-        elif group_by == "industry":
-            section = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
-            stmt = (select(section.label("k"), *_sums(t)).join(Organisation, Organisation.id == t.enterprise_id)
-                    .where(*where).group_by(section))
-        else:
-            column = getattr(t, {"region": "region_id", "grade": "grade", "hazard_type": "hazard_type",
-                                 "source": "source", "enterprise": "enterprise_id"}[group_by])
-            stmt = select(column.label("k"), *_sums(t)).where(*where).group_by(column)
-        found += [(row.k, row._mapping, part.sign) for row in db.session.execute(stmt)]
     groups: dict[Any, Figures] = {}
     if group_by == "region":
-        regions = regions or _regions()
-        for k, counts, sign in found:
-            key = _ancestor_below(regions, k, filters.region_id)
+        for key, counts, sign in found:
             groups.setdefault(key, Figures(key=key)).add(counts, sign)
         for key, figures in groups.items():
             figures.label = regions.get(key, (None, _("No region")))[1] if key else _("No region")

@@ -19,10 +19,10 @@ from io import BytesIO
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, case, column, func, literal, select, values
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HazardStatsDaily, HazardStatsMonthly, Organisation
+from app.models import HazardStatsDaily
 from app.services import statistics
 from app.services.errors import Forbidden, ValidationFailed
 
@@ -125,34 +125,19 @@ def statutory_table(user, period_text: Any, group_by: str, region_id: int | None
     daily = statistics.Part(HazardStatsDaily, period.start, period.end)
     parts = [daily] if daily_only else statistics.rollup_parts(user, filters, group_by)
     lines: dict[Any, Line] = {}
-    parent_label = None
-    if group_by == "industry":
-        def grouped(stmt, t):
-            if t is HazardStatsMonthly:
-                return stmt.add_columns(t.industry.label("k")).group_by(t.industry)
-            key = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
-            return stmt.add_columns(key.label("k")).join(Organisation, Organisation.id == t.enterprise_id).group_by(key)
+    regions = statistics._regions() if group_by == "region" else None
+    parent_label = regions.get(region_id, (None, ""))[1] if regions and region_id else None
 
-        def line_of(k):
+    def grouped(stmt, t):
+        stmt, key = statistics._group_key(stmt, t, group_by, filters, regions)
+        return stmt.add_columns(key.label("k")).group_by(key)
+
+    def line_of(k):
+        if group_by == "industry":
             return lines.setdefault(k, Line(key=k or None, label=statistics._label("industry", k, {}, language)))
-    else:
-        regions = statistics._regions()
-        parent_label = regions.get(region_id, (None, ""))[1] if region_id else None
-        below = {rid: statistics._ancestor_below(regions, rid, region_id) for rid in regions}
-        postgres = db.session.get_bind().dialect.name == "postgresql" and below
+        label = regions.get(k, (None, ""))[1] if k else _("No region")
+        return lines.setdefault(k, Line(key=k or None, label=label))
 
-        def grouped(stmt, t):
-            if postgres:  # each region's group as a table joined by hash (a city has a thousand regions or more)
-                keys = values(column("rid", Integer), column("k", Integer), name="group_keys").data(list(below.items()))
-                group = func.coalesce(keys.c.k, 0)
-                stmt = stmt.outerjoin(keys, keys.c.rid == t.region_id)
-            else:  # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
-                group = case(below, value=t.region_id, else_=0) if below else literal(0)
-            return stmt.add_columns(group.label("k")).group_by(group)
-
-        def line_of(k):
-            label = regions.get(k, (None, ""))[1] if k else _("No region")
-            return lines.setdefault(k, Line(key=k or None, label=label))
     total = Line(key=None, label=_("Total"))
     for part in parts:
         t = part.table
