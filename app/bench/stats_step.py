@@ -24,14 +24,19 @@ NATIONAL_TARGET_MS = 2000
 
 
 def periods(today: date) -> dict[str, tuple[date, date]]:
-    """The last whole month, the last whole quarter (whole months: the monthly rollup alone), and the year up to
-    today (its two edge months partial: the daily rollup answers those days)."""
+    """The last whole month, the last whole quarter (whole months: the monthly rollup alone), the year up to
+    today (two partial edge months), and ten months from a 16th to a 15th (half of each edge month read from the
+    daily rollup, the most statistics.rollup_parts ever reads from it)."""
     month_end = today.replace(day=1) - timedelta(days=1)
     quarter_first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
     quarter_end = quarter_first - timedelta(days=1)
+    mid_first = date(today.year - 1, today.month, 16) if today.month < 12 else date(today.year, 1, 16)
+    mid_last = date(mid_first.year + (mid_first.month + 9) // 12, (mid_first.month + 9) % 12 + 1, 15)
     return {"month": (month_end.replace(day=1), month_end),
             "quarter": (date(quarter_end.year, quarter_end.month - 2, 1), quarter_end),
-            "year": (today - timedelta(days=364), today)}
+            "year": (today - timedelta(days=364), today),
+            # the worst case for the edges: two half months of daily rows (16th to the 15th, ten months on)
+            "mid-month to mid-month": (mid_first, mid_last)}
 
 
 def plan(conn, secret: str, now: datetime, samples: int) -> tuple[list[dict], dict]:

@@ -312,11 +312,13 @@ def rebuild() -> int:
         for start in range(0, len(ids), 5000):
             db.session.execute(update(Hazard).where(Hazard.id.in_(ids[start:start + 5000]))
                                .values(fixed_on_time=value).execution_options(synchronize_session=False))
-    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in totals.items()]
+    # In key order (day first), as rows written day by day lie, so that a period's rows are read together.
+    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in sorted(totals.items())]
     for start in range(0, len(rows), 5000):
         db.session.execute(HazardStatsDaily.__table__.insert(), rows[start:start + 5000])
     db.session.execute(HazardStatsMonthly.__table__.delete())
-    months = [dict(zip(MONTH_KEY, key, strict=True), **counters) for key, counters in _by_month(totals).items()]
+    months = [dict(zip(MONTH_KEY, key, strict=True), **counters)
+              for key, counters in sorted(_by_month(totals).items())]
     for start in range(0, len(months), 5000):
         db.session.execute(HazardStatsMonthly.__table__.insert(), months[start:start + 5000])
     return len(rows) + len(months)
