@@ -551,10 +551,13 @@ def statistics(user, filters: StatsFilters, group_by: str, language: str | None 
         for part in parts:
             t = part.table
             period = t.day if t is HazardStatsDaily else t.month
-            stmt, key = _group_key(select(period.label("period")).select_from(t), t, group_by, filters, regions)
+            # A part within one month (an edge) is grouped by group alone: fewer, larger groups.
+            by_period = part.start.replace(day=1) != part.end.replace(day=1)
+            stmt, key = _group_key(select(*([period.label("period")] if by_period else [])).select_from(t), t,
+                                   group_by, filters, regions)
             stmt = stmt.add_columns(key.label("k"), *_sums(t, DASHBOARD)).where(*_where(user, filters, part))
-            for row in db.session.execute(stmt.group_by(period, key)):
-                month = row.period.strftime("%Y-%m")
+            for row in db.session.execute(stmt.group_by(*([period] if by_period else []), key)):
+                month = (row.period if by_period else part.start).strftime("%Y-%m")
                 trend.setdefault(month, Figures(key=month, label=month)).add(row._mapping, part.sign)
                 total.add(row._mapping, part.sign)
                 found.append((row.k, row._mapping, part.sign))
