@@ -79,8 +79,11 @@ def generate_command(preset: str, admin_url: str, database: str) -> None:
 @click.option("--samples", type=int, default=20, show_default=True, help="Requests per scenario.")
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: one per core).")
 @click.option("--note", default="", help="A line for the report (how the city was built, what else ran).")
+@click.option("--random-page-cost", type=float, default=1.1, show_default=True,
+              help="The database's random_page_cost (the README's production advice for SSD storage; "
+                   "0 keeps the server's).")
 def statistics_command(preset: str, admin_url: str, database: str, out: Path, samples: int, workers: int | None,
-                       note: str) -> None:
+                       note: str, random_page_cost: float) -> None:
     """Only the statistics step, over a city kept by `generate` (or `run --keep`): the dashboard and API for a
     district and the whole city, each period and grouping, and the national table; writes
     <out>/statistics-<preset>.md and .json."""
@@ -90,6 +93,11 @@ def statistics_command(preset: str, admin_url: str, database: str, out: Path, sa
 
     _check_name(database)
     url = sa.engine.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+    if random_page_cost:
+        from app.bench import city
+
+        city.set_random_page_cost(admin_url, database, random_page_cost)
+        note = f"{note} random_page_cost = {random_page_cost:g} on the database (README, Operations).".strip()
     click.echo(stats_step.run_on(url, out, preset, samples, workers, log=click.echo, note=note))
 
 
