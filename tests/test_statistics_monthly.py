@@ -202,3 +202,16 @@ def test_a_period_of_whole_months_is_the_monthly_rollups_alone(app, day):
         one_day = StatsFilters(start=day, end=day)
         parts = statistics.rollup_parts(_user("admin"), one_day, today=today)
         assert [p.table for p in parts] == [Daily]  # one day of daily rows (none at all after today)
+
+
+def test_migration_0027_fills_the_monthly_rollup_from_the_daily_one(app):
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        _generate(80, seed=5)
+        before = _snapshot(HazardStatsMonthly)
+        db.session.remove()
+        downgrade(revision="9e4a6c8b2d17-1")   # to the revision before 0027 (whatever the chain)
+        upgrade()
+        assert _snapshot(HazardStatsMonthly) == before and before
+        assert statistics.differences() == []
