@@ -237,6 +237,9 @@ def _upsert_both(session: Session, rows: list[dict[str, Any]]) -> None:
     its row. PostgreSQL: one statement (the daily upsert as a data-modifying CTE, so a completion's budget holds);
     SQLite (no such CTE): the daily upsert, then the monthly one."""
     postgres = _postgresql(session)
+    # Rows in key order, both rollups: concurrent flushes lock the rows they share in the same order (a monthly
+    # row is shared by a region's enterprises), so they wait for each other rather than deadlock.
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in KEY))
     payload = json.dumps([{**row, "day": row["day"].isoformat()} for row in rows])
     section = "substr(coalesce(o.industry, ''), 1, 1)"
     group = ", ".join(str(i) for i in range(1, len(MONTH_KEY) + 1))
@@ -246,7 +249,7 @@ def _upsert_both(session: Session, rows: list[dict[str, Any]]) -> None:
         monthly = _monthly_insert(
             f"SELECT {_month_sql(True, 'v.day')}, v.supervising_unit_id, v.region_id, {section}, v.grade, "
             f"v.hazard_type, v.source, {', '.join(f'SUM(v.{name})' for name in COUNTERS)} "
-            f"FROM v LEFT JOIN organisation o ON o.id = v.enterprise_id GROUP BY {group}")
+            f"FROM v LEFT JOIN organisation o ON o.id = v.enterprise_id GROUP BY {group} ORDER BY {group}")
         adds = ", ".join(f"{name} = hazard_stats_daily.{name} + excluded.{name}" for name in COUNTERS)
         names = ", ".join((*KEY, *COUNTERS))
         session.connection().execute(text(
@@ -261,7 +264,7 @@ def _upsert_both(session: Session, rows: list[dict[str, Any]]) -> None:
         f"{section}, {field('grade')}, {field('hazard_type')}, {field('source')}, "
         f"{', '.join(f'SUM({field(name)})' for name in COUNTERS)} "
         f"FROM json_each(:rows) j LEFT JOIN organisation o ON o.id = {field('enterprise_id')} "
-        f"WHERE true GROUP BY {group}")), {"rows": payload})
+        f"WHERE true GROUP BY {group} ORDER BY {group}")), {"rows": payload})
 
 
 def _move_industries(session: Session) -> None:
