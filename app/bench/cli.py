@@ -70,6 +70,37 @@ def generate_command(preset: str, admin_url: str, database: str) -> None:
     click.echo(f"{summary['url']}: {summary['load']['counts']} in {summary['load']['seconds']['total']} s")
 
 
+@bench.command("statistics")
+@_preset
+@_admin
+@_db
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+@click.option("--samples", type=int, default=20, show_default=True, help="Requests per scenario.")
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default: one per core).")
+@click.option("--note", default="", help="A line for the report (how the city was built, what else ran).")
+@click.option("--random-page-cost", type=float, default=1.1, show_default=True,
+              help="The database's random_page_cost (the README's production advice for SSD storage; "
+                   "0 keeps the server's).")
+def statistics_command(preset: str, admin_url: str, database: str, out: Path, samples: int, workers: int | None,
+                       note: str, random_page_cost: float) -> None:
+    """Only the statistics step, over a city kept by `generate` (or `run --keep`): the dashboard and API for a
+    district and the whole city, each period and grouping, and the national table; writes
+    <out>/statistics-<preset>.md and .json."""
+    import sqlalchemy as sa
+
+    from app.bench import stats_step
+
+    _check_name(database)
+    url = sa.engine.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+    if random_page_cost:
+        from app.bench import city
+
+        city.set_random_page_cost(admin_url, database, random_page_cost)
+        note = f"{note} random_page_cost = {random_page_cost:g} on the database (README, Operations).".strip()
+    click.echo(stats_step.run_on(url, out, preset, samples, workers, log=click.echo, note=note))
+
+
 def _check_name(database: str) -> None:
     if "test" in database or not database.replace("_", "").isalnum():
         raise click.BadParameter("use a dedicated benchmark database name (letters, digits, _; not a test one)",

@@ -272,12 +272,7 @@ def run_steps(preset: Preset, admin_url: str, db_name: str, out_dir: Path, worke
     url = city.create_database(admin_url, db_name)
     try:
         if random_page_cost is not None:
-            import sqlalchemy as sa
-
-            engine = city.admin_engine(admin_url)
-            with engine.connect() as conn:
-                conn.execute(sa.text(f'ALTER DATABASE "{db_name}" SET random_page_cost = {float(random_page_cost)}'))
-            engine.dispose()
+            city.set_random_page_cost(admin_url, db_name, random_page_cost)
         with _app(url).app_context():
             upgrade()
         results = {"load_before": os.getloadavg(), "server": _server_settings(url)}

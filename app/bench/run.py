@@ -162,23 +162,7 @@ def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now:
         scenarios["API text search (district)"] = (
             "GET /api/v1/hazards?q=<word>",
             [(f"/api/v1/hazards?q={_q(rng.choice(words))}", api(district[0])) for _ in range(n)])
-    # The statistics (issue 14): a year, for a district's inspector and for the whole city (the administrator).
-    year = f"from={now.date() - timedelta(days=364)}&to={now.date()}"
-    for who, uid in (("district", district[0]), ("whole city", sysadmin)):
-        scenarios[f"statistics API, one year ({who})"] = (
-            "GET /api/v1/statistics?group_by=region&from=…&to=…",
-            [(f"/api/v1/statistics?group_by=region&{year}", api(uid))] * n)
-        if pages:
-            scenarios[f"statistics dashboard, one year ({who})"] = (
-                "GET /statistics?from=…&to=…", [(f"/statistics?{year}", page(uid))] * n)
-        # The national table (target: the whole city in < 2 s), as the workbook a bureau files.
-        quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
-        scenarios[f"national table .xlsx, one year ({who})"] = (
-            "GET /api/v1/reports/statutory?period=<year>&group_by=region",
-            [(f"/api/v1/reports/statutory?period={now.year}&group_by=region", api(uid))] * n)
-        scenarios[f"national table JSON by industry, one quarter ({who})"] = (
-            "GET /api/v1/reports/statutory?period=<quarter>&group_by=industry&format=json",
-            [(f"/api/v1/reports/statutory?period={quarter}&group_by=industry&format=json", api(uid))] * n)
+    # The statistics (issue 14) are a step of their own: app/bench/stats_step.py.
     requests = []
     for name, (_route, reqs) in scenarios.items():
         for path, headers in reqs[:5]:
@@ -333,6 +317,12 @@ def run(preset: Preset, admin_url: str, db_name: str, out_dir: Path, keep: bool 
                 f"({'pages' if pages else 'API'})")
             results["latency"] = {"meta": lat_meta, "scenarios": _client(lat_plan, tmp, "latency")}
             results["web_worker_peak_rss_mb_after_latency"] = server.peak_rss_mb()
+            from app.bench import stats_step
+
+            results["statistics"] = stats_step.measure(url, server.base, tmp, min(preset.latency_samples, 20), now,
+                                                       log=log)
+            results["statistics"]["started_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            stats_step.write(preset.name, results["statistics"], out_dir)
             warm, measured = jobs[:workers * 10], jobs[workers * 10:]
             _client({"base": server.base, "mode": "load", "concurrency": workers * 2, "seconds": 60,
                      "requests": warm}, tmp, "warmup")

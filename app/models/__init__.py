@@ -47,7 +47,7 @@ from app.models.process import (
 )
 from app.models.public_report import PublicReport, PublicReportStatus, PublicReward, RewardStatus
 from app.models.report import PeriodicReport, ReportStatus
-from app.models.statistics import HazardStatsDaily
+from app.models.statistics import HazardStatsDaily, HazardStatsMonthly
 
 __all__ = [
     "FINAL_STATUSES",
@@ -70,6 +70,7 @@ __all__ = [
     "Hazard",
     "HazardRepeat",
     "HazardStatsDaily",
+    "HazardStatsMonthly",
     "HazardStatus",
     "HumanTask",
     "IdempotencyKey",

@@ -1,8 +1,10 @@
-"""The statistics rollup: counters per day found × enterprise × the hazard's classification (issue 14).
+"""The statistics rollups (issue 14): counters per day found × enterprise × the hazard's classification, and per
+month found × the classification without the enterprise.
 
-One row sums the hazards *found* (reported) on `day` (China date of `hazard.created_at`) with the same
-enterprise, supervising unit, region, grade, type and source, as they stand now: services/statistics.py keeps
-it equal to a GROUP BY over the hazard table, in the same flush as the change to a hazard.
+One daily row sums the hazards *found* (reported) on `day` (China date of `hazard.created_at`) with the same
+enterprise, supervising unit, region, grade, type and source, as they stand now; one monthly row those found in
+`month` with the same unit, region, industry section, grade, type and source. services/statistics.py keeps both
+equal to a GROUP BY over the hazard table, in the same flush as the change to a hazard.
 """
 from __future__ import annotations
 
@@ -14,22 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base
 
 
-class HazardStatsDaily(Base):
-    __tablename__ = "hazard_stats_daily"
-    __table_args__ = (
-        # A jurisdiction's year: its units' rows by day (the admin's city: the primary key's day first).
-        Index("ix_hazard_stats_unit_day", "supervising_unit_id", "day"),
-        Index("ix_hazard_stats_enterprise_day", "enterprise_id", "day"),
-    )
-    # The key; None is stored as 0 / "" so that the key is unique (NULLs never collide in a unique key).
-    day: Mapped[date] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(primary_key=True)
-    supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
-    region_id: Mapped[int] = mapped_column(primary_key=True)
-    grade: Mapped[str] = mapped_column(String(10), primary_key=True)
-    hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
-    source: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # The counters (definitions in services/statistics.py).
+class StatsCounters:
+    """The counters both rollups hold (definitions in services/statistics.py)."""
     found: Mapped[int] = mapped_column(default=0)
     fixed: Mapped[int] = mapped_column(default=0)
     fixed_on_time: Mapped[int] = mapped_column(default=0)
@@ -52,3 +40,42 @@ class HazardStatsDaily(Base):
     listed_district: Mapped[int] = mapped_column(default=0, server_default="0")
     listed_township: Mapped[int] = mapped_column(default=0, server_default="0")
     repeat: Mapped[int] = mapped_column(default=0, server_default="0")   # repeat hazards (反复性隐患)
+
+
+
+class HazardStatsDaily(StatsCounters, Base):
+    __tablename__ = "hazard_stats_daily"
+    __table_args__ = (
+        # A jurisdiction's year: its units' rows by day (the admin's city: the primary key's day first).
+        Index("ix_hazard_stats_unit_day", "supervising_unit_id", "day"),
+        Index("ix_hazard_stats_enterprise_day", "enterprise_id", "day"),
+    )
+    # The key; None is stored as 0 / "" so that the key is unique (NULLs never collide in a unique key).
+    day: Mapped[date] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(primary_key=True)
+    supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    grade: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class HazardStatsMonthly(StatsCounters, Base):
+    """The same counters per month found × supervising unit × region × industry section × grade × type × source:
+    no enterprise and no day, so that a city's year is a few rows per region and month instead of one per hazard.
+    It answers every figure that is not grouped or filtered by enterprise over whole months (the edge months of a
+    period come from the daily rollup: services/statistics.rollup_parts). `industry` is the enterprise's GB/T 4754
+    section letter ("" for none) as it stands now: a change of an enterprise's section moves its rows.
+    """
+    __tablename__ = "hazard_stats_monthly"
+    __table_args__ = (
+        # An inspector's jurisdiction: its units' rows by month (the whole city: the primary key's month first).
+        Index("ix_hazard_stats_monthly_unit_month", "supervising_unit_id", "month"),
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)          # the month's first day
+    supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    industry: Mapped[str] = mapped_column(String(1), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -28,6 +28,7 @@ contribution and adds its new one, in the same transaction (`_track`, a before_f
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,16 +37,24 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import Integer, case, event, func, inspect, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.chinatime import china_date, parse_date
 from app.extensions import db
-from app.models import Hazard, HazardStatsDaily, HazardStatus, Organisation, Region
+from app.models import (
+    Hazard,
+    HazardStatsDaily,
+    HazardStatsMonthly,
+    HazardStatus,
+    Organisation,
+    OrgKind,
+    Region,
+)
 from app.services import org_codes, replica
 from app.services.access import hazard_scope
-from app.services.policy import region_subtree
+from app.services.policy import hazard_scope_orgs, region_subtree
 
 FIXED_STATUSES = frozenset({HazardStatus.closed, HazardStatus.written_off})
 MAJOR = "major"
@@ -68,7 +77,13 @@ COUNTERS = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_
             # the national table's (migration 0021)
             "general_found", "general_fixed", "major_planned", *PLAN_ITEMS, "listed_district", "listed_township",
             "repeat")
+# The counters the dashboard and the statistics API show (the rest are the national table's): what they sum.
+DASHBOARD = (*COUNTERS[:10], "repeat")
+TREND = ("found", "fixed", "overdue")   # the monthly trend's (the chart and its table)
 KEY = ("day", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source")
+# The monthly rollup's key (models/statistics.HazardStatsMonthly): no enterprise, no day; the enterprise's industry
+# section instead.
+MONTH_KEY = ("month", "supervising_unit_id", "region_id", "industry", "grade", "hazard_type", "source")
 # The hazard columns a contribution reads.
 _READS = ("created_at", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source",
           "status", "rectification_deadline", "closed_at", "overdue", "listed", "five_in_place", "plan_funds",
@@ -190,7 +205,8 @@ def _track(session: Session, _flush_context, _instances) -> None:
     rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in deltas.items()
             if any(counters.values())]
     if rows:
-        session.connection().execute(_upsert(session), rows)
+        _upsert_both(session, rows)
+    _move_industries(session)
 
 
 def _upsert(session: Session):
@@ -199,6 +215,84 @@ def _upsert(session: Session):
     stmt = dialect.insert(table)
     return stmt.on_conflict_do_update(index_elements=list(KEY),
                                       set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS})
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _month_sql(postgres: bool, day: str) -> str:
+    return f"CAST(date_trunc('month', {day}) AS date)" if postgres else f"date({day}, 'start of month')"
+
+
+def _monthly_insert(select_sql: str) -> str:
+    """INSERT … SELECT into the monthly rollup that adds the selected counters to rows already there."""
+    adds = ", ".join(f"{name} = hazard_stats_monthly.{name} + excluded.{name}" for name in COUNTERS)
+    return (f"INSERT INTO hazard_stats_monthly ({', '.join(MONTH_KEY)}, {', '.join(COUNTERS)}) {select_sql} "
+            f"ON CONFLICT ({', '.join(MONTH_KEY)}) DO UPDATE SET {adds}")
+
+
+def _upsert_both(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add the deltas (daily keys) to both rollups; the monthly key takes the enterprise's industry section from
+    its row. PostgreSQL: one statement (the daily upsert as a data-modifying CTE, so a completion's budget holds);
+    SQLite (no such CTE): the daily upsert, then the monthly one."""
+    postgres = _postgresql(session)
+    # Rows in key order, both rollups: concurrent flushes lock the rows they share in the same order (a monthly
+    # row is shared by a region's enterprises), so they wait for each other rather than deadlock.
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in KEY))
+    payload = json.dumps([{**row, "day": row["day"].isoformat()} for row in rows])
+    section = "substr(coalesce(o.industry, ''), 1, 1)"
+    group = ", ".join(str(i) for i in range(1, len(MONTH_KEY) + 1))
+    if postgres:
+        columns = ", ".join([f"{name} {'date' if name == 'day' else 'text' if name in ('grade', 'hazard_type', 'source') else 'bigint'}"
+                             for name in (*KEY, *COUNTERS)])
+        monthly = _monthly_insert(
+            f"SELECT {_month_sql(True, 'v.day')}, v.supervising_unit_id, v.region_id, {section}, v.grade, "
+            f"v.hazard_type, v.source, {', '.join(f'SUM(v.{name})' for name in COUNTERS)} "
+            f"FROM v LEFT JOIN organisation o ON o.id = v.enterprise_id GROUP BY {group} ORDER BY {group}")
+        adds = ", ".join(f"{name} = hazard_stats_daily.{name} + excluded.{name}" for name in COUNTERS)
+        names = ", ".join((*KEY, *COUNTERS))
+        session.connection().execute(text(
+            f"WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({columns})), "
+            f"daily AS (INSERT INTO hazard_stats_daily ({names}) SELECT {names} FROM v "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {adds}) {monthly}"), {"rows": payload})
+        return
+    session.connection().execute(_upsert(session), rows)
+    field = "json_extract(j.value, '$.{}')".format
+    session.connection().execute(text(_monthly_insert(
+        f"SELECT {_month_sql(False, field('day'))}, {field('supervising_unit_id')}, {field('region_id')}, "
+        f"{section}, {field('grade')}, {field('hazard_type')}, {field('source')}, "
+        f"{', '.join(f'SUM({field(name)})' for name in COUNTERS)} "
+        f"FROM json_each(:rows) j LEFT JOIN organisation o ON o.id = {field('enterprise_id')} "
+        f"WHERE true GROUP BY {group} ORDER BY {group}")), {"rows": payload})
+
+
+def _move_industries(session: Session) -> None:
+    """An enterprise whose industry section changes takes its hazards' monthly counters along: its daily rows
+    (which hold every hazard of it, this flush's included) are subtracted under the old section and added under
+    the new one — two statements, only when a section changes (an administrator's edit, an import)."""
+    for obj in list(session.dirty):
+        if not isinstance(obj, Organisation) or obj.kind != OrgKind.enterprise:
+            continue
+        history = inspect(obj).attrs.industry.load_history()
+        if not history.added and not history.deleted:
+            continue
+        if history.deleted:
+            old = history.deleted[0]
+        else:  # set while expired: the row still holds the old value
+            old = session.connection().execute(select(Organisation.industry)
+                                               .where(Organisation.id == obj.id)).scalar()
+        old_section, new_section = (old or "")[:1], (obj.industry or "")[:1]
+        if old_section == new_section:
+            continue
+        month = _month_sql(_postgresql(session), "d.day")
+        for section, sign in ((old_section, -1), (new_section, 1)):
+            session.connection().execute(text(_monthly_insert(
+                f"SELECT {month}, d.supervising_unit_id, d.region_id, CAST(:section AS VARCHAR(1)), d.grade, "
+                f"d.hazard_type, d.source, {', '.join(f'{sign} * SUM(d.{name})' for name in COUNTERS)} "
+                f"FROM hazard_stats_daily d WHERE d.enterprise_id = :enterprise "
+                f"GROUP BY {month}, d.supervising_unit_id, d.region_id, d.grade, d.hazard_type, d.source")),
+                {"section": section, "enterprise": obj.id})
 
 
 def rebuild() -> int:
@@ -221,16 +315,34 @@ def rebuild() -> int:
         for start in range(0, len(ids), 5000):
             db.session.execute(update(Hazard).where(Hazard.id.in_(ids[start:start + 5000]))
                                .values(fixed_on_time=value).execution_options(synchronize_session=False))
-    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in totals.items()]
+    # In key order (day first), as rows written day by day lie, so that a period's rows are read together.
+    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in sorted(totals.items())]
     for start in range(0, len(rows), 5000):
         db.session.execute(HazardStatsDaily.__table__.insert(), rows[start:start + 5000])
-    return len(rows)
+    db.session.execute(HazardStatsMonthly.__table__.delete())
+    months = [dict(zip(MONTH_KEY, key, strict=True), **counters)
+              for key, counters in sorted(_by_month(totals).items())]
+    for start in range(0, len(months), 5000):
+        db.session.execute(HazardStatsMonthly.__table__.insert(), months[start:start + 5000])
+    return len(rows) + len(months)
+
+
+def _by_month(daily: dict[tuple, dict[str, int]]) -> dict[tuple, dict[str, int]]:
+    """The monthly rollup's rows from the daily rollup's (keys as KEY), with the enterprises' sections now."""
+    sections = {oid: (industry or "")[:1] for oid, industry in db.session.execute(
+        select(Organisation.id, Organisation.industry).where(Organisation.kind == OrgKind.enterprise))}
+    months: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for (day, enterprise_id, unit, region, grade, hazard_type, source), counters in daily.items():
+        bucket = months[(day.replace(day=1), unit, region, sections.get(enterprise_id, ""), grade, hazard_type,
+                         source)]
+        for name, value in counters.items():
+            bucket[name] += value
+    return months
 
 
 def differences() -> list[tuple]:
-    """Rollup keys whose counters differ from a fresh count of the hazards (empty when they agree)."""
-    stored = {tuple(getattr(r, k) for k in KEY): {c: getattr(r, c) for c in COUNTERS}
-              for r in db.session.scalars(select(HazardStatsDaily))}
+    """Rollup keys whose counters differ from a fresh count of the hazards (empty when they agree): the daily
+    rollup's keys, and the monthly rollup's as ("monthly", *MONTH_KEY)."""
     fresh: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for row in db.session.execute(select(*[getattr(Hazard, name) for name in _READS])):
         contribution = _contribution(dict(zip(_READS, row, strict=True)))
@@ -238,7 +350,13 @@ def differences() -> list[tuple]:
             for name, value in contribution[1].items():
                 fresh[contribution[0]][name] += value
     zero = dict.fromkeys(COUNTERS, 0)
-    return sorted(key for key in set(stored) | set(fresh) if stored.get(key, zero) != fresh.get(key, zero))
+    wrong = []
+    for table, key, counted in ((HazardStatsDaily, KEY, fresh), (HazardStatsMonthly, MONTH_KEY, _by_month(fresh))):
+        stored = {tuple(getattr(r, k) for k in key): {c: getattr(r, c) for c in COUNTERS}
+                  for r in db.session.scalars(select(table))}
+        found = sorted(k for k in set(stored) | set(counted) if stored.get(k, zero) != counted.get(k, zero))
+        wrong += found if table is HazardStatsDaily else [("monthly", *k) for k in found]
+    return wrong
 
 
 # ------------------------------------------------------------------------------------ queries
@@ -287,9 +405,10 @@ class Figures:
     def yuan(self, name: str) -> Decimal:
         return (Decimal(self.counts[name]) / 100).quantize(Decimal("0.01"))
 
-    def add(self, counts: dict[str, int]) -> None:
+    def add(self, counts: Any, sign: int = 1) -> None:
         for name in COUNTERS:
-            self.counts[name] += int(counts.get(name) or 0)
+            if name in counts:
+                self.counts[name] += sign * int(counts[name] or 0)
 
 
 @dataclass
@@ -310,14 +429,89 @@ def as_row(figures: Figures) -> dict[str, Any]:
             "funds_committed": figures.yuan("funds_committed"), "funds_spent": figures.yuan("funds_spent")}
 
 
-def _where(user, filters: StatsFilters) -> list:
-    t = HazardStatsDaily
-    where = [hazard_scope(user, on=HazardStatsDaily), t.day >= filters.start, t.day <= filters.end]
+Rollup = type[HazardStatsDaily] | type[HazardStatsMonthly]
+
+
+@dataclass
+class Part:
+    """One slice of a period, the rollup that answers it, and whether its figures are added or subtracted."""
+    table: Rollup
+    start: date
+    end: date
+    sign: int = 1
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _past_days(start: date, end: date, today: date) -> int:
+    """How many days of [start, end] can hold hazards found (none are found after today)."""
+    return max(0, (min(end, today) - start).days + 1)
+
+
+def _edge(start: date, end: date, today: date) -> list[Part]:
+    """Days [start, end] of one month, the month not whole: the daily rollup's rows for them, or the month's
+    monthly row less the daily rows of the month's other days — whichever reads fewer days of daily rows (the
+    current month's remaining days hold none, so "this month" and "the year up to today" read almost nothing
+    from the daily rollup)."""
+    first, last = start.replace(day=1), _month_after(start) - timedelta(days=1)
+    others = [(a, b) for a, b in ((first, start - timedelta(days=1)), (end + timedelta(days=1), last)) if a <= b]
+    if sum(_past_days(a, b, today) for a, b in others) < _past_days(start, end, today):
+        return [Part(HazardStatsMonthly, first, first), *[Part(HazardStatsDaily, a, b, -1) for a, b in others]]
+    return [Part(HazardStatsDaily, start, end)]
+
+
+def rollup_parts(user, filters: StatsFilters, group_by: str | None = None, today: date | None = None) -> list[Part]:
+    """Which rollup answers which days of the period — the one place that decides. The monthly rollup answers
+    the whole months of the period unless the figures are grouped or filtered by enterprise, or the caller's
+    scope is an enterprise (a principal's): it has no enterprise. A partial month at either edge comes from the
+    daily rollup, or as its month less the daily rows of the month's other days when that reads fewer (_edge);
+    everything the monthly rollup cannot answer comes from the daily rollup. Both hold the same counters, so the
+    figures are the same whichever answers (tests/test_statistics_monthly.py)."""
+    from app.chinatime import today as china_today
+
+    scope = hazard_scope_orgs(user) if user is not None else None
+    if not (group_by != "enterprise" and filters.enterprise_id is None
+            and (scope is None or scope[0].key in MONTH_KEY)):
+        return [Part(HazardStatsDaily, filters.start, filters.end)]
+    today = today or china_today()
+    if filters.start.replace(day=1) == filters.end.replace(day=1):  # within one month
+        if filters.start.day == 1 and _month_after(filters.end) - timedelta(days=1) == filters.end:
+            return [Part(HazardStatsMonthly, filters.start, filters.start)]
+        return _edge(filters.start, filters.end, today)
+    first = filters.start if filters.start.day == 1 else _month_after(filters.start)
+    last_month = filters.end.replace(day=1)
+    whole_end = filters.end if _month_after(filters.end) - timedelta(days=1) == filters.end else last_month
+    parts = []
+    if filters.start < first:
+        parts += _edge(filters.start, first - timedelta(days=1), today)
+    if first < whole_end:
+        parts.append(Part(HazardStatsMonthly, first, whole_end - timedelta(days=1) if whole_end == last_month
+                          else whole_end))
+    if whole_end == last_month:
+        parts += _edge(last_month, filters.end, today)
+    # The monthly slices are consecutive months: one read of them all.
+    months = [p for p in parts if p.table is HazardStatsMonthly]
+    if len(months) > 1:
+        parts = [Part(HazardStatsMonthly, months[0].start, months[-1].end),
+                 *[p for p in parts if p.table is not HazardStatsMonthly]]
+    return parts
+
+
+def _where(user, filters: StatsFilters, part: Part | None = None) -> list:
+    """The rollup rows of `part` (the whole period on the daily rollup when None) that the filters select."""
+    part = part or Part(HazardStatsDaily, filters.start, filters.end)
+    t = part.table
+    period = t.day if t is HazardStatsDaily else t.month
+    where = [hazard_scope(user, on=t), period >= part.start, period <= part.end]
     if filters.region_id is not None:
         where.append(t.region_id.in_(region_subtree([filters.region_id])))
     if filters.enterprise_id is not None:
         where.append(t.enterprise_id == filters.enterprise_id)
-    if filters.industry:
+    if filters.industry and t is HazardStatsMonthly:
+        where.append(t.industry == filters.industry)
+    elif filters.industry:
         where.append(t.enterprise_id.in_(select(Organisation.id).where(
             Organisation.industry.like(f"{filters.industry}%"))))
     if filters.grade:
@@ -329,8 +523,8 @@ def _where(user, filters: StatsFilters) -> list:
     return where
 
 
-def _sums():
-    return [func.coalesce(func.sum(getattr(HazardStatsDaily, name)), 0).label(name) for name in COUNTERS]
+def _sums(table: Rollup = HazardStatsDaily, names: tuple[str, ...] = COUNTERS):
+    return [func.coalesce(func.sum(getattr(table, name)), 0).label(name) for name in names]
 
 
 def _regions() -> dict[int, tuple[int | None, str]]:
@@ -338,75 +532,113 @@ def _regions() -> dict[int, tuple[int | None, str]]:
         select(Region.id, Region.parent_id, Region.name))}
 
 
-def statistics(user, filters: StatsFilters, group_by: str, language: str | None = None) -> Statistics:
-    """The figures over the rollup: the total, one row per group, and the monthly trend (one pass each)."""
+def statistics(user, filters: StatsFilters, group_by: str, language: str | None = None, *,
+               daily_only: bool = False) -> Statistics:
+    """The figures over the rollups: one row per group, their total and the monthly trend, from one query per
+    part of the period (rollup_parts) grouped by month (or day) and group. `daily_only`: the daily rollup answers
+    all of it (the tests' comparison)."""
     with replica.reads(user):  # may lag a few seconds; the user's own writes never do
-        t = HazardStatsDaily
-        where = _where(user, filters)
+        parent_label = None
+        regions = None
+        if group_by == "region":
+            regions = _regions()
+            if filters.region_id is not None:
+                parent_label = regions.get(filters.region_id, (None, ""))[1]
+                if not any(parent == filters.region_id for parent, _name in regions.values()):
+                    group_by = "enterprise"  # a grid: its enterprises
+        parts = ([Part(HazardStatsDaily, filters.start, filters.end)] if daily_only
+                 else rollup_parts(user, filters, group_by))
         total = Figures(label=_("Total"), link=filters.params())
         trend: dict[str, Figures] = {}
-        for row in db.session.execute(select(t.day, *_sums()).where(*where).group_by(t.day)):
-            month = row.day.strftime("%Y-%m")
-            bucket = trend.setdefault(month, Figures(key=month, label=month))
-            bucket.add(row._mapping)
-            total.add(row._mapping)
+        found: list[tuple[Any, Any, int]] = []   # (group key, counters, sign) per row, every part
+        for part in parts:
+            t = part.table
+            period = t.day if t is HazardStatsDaily else t.month
+            # A part within one month (an edge) is grouped by group alone: fewer, larger groups.
+            by_period = part.start.replace(day=1) != part.end.replace(day=1)
+            stmt, key = _group_key(select(*([period.label("period")] if by_period else [])).select_from(t), t,
+                                   group_by, filters, regions)
+            stmt = stmt.add_columns(key.label("k"), *_sums(t, DASHBOARD)).where(*_where(user, filters, part))
+            for row in db.session.execute(stmt.group_by(*([period] if by_period else []), key)):
+                month = (row.period if by_period else part.start).strftime("%Y-%m")
+                trend.setdefault(month, Figures(key=month, label=month)).add(row._mapping, part.sign)
+                total.add(row._mapping, part.sign)
+                found.append((row.k, row._mapping, part.sign))
         month_start = filters.start.replace(day=1)
         while month_start <= filters.end:  # every month of the period, an empty one as zeros
             month = month_start.strftime("%Y-%m")
             trend.setdefault(month, Figures(key=month, label=month))
-            month_start = (month_start + timedelta(days=32)).replace(day=1)
+            month_start = _month_after(month_start)
         for month, bucket in trend.items():
             first = date.fromisoformat(month + "-01")
-            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            last = _month_after(first) - timedelta(days=1)
             bucket.link = {**filters.params(), "from": max(first, filters.start).isoformat(),
                            "to": min(last, filters.end).isoformat()}
-        parent_label = None
-        if group_by == "region" and filters.region_id is not None:
-            regions = _regions()
-            parent_label = regions.get(filters.region_id, (None, ""))[1]
-            if not any(parent == filters.region_id for parent, _name in regions.values()):
-                group_by = "enterprise"  # a grid: its enterprises
-        rows = _grouped(where, filters, group_by, language)
+        rows = _grouped(found, filters, group_by, language, regions)
         return Statistics(filters, group_by, rows, total, [trend[m] for m in sorted(trend)], parent_label)
 
 
-def _grouped(where: list, filters: StatsFilters, group_by: str, language: str | None) -> list[Figures]:
-    t = HazardStatsDaily
-    groups: dict[Any, Figures] = {}
-    if group_by == "industry":
-        section = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
-        stmt = (select(section.label("k"), *_sums()).join(Organisation, Organisation.id == t.enterprise_id)
-                .where(*where).group_by(section))
-    else:
-        column = {"region": t.region_id, "grade": t.grade, "hazard_type": t.hazard_type, "source": t.source,
-                  "enterprise": t.enterprise_id}[group_by]
-        stmt = select(column.label("k"), *_sums()).where(*where).group_by(column)
-    found = db.session.execute(stmt).all()
+def region_groups(regions: dict[int, tuple[int | None, str]], parent: int | None) -> dict[int, int]:
+    """Each region's group when grouping by region below `parent` (the top tier when None): _ancestor_below."""
+    return {rid: _ancestor_below(regions, rid, parent) for rid in regions}
+
+
+def _group_key(stmt, t: Rollup, group_by: str, filters: StatsFilters,
+               regions: dict[int, tuple[int | None, str]] | None):
+    """(the statement, joined as needed, and the group's expression) for grouping rollup `t` by `group_by`:
+    region → the region right below the one drilled into (0: none), industry → GB/T 4754 section letter."""
     if group_by == "region":
-        regions = _regions()
-        for row in found:
-            key = _ancestor_below(regions, row.k, filters.region_id)
-            figures = groups.setdefault(key, Figures(key=key))
-            figures.add(row._mapping)
+        below = region_groups(regions or _regions(), filters.region_id)
+        if db.session.get_bind().dialect.name == "postgresql" and below:
+            # Each region's group as a table joined by hash (a city has a thousand regions or more), from two
+            # array parameters (a VALUES list of them costs more to compile than the query takes).
+            keys = func.unnest(literal(list(below), postgresql.ARRAY(Integer)),
+                               literal(list(below.values()), postgresql.ARRAY(Integer))
+                               ).table_valued("rid", "k").render_derived(name="group_keys")
+            return stmt.outerjoin(keys, keys.c.rid == t.region_id), func.coalesce(keys.c.k, 0)
+        # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
+        return stmt, (case(below, value=t.region_id, else_=0) if below else literal(0))
+    if group_by == "industry" and t is HazardStatsMonthly:
+        return stmt, t.industry
+    if group_by == "industry":
+        return (stmt.join(Organisation, Organisation.id == t.enterprise_id),
+                func.substr(func.coalesce(Organisation.industry, ""), 1, 1))
+    return stmt, getattr(t, {"grade": "grade", "hazard_type": "hazard_type", "source": "source",
+                             "enterprise": "enterprise_id"}[group_by])
+
+
+def _grouped(found: list[tuple[Any, Any, int]], filters: StatsFilters, group_by: str, language: str | None,
+             regions: dict[int, tuple[int | None, str]] | None = None) -> list[Figures]:
+    groups: dict[Any, Figures] = {}
+    if group_by == "region":
+        for key, counts, sign in found:
+            groups.setdefault(key, Figures(key=key)).add(counts, sign)
         for key, figures in groups.items():
             figures.label = regions.get(key, (None, _("No region")))[1] if key else _("No region")
             figures.link = {**filters.params(), "region": key} if key else filters.params()
-    else:
-        names = {}
-        if group_by == "enterprise":
-            ids = [row.k for row in found]
-            names = dict(db.session.execute(select(Organisation.id, Organisation.name)
-                                            .where(Organisation.id.in_(ids))).all()) if ids else {}
-        for row in found:
-            key = row.k
-            figures = Figures(key=key, label=_label(group_by, key, names, language))
-            figures.add(row._mapping)
-            param = {"industry": "industry", "grade": "grade", "hazard_type": "type", "source": "source",
-                     "enterprise": "enterprise"}[group_by]
+        return _ordered(groups)
+    names = {}
+    if group_by == "enterprise":
+        ids = list({k for k, _counts, _sign in found})
+        names = dict(db.session.execute(select(Organisation.id, Organisation.name)
+                                        .where(Organisation.id.in_(ids))).all()) if ids else {}
+    param = {"industry": "industry", "grade": "grade", "hazard_type": "type", "source": "source",
+             "enterprise": "enterprise"}[group_by]
+    for key, counts, sign in found:
+        figures = groups.get(key)
+        if figures is None:
+            figures = groups[key] = Figures(key=key, label=_label(group_by, key, names, language))
             value = ("none" if group_by == "grade" and not key else key) or None
             figures.link = {**filters.params(), param: value} if value is not None else filters.params()
-            groups[key] = figures
-    return sorted(groups.values(), key=lambda f: (-f.counts["found"], str(f.label)))
+        figures.add(counts, sign)
+    return _ordered(groups)
+
+
+def _ordered(groups: dict[Any, Figures]) -> list[Figures]:
+    """The groups with anything counted (a rollup row left at zero by a move, or a month less its other days,
+    is no group), the most found first."""
+    return sorted((f for f in groups.values() if any(f.counts.values())),
+                  key=lambda f: (-f.counts["found"], str(f.label)))
 
 
 def _ancestor_below(regions: dict[int, tuple[int | None, str]], region_id: int, parent: int | None) -> int:

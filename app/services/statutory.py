@@ -11,6 +11,7 @@ place (statistics.PLAN_ITEMS); listed for supervision (挂牌督办) in all and 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,10 +19,10 @@ from io import BytesIO
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, case, column, distinct, func, literal, select, values
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HazardStatsDaily, Organisation
+from app.models import HazardStatsDaily
 from app.services import exports, statistics
 from app.services.errors import Forbidden, ValidationFailed
 
@@ -70,9 +71,9 @@ class Line:
     def units_checked(self) -> int:
         return self.units
 
-    def add(self, row: Any) -> None:
+    def add(self, row: Any, sign: int = 1) -> None:
         for name in SUMS:
-            self.sums[name] += int(row[name] or 0)
+            self.sums[name] += sign * int(row[name] or 0)
 
     def as_dict(self) -> dict[str, Any]:
         s = self.sums
@@ -108,10 +109,12 @@ def may_see(user) -> bool:
 
 
 def statutory_table(user, period_text: Any, group_by: str, region_id: int | None = None,
-                    language: str | None = None) -> Table:
+                    language: str | None = None, *, daily_only: bool = False) -> Table:
     """The national table for a period, grouped by region (the districts, or the regions right below `region_id`)
-    or by GB/T 4754 industry section, within the caller's scope; two queries over the rollup (the figures, and
-    the distinct enterprises of the total)."""
+    or by GB/T 4754 industry section, within the caller's scope. The sums come from the rollups
+    (statistics.rollup_parts: the monthly one for whole months); units checked (distinct enterprises) from the
+    daily rollup, which alone knows the enterprise, reading only its key columns. `daily_only`: the daily rollup
+    answers all of it (the tests' comparison)."""
     if not may_see(user):
         raise Forbidden(_("The statistics are for inspectors, enterprise principals and administrators."))
     if group_by not in GROUPS:
@@ -119,55 +122,46 @@ def statutory_table(user, period_text: Any, group_by: str, region_id: int | None
                                fields={"group_by": ", ".join(GROUPS)})
     period = parse_period(period_text)
     filters = statistics.StatsFilters(start=period.start, end=period.end, region_id=region_id)
-    t = HazardStatsDaily
-    where = statistics._where(user, filters)
+    daily = statistics.Part(HazardStatsDaily, period.start, period.end)
+    parts = [daily] if daily_only else statistics.rollup_parts(user, filters, group_by)
     lines: dict[Any, Line] = {}
-    parent_label = None
-    # One pass over the rollup: summed per group and enterprise first (so that an enterprise is counted once per
-    # group for "units checked"), then per group; the total's units are the distinct enterprises over all groups.
-    per_enterprise_sums = [func.sum(getattr(t, name)).label(name) for name in SUMS]
-    if group_by == "industry":
-        inner = (select(t.enterprise_id.label("e"), *per_enterprise_sums, func.sum(t.found).label("found"))
-                 .where(*where).group_by(t.enterprise_id).subquery())
-        key = func.substr(func.coalesce(Organisation.industry, ""), 1, 1)
-        stmt = (select(key.label("k"), *_outer_sums(inner)).join(Organisation, Organisation.id == inner.c.e)
-                .group_by(key))
+    regions = statistics._regions() if group_by == "region" else None
+    parent_label = regions.get(region_id, (None, ""))[1] if regions and region_id else None
 
-        def line_of(k):
+    def grouped(stmt, t):
+        stmt, key = statistics._group_key(stmt, t, group_by, filters, regions)
+        return stmt.add_columns(key.label("k")).group_by(key)
+
+    def line_of(k):
+        if group_by == "industry":
             return lines.setdefault(k, Line(key=k or None, label=statistics._label("industry", k, {}, language)))
-    else:
-        regions = statistics._regions()
-        parent_label = regions.get(region_id, (None, ""))[1] if region_id else None
-        below = {rid: statistics._ancestor_below(regions, rid, region_id) for rid in regions}
-        inner = select(t.enterprise_id, *per_enterprise_sums, func.sum(t.found).label("found")).select_from(t)
-        if db.session.get_bind().dialect.name == "postgresql" and below:
-            # Each region's group as a table joined by hash (a city has a thousand regions or more).
-            keys = values(column("rid", Integer), column("k", Integer), name="group_keys").data(list(below.items()))
-            group = func.coalesce(keys.c.k, 0)
-            inner = inner.outerjoin(keys, keys.c.rid == t.region_id)
-        else:  # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
-            group = case(below, value=t.region_id, else_=0) if below else literal(0)
-        inner = inner.add_columns(group.label("k")).where(*where).group_by(group, t.enterprise_id).subquery()
-        stmt = select(inner.c.k, *_outer_sums(inner)).group_by(inner.c.k)
+        label = regions.get(k, (None, ""))[1] if k else _("No region")
+        return lines.setdefault(k, Line(key=k or None, label=label))
 
-        def line_of(k):
-            label = regions.get(k, (None, ""))[1] if k else _("No region")
-            return lines.setdefault(k, Line(key=k or None, label=label))
     total = Line(key=None, label=_("Total"))
-    for row in db.session.execute(stmt):
-        line = line_of(row.k)
-        line.add(row._mapping)
-        line.units = int(row.units or 0)
-        total.add(row._mapping)
-    total.units = db.session.scalar(select(func.count(distinct(t.enterprise_id))).where(*where, t.found > 0)) or 0
-    rows = sorted(lines.values(), key=lambda line: (line.key is None, str(line.label)))
+    for part in parts:
+        t = part.table
+        sums = [func.coalesce(func.sum(getattr(t, name)), 0).label(name) for name in SUMS]
+        stmt = grouped(select(*sums).select_from(t), t).where(*statistics._where(user, filters, part))
+        for row in db.session.execute(stmt):
+            line_of(row.k).add(row._mapping, part.sign)
+            total.add(row._mapping, part.sign)
+    # Units checked: per group, the enterprises with a hazard found in the period (each counted once per group),
+    # and in all (each once): one pass over the daily rollup's key columns for the distinct (group, enterprise).
+    t = HazardStatsDaily
+    pairs = grouped(select(t.enterprise_id.label("e")).select_from(t), t).group_by(t.enterprise_id).where(
+        *statistics._where(user, filters, daily), t.found > 0)
+    units: dict[Any, int] = defaultdict(int)
+    enterprises = set()
+    for row in db.session.execute(pairs):
+        units[row.k] += 1
+        enterprises.add(row.e)
+    for k, count in units.items():
+        line_of(k).units = count
+    total.units = len(enterprises)
+    rows = sorted((line for line in lines.values() if line.units or any(line.sums.values())),
+                  key=lambda line: (line.key is None, str(line.label)))
     return Table(period, group_by, rows, total, parent_label)
-
-
-def _outer_sums(inner) -> list:
-    """The group's sums over the per-enterprise rows, and its units checked (enterprises with a hazard found)."""
-    return [*[func.coalesce(func.sum(inner.c[name]), 0).label(name) for name in SUMS],
-            func.sum(case((inner.c.found > 0, 1), else_=0)).label("units")]
 
 
 def as_json(table: Table) -> dict[str, Any]:
