@@ -88,6 +88,11 @@ def _triage_step(user: User, report_id: int, form_key: str, waiting: str) -> Ite
         yield step
 
 
+# What each triage step records in the report's audit chain (besides task_completed), by what the step did.
+TRIAGE_ACTIONS = {"answered": "public_report_answered", "proposed": "public_reward_proposed",
+                  "declined": "public_reward_declined", "decided": "public_reward_decided"}
+
+
 def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_data: dict[str, Any]) -> None:
     """Validate the task's form, run the engine with what the step submits, and audit it."""
     task = step.task
@@ -100,7 +105,7 @@ def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_d
                data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
                      "data": cleaned})
     report = step.public_report
-    step.audit(audit_data.pop("action"), actor_id=user.id, task_spec=task.spec_name,
+    step.audit(TRIAGE_ACTIONS[audit_data.pop("action")], actor_id=user.id, task_spec=task.spec_name,
                data={"public_report": report.id, "tracking_code": report.tracking_code, **audit_data})
 
 
@@ -121,7 +126,7 @@ def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) ->
         report = step.public_report
         errors: dict[str, str] = {}
         message = text_field(values, "outcome", 2000, errors, required=decision == "reject", keep_lines=True)
-        data: dict[str, Any] = {"action": "public_report_answered", "decision": decision}
+        data: dict[str, Any] = {"action": "answered", "decision": decision}
         submitted: dict[str, Any] = {"decision": decision, "has_contact": has_reporter(report)}
         if decision == "accept":
             hazard = _open_hazard(user, report, values, errors)
@@ -215,9 +220,9 @@ def propose_reward(user: User, report_id: int, values: dict[str, Any]) -> Public
                                   proposed_at=clock.now())
             db.session.add(reward)
             submitted = {"reward": "propose", "reason": reason, "reward_amount": amount}
-            data = {"action": "public_reward_proposed", "amount": amount}
+            data = {"action": "proposed", "amount": amount}
         else:
-            submitted, data = {"reward": "none"}, {"action": "public_reward_declined"}
+            submitted, data = {"reward": "none"}, {"action": "declined"}
         _complete(step, user, submitted, data)
     return reward
 
@@ -246,7 +251,7 @@ def decide_reward(user: User, report_id: int, approve: bool, note: str | None) -
         reward.status = RewardStatus.approved if approve else RewardStatus.refused
         reward.decided_by_id, reward.decided_at, reward.decision_note = user.id, clock.now(), note
         submitted = {"reward_decision": "approve" if approve else "refuse", **({"decision_note": note} if note else {})}
-        _complete(step, user, submitted, {"action": "public_reward_decided", "approved": approve,
+        _complete(step, user, submitted, {"action": "decided", "approved": approve,
                                           "amount": reward.amount})
     return reward
 
