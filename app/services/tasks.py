@@ -32,7 +32,6 @@ class TaskFilters:
     text: str | None = None
     mine_only: bool = False
     unclaimed_only: bool = False
-    hazards_only: bool = False  # only hazards' tasks (the API's task list, whose items carry their hazard)
 
 
 def task_query(user: User, filters: TaskFilters):
@@ -41,8 +40,6 @@ def task_query(user: User, filters: TaskFilters):
     only hazards' tasks."""
     stmt = (select(HumanTask, Hazard).outerjoin(Hazard, Hazard.id == HumanTask.hazard_id)
             .where(HumanTask.status == TaskStatus.open, task_scope(user)))
-    if filters.hazards_only:
-        stmt = stmt.where(HumanTask.hazard_id.is_not(None))
     if filters.mine_only:
         stmt = stmt.where(HumanTask.assignee_id == user.id)
     if filters.unclaimed_only:
@@ -188,7 +185,10 @@ def _ensure_open(task: HumanTask) -> None:
 
 def _why_not(user: User, task_id: int, any_subject: bool) -> None:
     """Raise the error that says why the user cannot act on a task (NotFound, Forbidden or Conflict)."""
-    task = visible_task(user, task_id, any_subject)
+    task = visible_task(user, task_id, any_subject=True)
+    if task.hazard is None and not any_subject:
+        raise Conflict(_("This step belongs to a report: do it on the report's page (%(link)s); nothing was changed.",
+                         link=subjects.task_subject_link(task)))
     check_task_owner(user, task)
     raise Conflict(_("Someone else claimed or completed this task first."))
 
