@@ -209,7 +209,7 @@ def _act(report_id: int, run, done: str, values: dict, errors: dict[str, str] | 
         run()
     except ValidationFailed as exc:
         return _detail(report_id, errors={**exc.fields, **(errors or {})}, values=values, status=422)
-    except (Conflict, Forbidden) as exc:
+    except Conflict as exc:
         flash(exc.message, "warning")
     else:
         flash(done, "success")
