@@ -177,3 +177,32 @@ def test_claim_and_release_of_a_periodic_reports_step_through_the_same_service(a
         assert db.session.get(HumanTask, task_id).assignee_id is None
         assert re.search("task_claimed", " ".join(db.session.scalars(sa.select(AuditEvent.action).where(
             AuditEvent.chain == f"report:{report_id}"))))
+
+
+def test_a_periodic_reports_prepare_step_pointed_at_a_copied_form_still_records_the_figures(app):
+    """The /reports/<id> page renders whatever form the open step has; what the step means (recording the figures)
+    is known by the form's figures field, not by its name, so a copy of the form made in the designer still works."""
+    import json as _json
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        admin = _user("admin")
+        copy = {**forms.get_form("report_prepare").as_dict(), "key": "report_prepare_copy"}
+        forms.save_form(admin.id, "report_prepare_copy", copy)
+        xml = db.session.scalar(sa.select(ProcessVersion.bpmn_xml).where(
+            ProcessVersion.process_key == lifecycle.REPORT_PROCESS, ProcessVersion.active.is_(True)))
+        designer.deploy(admin, lifecycle.REPORT_PROCESS, xml.replace('value="report_prepare"',
+                                                                     'value="report_prepare_copy"'))
+        periodic_reports.open_period("2026Q1")
+        officer = _user("officer_a")
+        report_id = db.session.scalar(sa.select(PeriodicReport.id).where(
+            PeriodicReport.enterprise_id == officer.organisation_id, PeriodicReport.period == "2026Q1"))
+        db.session.remove()
+    client = _signed_in(app, "officer_a")
+    page = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert 'id="report-form"' in page and 'name="figures_checked"' in page
+    token = _csrf(client, f"/reports/{report_id}")
+    resp = client.post(f"/reports/{report_id}", data={"csrf_token": token, "figures_checked": "true"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    with app.app_context():
+        report = db.session.get(PeriodicReport, report_id)
+        assert report.status.value == "signing" and _json.loads(report.figures)["found"] >= 0
