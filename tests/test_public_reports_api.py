@@ -155,3 +155,21 @@ def test_a_step_added_in_the_designer_is_done_through_the_api(app, api):
     assert [t["action"] for t in resp.get_json()["current_tasks"]] == ["answer"]
     again = inspector.post(f"/public-reports/{report_id}/steps/{step['id']}", json={"data": {"opinion": "同意"}})
     assert again.status_code == 409
+
+
+def test_refer_moves_the_report_and_issues_the_answer_again(app, api):
+    from app.models import Organisation
+
+    report_id = _received(app)
+    with app.app_context():
+        west = db.session.scalar(sa.select(Organisation.id).where(Organisation.name == "西山镇安全生产监管站"))
+    resp = api.as_("inspector").post(f"/public-reports/{report_id}/answer", json={"decision": "refer", "unit_id": west})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["status"] == "referred" and body["supervising_unit_id"] == west
+    assert [t["action"] for t in body["current_tasks"]] == ["answer"]
+    west_view = api.as_("inspector_west").get(f"/public-reports/{report_id}")
+    assert west_view.status_code == 200 and west_view.get_json()["current_tasks"][0]["can_act"] is True
+    bad = api.as_("inspector_west").post(f"/public-reports/{report_id}/answer",
+                                         json={"decision": "refer", "unit_id": 2147483647})
+    assert bad.status_code == 422 and "unit_id" in bad.get_json()["fields"]
