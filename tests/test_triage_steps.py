@@ -165,10 +165,9 @@ def test_claim_and_release_of_a_periodic_reports_step_through_the_same_service(a
     # The task page of a report's step leads to the report.
     resp = officer.get(f"/tasks/{task_id}")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/reports/{report_id}")
-    with app.app_context():
-        with app.test_request_context(headers={"Accept-Language": "en"}):
-            released = tasks.release(_user("officer_a"), task_id)
-            assert released.assignee_id is None
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
+        released = tasks.release(_user("officer_a"), task_id)
+        assert released.assignee_id is None
     # Someone who cannot see the report gets 404 for its task.
     other = _signed_in(app, "officer_b")
     resp = other.post(f"/tasks/{task_id}/claim", data={"csrf_token": _csrf(other, "/tasks")})

@@ -38,7 +38,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import forms, hazards, lifecycle
+from app.services import forms, hazards, lifecycle, tasks
 from app.services.access import check_task_owner, task_scope, visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.policy import acting_orgs
@@ -107,7 +107,7 @@ def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_d
     """Validate the task's form, run the engine with what the step submits, and audit it (`audit_data`: the
     step's own event besides task_completed, with its `action`; None: none)."""
     task = step.task
-    form = forms.form_version(task.form_version_id) if task.form_version_id else forms.get_form(task.form_key)
+    form = tasks.task_form(task)
     if audit_data is None:  # a step of its own form: the form says what is submitted
         cleaned = forms.validate(form, submitted)
     else:
