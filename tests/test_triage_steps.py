@@ -178,7 +178,7 @@ def test_claim_and_release_of_a_periodic_reports_step_through_the_same_service(a
             AuditEvent.chain == f"report:{report_id}"))))
 
 
-def test_a_periodic_reports_prepare_step_pointed_at_a_copied_form_still_records_the_figures(app):
+def test_a_periodic_reports_steps_pointed_at_copied_forms_still_record_the_figures_and_the_state(app):
     """The /reports/<id> page renders whatever form the open step has; what the step means (recording the figures)
     is known by the form's figures field, not by its name, so a copy of the form made in the designer still works."""
     import json as _json
@@ -189,8 +189,11 @@ def test_a_periodic_reports_prepare_step_pointed_at_a_copied_form_still_records_
         forms.save_form(admin.id, "report_prepare_copy", copy)
         xml = db.session.scalar(sa.select(ProcessVersion.bpmn_xml).where(
             ProcessVersion.process_key == lifecycle.REPORT_PROCESS, ProcessVersion.active.is_(True)))
+        sign_copy = {**forms.get_form("report_sign").as_dict(), "key": "report_sign_copy"}
+        forms.save_form(admin.id, "report_sign_copy", sign_copy)
         designer.deploy(admin, lifecycle.REPORT_PROCESS, xml.replace('value="report_prepare"',
-                                                                     'value="report_prepare_copy"'))
+                                                                     'value="report_prepare_copy"')
+                        .replace('value="report_sign"', 'value="report_sign_copy"'))
         periodic_reports.open_period("2026Q1")
         officer = _user("officer_a")
         report_id = db.session.scalar(sa.select(PeriodicReport.id).where(
@@ -205,3 +208,9 @@ def test_a_periodic_reports_prepare_step_pointed_at_a_copied_form_still_records_
     with app.app_context():
         report = db.session.get(PeriodicReport, report_id)
         assert report.status.value == "signing" and _json.loads(report.figures)["found"] >= 0
+    principal = _signed_in(app, "principal_a")
+    token = _csrf(principal, f"/reports/{report_id}")
+    resp = principal.post(f"/reports/{report_id}", data={"csrf_token": token, "sign_decision": "approve"})
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.get(PeriodicReport, report_id).status.value == "submitted"
