@@ -289,15 +289,17 @@ def test_reminders_before_the_due_date_then_none_once_submitted(app):
         assert not _report_of(ENT_A).late
 
 
-def test_a_reports_task_is_not_done_through_the_hazard_task_api(app, api):
+def test_a_reports_task_is_claimed_but_not_done_through_the_hazard_task_api(app, api):
+    """Claim and release work for every subject's task (issue 15 follow-up); completing is the report's own."""
     with app.app_context():
         periodic_reports.open_period("2026Q4")
         task_id = _open_task(_report_of(ENT_A)).id
         db.session.remove()
     officer = api.as_("officer_a")
     for action in ("claim", "release"):
-        assert officer.post(f"/tasks/{task_id}/{action}").status_code == 404
-    assert officer.post(f"/tasks/{task_id}/complete", json={"data": {"figures_checked": True}}).status_code == 404
-    assert officer.get(f"/tasks/{task_id}").status_code == 404
+        assert officer.post(f"/tasks/{task_id}/{action}").status_code == 200
+    assert officer.post(f"/tasks/{task_id}/complete", json={"data": {"figures_checked": True}}).status_code == 409
+    assert officer.get(f"/tasks/{task_id}").get_json()["subject"]["kind"] == "periodic_report"
+    assert api.as_("officer_b").post(f"/tasks/{task_id}/claim").status_code == 404
     with app.app_context():
         assert _report_of(ENT_A).status.value == "preparing"

@@ -112,7 +112,9 @@ def check_task_owner(user: User, task: HumanTask) -> None:
         raise Forbidden(_("You did the earlier step this one checks, and this step must be done by a different "
                           "person (four-eyes): a colleague has to do it."))
     if task.assignee_id is not None and task.assignee_id != user.id:
-        raise Forbidden(_("This task has been claimed by someone else."))
+        holder = task.assignee
+        raise Forbidden(_("%(name)s has claimed this task and is working on it; ask them, or wait until they release "
+                          "it.", name=holder.display_name if holder is not None else "?"))
 
 
 def people_of(organisation_id: int) -> list[str]:

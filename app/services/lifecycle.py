@@ -31,7 +31,7 @@ from app.models import (
     TimerStatus,
 )
 from app.services import audit, deadlines, forms, notifications, statistics, statuses, subjects
-from app.services.policy import lane_owner, people, task_owners, unit_chain
+from app.services.policy import lane_owner, people, role_for_lane, task_owners, unit_chain
 
 # What a hazard's instance starts with: the names its diagram's conditions and scripts may read from the start.
 START_DATA = ("hazard_id", "hazard_number", "title", "hazard_type", "source")
@@ -219,8 +219,9 @@ def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, ac
     if snapshot.completed:
         report.status, report.submitted_at, report.signed_by_id = ReportStatus.submitted, now, actor_id
     else:
-        forms_open = {t.form_key for t in snapshot.ready_tasks}
-        report.status = ReportStatus.signing if "report_sign" in forms_open else ReportStatus.preparing
+        # Waiting for the principal when a step in the principal's lane is open (whatever form the designer gave it).
+        signing = any(role_for_lane(t.lane) == Role.principal for t in snapshot.ready_tasks)
+        report.status = ReportStatus.signing if signing else ReportStatus.preparing
     report.updated_at = now
 
 

@@ -206,6 +206,11 @@ class ReportView:
     steps: list[HumanTask] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
 
+    @property
+    def prepares(self) -> bool:
+        """The open step is the preparing one (its form records the figures)."""
+        return records_figures(self.form)
+
 
 def report_view(user: User, report_id: int) -> ReportView:
     report = visible_report(user, report_id)
@@ -221,6 +226,16 @@ def report_events(report: PeriodicReport) -> list[AuditEvent]:
     """The report's audit chain, oldest first (the caller has the report through visible_report)."""
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.chain == audit.report_chain(report.id))
                                    .options(joinedload(AuditEvent.actor)).order_by(AuditEvent.seq)))
+
+
+# The field of the preparing step's form where the officer confirms the figures (forms/report_prepare.json).
+FIGURES_FIELD = "figures_checked"
+
+
+def records_figures(form: forms.FormDefinition | None) -> bool:
+    """Whether completing a step with this form records the figures computed now: the preparing step, known by
+    its form's figures field — so a step pointed at a copy of the form in the designer still records them."""
+    return form is not None and FIGURES_FIELD in form.schema.get("properties", {})
 
 
 def _task_form(task: HumanTask) -> forms.FormDefinition:
@@ -276,7 +291,7 @@ def complete_step(user: User, report_id: int, data: Any) -> PeriodicReport:
         form = _task_form(task)
         cleaned = forms.validate(form, data)
         submitted = dict(cleaned)
-        if task.form_key == "report_prepare":
+        if records_figures(form):
             submitted["figures"] = compute_figures(step.report)
             submitted.setdefault("remarks", "")
         step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, submitted), actor_id=user.id,

@@ -22,6 +22,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.clock import clock
 from app.extensions import db
@@ -37,7 +38,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import forms, hazards, lifecycle
+from app.services import forms, hazards, lifecycle, tasks
 from app.services.access import check_task_owner, task_scope, visible_hazard
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.policy import acting_orgs
@@ -51,6 +52,17 @@ REWARD_MAX_YUAN = Decimal(1000000)
 ANSWER_FORM, PROPOSE_FORM, DECIDE_FORM = lifecycle.TRIAGE_ANSWER_FORM, "public_reward_propose", "public_reward_decide"
 
 
+KNOWN_FORMS = (ANSWER_FORM, PROPOSE_FORM, DECIDE_FORM)
+
+
+def open_steps(report: PublicReport) -> list[HumanTask]:
+    """Every open task of the report's triage, oldest first: the known steps (answer, reward) and any step an
+    administrator added in the designer (done with its own form: complete_step)."""
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.public_report_id == report.id,
+                                                           HumanTask.status == TaskStatus.open)
+                                   .options(joinedload(HumanTask.assignee)).order_by(HumanTask.id)))
+
+
 def open_step(report: PublicReport, form_key: str) -> HumanTask | None:
     """The report's open triage task showing this form, if any."""
     return db.session.scalar(select(HumanTask).where(HumanTask.public_report_id == report.id,
@@ -60,9 +72,11 @@ def open_step(report: PublicReport, form_key: str) -> HumanTask | None:
 
 
 @contextmanager
-def _triage_step(user: User, report_id: int, form_key: str, waiting: str) -> Iterator[InstanceStep]:
-    """The unit of work completing the report's open task with this form: the instance locked, the task still open
-    and this user's to do (`waiting`: the Conflict's words when no such step is open)."""
+def _triage_step(user: User, report_id: int, form_key: str | None, waiting: str,
+                 task_id: int | None = None) -> Iterator[InstanceStep]:
+    """The unit of work completing the report's open task with this form (or, `task_id`, this open task of the
+    report): the instance locked, the task still open and this user's to do (`waiting`: the Conflict's words when
+    no such step is open)."""
     report = visible_report(user, report_id)
     if report.instance_id is None and report.status in OPEN:  # received before the triage process: start it now
         try:
@@ -71,7 +85,8 @@ def _triage_step(user: User, report_id: int, form_key: str, waiting: str) -> Ite
         except BaseException:
             db.session.rollback()
             raise
-    task = open_step(report, form_key)
+    task = open_step(report, form_key) if form_key is not None else next(
+        (t for t in open_steps(report) if t.id == task_id), None)
     if task is None:
         raise Conflict(waiting)
     task_id = task.id
@@ -93,20 +108,41 @@ TRIAGE_ACTIONS = {"answered": "public_report_answered", "proposed": "public_rewa
                   "declined": "public_reward_declined", "decided": "public_reward_decided"}
 
 
-def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_data: dict[str, Any]) -> None:
-    """Validate the task's form, run the engine with what the step submits, and audit it."""
+def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_data: dict[str, Any] | None) -> None:
+    """Validate the task's form, run the engine with what the step submits, and audit it (`audit_data`: the
+    step's own event besides task_completed, with its `action` — a key of TRIAGE_ACTIONS; None: none)."""
     task = step.task
-    form = forms.form_version(task.form_version_id) if task.form_version_id else forms.get_form(task.form_key)
-    cleaned = forms.validate(form, {k: v for k, v in submitted.items() if k in form.schema.get("properties", {})})
-    data = {**submitted, **cleaned}
+    form = tasks.task_form(task)
+    if audit_data is None:  # a step of its own form: the form says what is submitted
+        cleaned = forms.validate(form, submitted)
+    else:
+        cleaned = forms.validate(form, {k: v for k, v in submitted.items() if k in form.schema.get("properties", {})})
+    data = {**submitted, **cleaned} if audit_data is not None else cleaned
     step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, data), actor_id=user.id,
              completed_task_uuid=task.task_uuid)
     step.audit("task_completed", actor_id=user.id, task_spec=task.spec_name,
                data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
                      "data": cleaned})
+    if audit_data is None:
+        return
     report = step.public_report
     step.audit(TRIAGE_ACTIONS[audit_data.pop("action")], actor_id=user.id, task_spec=task.spec_name,
                data={"public_report": report.id, "tracking_code": report.tracking_code, **audit_data})
+
+
+def complete_step(user: User, report_id: int, task_id: int, data: Any) -> PublicReport:
+    """Do an open step of the report's triage that is not one of the known ones (answer, reward proposal, reward
+    decision) — e.g. a review an administrator added in the designer, or a step pointed at a copied form — with its
+    own form, validated like any task's form, in one unit of work. The known steps are done by answer,
+    propose_reward and decide_reward, which do what they mean."""
+    with _triage_step(user, report_id, None, _("This step is no longer open; nothing was changed."),
+                      task_id=task_id) as step:
+        if step.task.form_key in KNOWN_FORMS:
+            raise Conflict(_("This step is done with its own action on the report's page (answer or reward); "
+                             "nothing was changed."))
+        _complete(step, user, data if isinstance(data, dict) else {}, None)
+        step.public_report.updated_at = clock.now()
+    return step.public_report
 
 
 def _required_id(values: dict[str, Any], name: str, errors: dict[str, str]) -> int | None:

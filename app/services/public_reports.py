@@ -27,7 +27,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import false, select
+from sqlalchemy import exists, false, select
 from sqlalchemy.exc import IntegrityError
 
 from app.chinatime import parse_date
@@ -527,10 +527,32 @@ def _unit_scope(user: User):
     return PublicReport.supervising_unit_id.in_(acting_orgs(user))
 
 
-def unit_reports(user: User, page: int = 1, per_page: int = 20) -> Page:
-    """The reports the user's unit (and the units below it) answer, newest first: inspectors only."""
+def overdue_clause(now: datetime):
+    """A report with an open triage step past its due time (the first answer's deadline, or a step's own)."""
+    return exists().where(HumanTask.public_report_id == PublicReport.id, HumanTask.status == TaskStatus.open,
+                          HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+
+
+def overdue_ids(reports: list[PublicReport]) -> set[int]:
+    """Which of these reports have an open step past its due time (overdue_clause), in one statement."""
+    ids = [r.id for r in reports]
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(PublicReport.id).where(PublicReport.id.in_(ids),
+                                                                overdue_clause(clock.now()))))
+
+
+def unit_reports(user: User, page: int = 1, per_page: int = 20, status: PublicReportStatus | None = None,
+                 overdue: bool | None = None) -> Page:
+    """The reports the user's unit (and the units below it) answer, newest first: inspectors only; `status`, and
+    `overdue` (an open step past its due time, or not), narrow it."""
     scope = _unit_scope(user)
     stmt = select(PublicReport).where(scope if scope is not None else false())
+    if status is not None:
+        stmt = stmt.where(PublicReport.status == status)
+    if overdue is not None:
+        late = overdue_clause(clock.now())
+        stmt = stmt.where(late if overdue else ~late)
     rows = db.session.scalars(stmt.order_by(PublicReport.id.desc()).offset((page - 1) * per_page).limit(per_page + 1))
     return paginate(stmt, page, per_page, rows)
 

@@ -32,7 +32,6 @@ class TaskFilters:
     text: str | None = None
     mine_only: bool = False
     unclaimed_only: bool = False
-    hazards_only: bool = False  # only hazards' tasks (the API's task list, whose items carry their hazard)
 
 
 def task_query(user: User, filters: TaskFilters):
@@ -41,8 +40,6 @@ def task_query(user: User, filters: TaskFilters):
     only hazards' tasks."""
     stmt = (select(HumanTask, Hazard).outerjoin(Hazard, Hazard.id == HumanTask.hazard_id)
             .where(HumanTask.status == TaskStatus.open, task_scope(user)))
-    if filters.hazards_only:
-        stmt = stmt.where(HumanTask.hazard_id.is_not(None))
     if filters.mine_only:
         stmt = stmt.where(HumanTask.assignee_id == user.id)
     if filters.unclaimed_only:
@@ -138,12 +135,47 @@ def nav_task_count_queries(user: User):
     return count_upto_query(stmt, NAV_COUNT_CAP + 1), stmt.where(_overdue_clause(clock.now())).exists()
 
 
-def visible_task(user: User, task_id: int) -> HumanTask:
-    """The task if its hazard is visible to the user (else NotFound); ownership is checked separately."""
+def visible_task(user: User, task_id: int, any_subject: bool = False) -> HumanTask:
+    """The task if its subject is visible to the user (else NotFound); ownership is checked separately.
+    `any_subject`: a periodic report's or a public report's task too (claim and release); else only a hazard's
+    (the task page and completing: the other subjects' steps are done on their own pages)."""
     task = db.session.get(HumanTask, task_id, options=[joinedload(HumanTask.hazard).joinedload(Hazard.enterprise)])
-    if task is None or task.hazard is None or not can_see_hazard(user, task.hazard):
+    if task is None or not _can_see_subject(user, task, any_subject):
         raise NotFound(_("Task %(id)s was not found.", id=task_id))
     return task
+
+
+def _can_see_subject(user: User, task: HumanTask, any_subject: bool) -> bool:
+    if task.hazard is not None:
+        return can_see_hazard(user, task.hazard)
+    if not any_subject:
+        return False
+    from app.services import periodic_reports, public_reports  # they use this module's may_act
+
+    try:
+        if task.report_id is not None:
+            periodic_reports.visible_report(user, task.report_id)
+        elif task.public_report_id is not None:
+            public_reports.visible_report(user, task.public_report_id)
+        else:
+            return False
+    except NotFound:
+        return False
+    return True
+
+
+def subject_label(task: HumanTask) -> str:
+    """What a task is about, in a few words for a message: the hazard's number, the report's period or the public
+    report's tracking code."""
+    if task.hazard is not None:
+        return task.hazard.number
+    subjects.load_subjects([task])
+    subject = getattr(task, "subject", None)
+    if task.report_id is not None and subject is not None:
+        return _("hazard report %(period)s", period=subject.period)
+    if task.public_report_id is not None and subject is not None:
+        return _("public report %(code)s", code=subject.tracking_code)
+    return f"#{task.id}"
 
 
 def _ensure_open(task: HumanTask) -> None:
@@ -151,18 +183,23 @@ def _ensure_open(task: HumanTask) -> None:
         raise Conflict(_("This task has already been completed; nothing was changed."))
 
 
-def _why_not(user: User, task_id: int) -> None:
+def _why_not(user: User, task_id: int, any_subject: bool) -> None:
     """Raise the error that says why the user cannot act on a task (NotFound, Forbidden or Conflict)."""
-    task = visible_task(user, task_id)
+    task = visible_task(user, task_id, any_subject=True)
+    if task.hazard is None and not any_subject:
+        raise Conflict(_("This step belongs to a report: do it on the report's page (%(link)s); nothing was changed.",
+                         link=subjects.task_subject_link(task)))
     check_task_owner(user, task)
     raise Conflict(_("Someone else claimed or completed this task first."))
 
 
-def _task_step(user: User, task_id: int, **options):
+def _task_step(user: User, task_id: int, any_subject: bool = False, **options):
     """The unit of work for an action on one task: its instance locked only if the task is in the user's scope and
-    is a hazard's (a periodic report's steps are done on the report's page: services/periodic_reports.py)."""
-    return instance_step(task_id=task_id, task_scope=and_(task_scope(user), HumanTask.hazard_id.is_not(None)),
-                         missing=lambda: _why_not(user, task_id), **options)
+    is a hazard's — or, `any_subject` (claim, release, delegate), any subject's (a periodic or public report's steps
+    are completed on their own pages: services/periodic_reports.py, services/public_answers.py)."""
+    scope = task_scope(user) if any_subject else and_(task_scope(user), HumanTask.hazard_id.is_not(None))
+    return instance_step(task_id=task_id, task_scope=scope, missing=lambda: _why_not(user, task_id, any_subject),
+                         **options)
 
 
 def _open_task(user: User, step: InstanceStep) -> HumanTask:
@@ -176,8 +213,8 @@ def _open_task(user: User, step: InstanceStep) -> HumanTask:
 
 
 def claim(user: User, task_id: int) -> HumanTask:
-    """Take a group task so that only this user works on it."""
-    with _task_step(user, task_id) as step:
+    """Take a group task so that only this user works on it (a task of any subject)."""
+    with _task_step(user, task_id, any_subject=True) as step:
         task = _open_task(user, step)
         task.assignee_id = user.id
         step.audit("task_claimed", actor_id=user.id, task_spec=task.spec_name)
@@ -185,8 +222,8 @@ def claim(user: User, task_id: int) -> HumanTask:
 
 
 def release(user: User, task_id: int) -> HumanTask:
-    """Give a claimed task back to the group."""
-    with _task_step(user, task_id) as step:
+    """Give a claimed task back to the group (a task of any subject)."""
+    with _task_step(user, task_id, any_subject=True) as step:
         task = _open_task(user, step)
         if task.assignee_id != user.id:
             raise Conflict(_("You have not claimed this task, so there is nothing to release."))
@@ -196,8 +233,8 @@ def release(user: User, task_id: int) -> HumanTask:
 
 
 def delegate(user: User, task_id: int, to_user_id: Any) -> HumanTask:
-    """Hand a task to a colleague who holds the same role for the same organisation."""
-    with _task_step(user, task_id) as step:
+    """Hand a task to a colleague who holds the same role for the same organisation (a task of any subject)."""
+    with _task_step(user, task_id, any_subject=True) as step:
         task = _open_task(user, step)
         target = db.session.get(User, to_user_id) if isinstance(to_user_id, int) else None
         if target is None or not target.active:

@@ -67,6 +67,10 @@ def test_a_public_report_from_a_phone_to_a_fixed_hazard_and_a_reward(browser):
     inspector.wait_for_selector("#reporter-details")
     assert NAME in inspector.inner_text("#reporter-details") and MOBILE in inspector.inner_text("#reporter-details")
     check(inspector, "unit-detail", browser)
+    # Inspectors of the unit share the queue: the inspector takes the answer step from the report's page.
+    inspector.click("#open-steps .hl-claim")
+    inspector.wait_for_selector(".hl-flash.alert-success")
+    assert inspector.locator("#open-steps .hl-release").count() == 1
     inspector.click("text=受理：为企业登记隐患")
     inspector.fill("#a-title", "成品仓库安全出口被纸箱堵塞")
     inspector.fill("#a-location", "成品仓库东侧安全出口")

@@ -16,6 +16,7 @@ from app.web.api import (  # noqa: F401  (declare the views on `bp`)
     public,
     routes,
     statuses,
+    triage,
 )
 from app.web.api.blueprint import DESCRIPTION, PREFIX, Api, bp, empty_means_absent
 

@@ -19,7 +19,18 @@ from app.extensions import db, limiter
 from app.models import Attachment as AttachmentModel
 from app.models import Hazard as HazardModel
 from app.models import HumanTask, User
-from app.services import attachments, auth, exports, forms, hazards, idempotency, statistics, statutory, tasks
+from app.services import (
+    attachments,
+    auth,
+    exports,
+    forms,
+    hazards,
+    idempotency,
+    statistics,
+    statutory,
+    subjects,
+    tasks,
+)
 from app.services.errors import ServiceError, Unauthorized, ValidationFailed
 from app.web import exporting
 from app.web.api import schemas as s
@@ -247,24 +258,50 @@ def get_hazard(hazard_id: int):
 def list_tasks(args: dict[str, Any]):
     filters = tasks.TaskFilters(grade=args.get("grade"), status=args.get("status"),
                                 enterprise_id=args.get("enterprise"), overdue=args.get("overdue"),
-                                text=args.get("q"), hazards_only=True)
+                                text=args.get("q"))
     page = tasks.list_tasks(caller(), filters, args["page"], args["per_page"])
-    return replace(page, items=[Extended(task, hazard=hazard) for task, hazard in page.items])
+    return replace(page, items=[Extended(task, hazard=hazard, subject=subject_of(task, hazard))
+                                for task, hazard in page.items])
+
+
+# The API's name and path of each kind of subject (services/subjects.py names them hazard, report, public_report).
+SUBJECT_PATHS = {"hazard": ("hazard", "/api/v1/hazards/{}"), "report": ("periodic_report", "/api/v1/reports/periodic/{}"),
+                 "public_report": ("public_report", "/api/v1/public-reports/{}")}
+
+
+def subject_of(task: HumanTask, hazard: Any) -> dict[str, Any]:
+    """A task's `subject` item: kind, id, title and its URL in this API (a report's subject read beforehand by
+    subjects.load_subjects, as list_tasks does)."""
+    if hazard is not None:
+        kind, subject_id, title = "hazard", hazard.id, hazard.title
+    else:
+        if not hasattr(task, "subject"):
+            subjects.load_subjects([task])
+        found = getattr(task, "subject", None)
+        if task.report_id is not None:
+            kind, subject_id = "report", task.report_id
+            title = f"{found.period} · {found.enterprise.name}" if found is not None else ""
+        else:
+            kind, subject_id = "public_report", task.public_report_id
+            title = found.tracking_code if found is not None else ""
+    name, path = SUBJECT_PATHS[kind]
+    return {"kind": name, "id": subject_id, "title": title, "url": path.format(subject_id)}
 
 
 @bp.route(f"/tasks/<{ID}:task_id>", methods=["GET"])
 @bp.response(200, s.TaskDetail)
 @errors(401, 404)
-@bp.doc(summary="A task with its hazard and the definition of its form")
+@bp.doc(summary="A task with its subject (`hazard` null unless a hazard's) and the definition of its form")
 def get_task(task_id: int):
-    task = tasks.visible_task(caller(), task_id)
-    return Extended(task, form=tasks.shown_form(task).as_dict())
+    task = tasks.visible_task(caller(), task_id, any_subject=True)
+    return Extended(task, form=tasks.shown_form(task).as_dict(), subject=subject_of(task, task.hazard))
 
 
 @bp.route(f"/tasks/<{ID}:task_id>/claim", methods=["POST"])
 @bp.response(200, s.Task)
 @errors(401, 403, 404, 409)
-@bp.doc(summary="Claim a group task")
+@bp.doc(summary="Claim a group task (of any subject): colleagues no longer see it in their lists, and are refused "
+                "it (403, naming who claimed it) until it is released")
 def claim_task(task_id: int):
     return tasks.claim(caller(), task_id)
 
@@ -272,7 +309,7 @@ def claim_task(task_id: int):
 @bp.route(f"/tasks/<{ID}:task_id>/release", methods=["POST"])
 @bp.response(200, s.Task)
 @errors(401, 403, 404, 409)
-@bp.doc(summary="Release a claimed task")
+@bp.doc(summary="Release a claimed task (of any subject) to the group")
 def release_task(task_id: int):
     return tasks.release(caller(), task_id)
 
@@ -290,7 +327,8 @@ def delegate_task(body: dict[str, int], task_id: int):
 @bp.arguments(s.Completion)
 @bp.response(200, s.TaskWithHazard)
 @errors(400, 401, 403, 404, 409, 413)
-@bp.doc(summary="Complete a task with its form data")
+@bp.doc(summary="Complete a hazard's task with its form data (a periodic or public report's step is done through "
+                "its subject's endpoints: 409 here)")
 @idempotent(tasks.visible_task, acts_on="task_id")
 def complete_task(body: dict[str, Any], task_id: int):
     return tasks.complete(caller(), task_id, body["data"])

@@ -250,11 +250,11 @@ class HazardExportQuery(HazardQuery):
 
 
 class TaskQuery(QuerySchema):
-    grade = Choice(GRADES)
-    status = StatusChoice(metadata={"description": "The hazard's status"})
-    enterprise = Id(metadata={"description": "Enterprise id"})
+    grade = Choice(GRADES, metadata={"description": "The hazard's grade (only hazards' tasks)"})
+    status = StatusChoice(metadata={"description": "The hazard's status (only hazards' tasks)"})
+    enterprise = Id(metadata={"description": "The hazard's enterprise id (only hazards' tasks)"})
     overdue = Flag(metadata={"description": "Only overdue (true) or only not overdue (false) tasks"})
-    q = Text(max_length=200, metadata={"description": "Text in the hazard's number or title"})
+    q = Text(max_length=200, metadata={"description": "Text in the hazard's number or title (only hazards' tasks)"})
     page = Int(1, INT_MAX, load_default=1)
     per_page = Int(1, 200, load_default=50)
 
@@ -349,6 +349,26 @@ class TaskWithHazard(Task):
     hazard = out(fields.Nested(HazardSummary))
 
 
+class Subject(Schema):
+    """What a task is about (services/subjects.py): a hazard, an enterprise's periodic report, or a public report."""
+
+    kind = out(fields.String(), enum=["hazard", "periodic_report", "public_report"])
+    id = out(fields.Integer())
+    title = out(fields.String(), description="A hazard's title, a periodic report's period and enterprise, a public "
+                                             "report's tracking code")
+    url = out(fields.String(), description="The subject in this API: /api/v1/hazards/{id}, "
+                                           "/api/v1/reports/periodic/{id} or /api/v1/public-reports/{id}")
+
+
+class TaskItem(Task):
+    """An open task of any subject. `hazard` is the hazard's summary for a hazard's task and null for a periodic or
+    public report's (`subject` names it; its steps are done through that subject's endpoints)."""
+
+    hazard = out(fields.Nested(HazardSummary, allow_none=True), nullable=True,
+                 description="A hazard's task: its hazard; null for a task of another subject")
+    subject = out(fields.Nested(Subject))
+
+
 class Form(Schema):
     key = out(fields.String())
     title = out(fields.Dict(keys=fields.String(), values=fields.String()), description="Per language")
@@ -357,7 +377,7 @@ class Form(Schema):
     fields = out(fields.List(fields.Dict()), description="Display hints per field: widget, labels, choices")
 
 
-class TaskDetail(TaskWithHazard):
+class TaskDetail(TaskItem):
     form = out(fields.Nested(Form), description="The form to fill in (the version this task was given)")
 
 
@@ -412,7 +432,7 @@ class HazardPage(CountedPage):
 
 
 class TaskPage(CountedPage):
-    items = out(fields.List(fields.Nested(TaskWithHazard)))
+    items = out(fields.List(fields.Nested(TaskItem)))
 
 
 # Statistics (issue 14; the definitions are services/statistics.py's) ----------------------------------------

@@ -2,6 +2,8 @@
 inspectors' list of the reports their unit answers, where reading a reporter's identity is audited."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from io import BytesIO
 
 from flask import (
@@ -21,12 +23,14 @@ from flask_login import current_user, login_required
 
 from app.clock import clock
 from app.extensions import limiter
-from app.services import exports, forms, public_answers, public_reports
-from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.models import HumanTask
+from app.services import exports, forms, public_answers, public_reports, tasks
+from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises
 from app.web.pages.enterprises import SEARCH_LIMIT, EnterprisePicker
-from app.web.pages.view import text_in
+from app.web.pages.formview import field_views, typed_values
+from app.web.pages.view import task_title, text_in
 
 bp = Blueprint("public", __name__)
 
@@ -134,9 +138,38 @@ def unit_list():
                            now=clock.now())
 
 
+@dataclass
+class StepView:
+    """An open step of the report's triage as the page shows it: a known one (answer, reward: their own UI below)
+    or one with its own form, rendered by the generic task form renderer (formview.field_views)."""
+    task: HumanTask
+    known: bool
+    actionable: bool
+    form: forms.FormDefinition | None = None
+    fields: list = dc_field(default_factory=list)
+    refused: str | None = None
+
+
+def _steps(report, step_id: int | None, values: dict | None, errors: dict[str, str] | None,
+           refused: str | None) -> list[StepView]:
+    views = []
+    for task in public_answers.open_steps(report):
+        view = StepView(task, task.form_key in public_answers.KNOWN_FORMS, tasks.may_act(current_user, task))
+        if not view.known:
+            view.form = tasks.shown_form(task)
+            mine = task.id == step_id
+            if view.actionable:
+                view.fields = field_views(view.form, current_user, values if mine else None, errors if mine else None)
+            view.refused = refused if mine else None
+        views.append(view)
+    return views
+
+
 def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None, values: dict | None = None,
-            status: int = 200):
+            status: int = 200, step_id: int | None = None, refused: str | None = None):
     report = public_reports.visible_report(current_user, report_id)
+    steps = _steps(report, step_id, values, errors, refused)
+    known = {v.task.form_key: v for v in steps if v.known}
     hazard_types = [(c["value"], text_in(c["label"], c["value"]))
                     for c in forms.get_form("report").field("hazard_type").get("choices", [])]
     picker = None if report.enterprise_id else enterprises.picker(current_user, (values or {}).get("enterprise_id"),
@@ -146,9 +179,15 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
                            errors=errors or {}, values=values or {}, hazard_types=hazard_types, picker=picker,
                            units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
                            may_decide=public_answers.may_decide_rewards(current_user),
-                           open=public_answers.open_step(report, public_answers.ANSWER_FORM) is not None,
-                           propose_open=public_answers.open_step(report, public_answers.PROPOSE_FORM) is not None,
-                           decide_open=public_answers.open_step(report, public_answers.DECIDE_FORM) is not None), status
+                           steps=steps, back=url_for("public.unit_detail", report_id=report.id),
+                           open=_may(known, public_answers.ANSWER_FORM),
+                           propose_open=_may(known, public_answers.PROPOSE_FORM),
+                           decide_open=_may(known, public_answers.DECIDE_FORM)), status
+
+
+def _may(known: dict, form_key: str) -> bool:
+    """Whether the known step showing this form is open and the user's to do now (not claimed by a colleague)."""
+    return form_key in known and known[form_key].actionable
 
 
 @bp.get("/public-reports/<int(max=2147483647):report_id>")
@@ -174,6 +213,29 @@ def _act(report_id: int, run, done: str, values: dict, errors: dict[str, str] | 
         flash(exc.message, "warning")
     else:
         flash(done, "success")
+    return redirect(url_for("public.unit_detail", report_id=report_id))
+
+
+@bp.post("/public-reports/<int(max=2147483647):report_id>/steps/<int(max=2147483647):task_id>")
+@login_required
+def complete_step(report_id: int, task_id: int):
+    """An open step of the triage with a form of its own (e.g. a review added in the designer): the generic form,
+    validated and completed like any task's (public_answers.complete_step)."""
+    report = public_reports.visible_report(current_user, report_id)
+    task = next((t for t in public_answers.open_steps(report) if t.id == task_id), None)
+    if task is None:
+        flash(_("This step is no longer open; nothing was changed."), "warning")
+        return redirect(url_for("public.unit_detail", report_id=report_id))
+    form = tasks.task_form(task)
+    values = typed_values(form)
+    try:
+        public_answers.complete_step(current_user, report_id, task_id, values)
+    except ValidationFailed as exc:
+        return _detail(report_id, errors=exc.fields or {"_form": exc.message}, values=exc.values or values,
+                       status=422, step_id=task_id)
+    except (Conflict, Forbidden) as exc:
+        return _detail(report_id, values=values, status=exc.status, step_id=task_id, refused=exc.message)
+    flash(_("Done: %(step)s.", step=task_title(task)), "success")
     return redirect(url_for("public.unit_detail", report_id=report_id))
 
 

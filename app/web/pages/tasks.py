@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import TaskStatus
-from app.services import access, evidence, hazards, tasks
+from app.services import access, evidence, hazards, subjects, tasks
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
@@ -67,7 +67,10 @@ def _render_task(task, values=None, errors=None, status=200, refused=None):
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def task_page(task_id: int):
-    return _render_task(tasks.visible_task(current_user, task_id))
+    task = tasks.visible_task(current_user, task_id, any_subject=True)
+    if task.hazard is None:  # a periodic or public report's step is done on the report's page
+        return redirect(subjects.task_subject_link(task))
+    return _render_task(task)
 
 
 @bp.post("/tasks/<int:task_id>")
@@ -95,10 +98,10 @@ def _claim_or_release(task_id: int, claim_it: bool):
         return redirect(back)
     if claim_it:
         flash(_("You claimed %(step)s of %(number)s; colleagues no longer see it in their lists.",
-                step=task_title(task), number=task.hazard.number), "success")
+                step=task_title(task), number=tasks.subject_label(task)), "success")
     else:
         flash(_("You released %(step)s of %(number)s; your group can take it again.",
-                step=task_title(task), number=task.hazard.number), "success")
+                step=task_title(task), number=tasks.subject_label(task)), "success")
     return redirect(back)
 
 
