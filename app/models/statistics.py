@@ -40,6 +40,9 @@ class StatsCounters:
     listed_district: Mapped[int] = mapped_column(default=0, server_default="0")
     listed_township: Mapped[int] = mapped_column(default=0, server_default="0")
     repeat: Mapped[int] = mapped_column(default=0, server_default="0")   # repeat hazards (反复性隐患)
+    # Listed at the provincial and city tiers (migration 0030).
+    listed_province: Mapped[int] = mapped_column(default=0, server_default="0")
+    listed_city: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 
@@ -73,6 +76,26 @@ class HazardStatsMonthly(StatsCounters, Base):
         Index("ix_hazard_stats_monthly_unit_month", "supervising_unit_id", "month"),
     )
     month: Mapped[date] = mapped_column(primary_key=True)          # the month's first day
+    supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    industry: Mapped[str] = mapped_column(String(1), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class HazardStatsWeekly(StatsCounters, Base):
+    """The same counters per week found × the monthly rollup's key. A "week" is a block of days *inside* a month:
+    days 1–7, 8–14, 15–21, 22–28 and 29 to the month's end (0–3 days), `week` being its first day. The blocks
+    nest in months, so a month is the sum of its five and a partial month at a period's edge is whole blocks plus
+    at most three days per cut block (services/statistics.rollup_parts); ISO weeks straddle months and would not
+    add up with the monthly rollup. Kept in the same statement as the daily and monthly rollups.
+    """
+    __tablename__ = "hazard_stats_weekly"
+    __table_args__ = (
+        Index("ix_hazard_stats_weekly_unit_week", "supervising_unit_id", "week"),
+    )
+    week: Mapped[date] = mapped_column(primary_key=True)           # the block's first day: 1, 8, 15, 22 or 29
     supervising_unit_id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(primary_key=True)
     industry: Mapped[str] = mapped_column(String(1), primary_key=True)
