@@ -243,27 +243,17 @@ def test_the_blocks_of_a_month():
     assert statistics._blocks(date(2024, 2, 1))[-1] == (date(2024, 2, 29), date(2024, 2, 29))
 
 
-def test_migration_0029_fills_the_monthly_rollup_from_the_daily_one(app):
+@pytest.mark.parametrize("revision, table", [("9e4a6c8b2d17", HazardStatsMonthly),   # 0029: the monthly rollup
+                                             ("5d2f8b7e1c30", HazardStatsWeekly)])   # 0030: the weekly one
+def test_the_migration_fills_its_rollup_from_the_daily_one(app, revision, table):
     from flask_migrate import downgrade, upgrade
 
     with app.app_context():
-        _generate(80, seed=5, tiers=("district", "township"))  # those before 0030
-        before = _snapshot(HazardStatsMonthly)
+        # Listed at the tiers offered before 0030 (it adds the other tiers' counters at 0).
+        _generate(80, seed=5, tiers=("district", "township"))
+        before = _snapshot(table)
         db.session.remove()
-        downgrade(revision="9e4a6c8b2d17-1")   # to the revision before 0029 (whatever the chain)
+        downgrade(revision=f"{revision}-1")   # to the revision before it (whatever the chain)
         upgrade()
-        assert _snapshot(HazardStatsMonthly) == before and before
-        assert statistics.differences() == []
-
-
-def test_migration_0030_fills_the_weekly_rollup_from_the_daily_one(app):
-    from flask_migrate import downgrade, upgrade
-
-    with app.app_context():
-        _generate(80, seed=6, tiers=("district", "township"))  # 0030 adds the other tiers' counters at 0
-        before = _snapshot(HazardStatsWeekly)
-        db.session.remove()
-        downgrade(revision="5d2f8b7e1c30-1")   # to the revision before 0030 (whatever the chain)
-        upgrade()
-        assert _snapshot(HazardStatsWeekly) == before and before
+        assert _snapshot(table) == before and before
         assert statistics.differences() == []

@@ -24,7 +24,9 @@ The rollup (`hazard_stats_daily`) holds these counters per day found × enterpri
 type × source and equals a GROUP BY over the hazard table: each flush that adds or changes a hazard (a step
 of the unit of work, a scheduler alert marking it overdue, a supervision move) subtracts the hazard's old
 contribution and adds its new one, in the same transaction (`_track`, a before_flush hook on the session).
-`rebuild()` (`flask stats rebuild`) recomputes it from the hazards.
+The weekly and monthly rollups hold the same counters without the enterprise (its industry section instead), per
+block of days inside a month (week_of) and per month, written by the same hook in the same statement.
+`rebuild()` (`flask stats rebuild`) recomputes all three from the hazards.
 """
 from __future__ import annotations
 
@@ -212,7 +214,7 @@ def _track(session: Session, _flush_context, _instances) -> None:
     rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in deltas.items()
             if any(counters.values())]
     if rows:
-        _upsert_both(session, rows)
+        _upsert_rollups(session, rows)
     _move_industries(session)
 
 
@@ -258,7 +260,7 @@ def _rollup_insert(table: str, key: tuple[str, ...], select_sql: str) -> str:
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}")
 
 
-def _upsert_both(session: Session, rows: list[dict[str, Any]]) -> None:
+def _upsert_rollups(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add the deltas (daily keys) to the three rollups; the weekly and monthly keys take the enterprise's industry
     section from its row. PostgreSQL: one statement (the daily and weekly upserts as data-modifying CTEs, the
     weekly rows summed once and the monthly ones summed from them, so a completion's budget holds); SQLite (no
