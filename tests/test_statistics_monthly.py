@@ -217,6 +217,12 @@ def test_every_move_keeps_both_rollups_in_step_and_rebuild_writes_the_same(app, 
         db.session.commit()
     result = runner.invoke(args=["stats", "check"])
     assert result.exit_code == 1 and "weekly" in result.output and "monthly" not in result.output, result.output
+    with app.app_context():  # a daily row under another section than its enterprise's
+        db.session.execute(HazardStatsWeekly.__table__.update().values(listed_city=HazardStatsWeekly.listed_city - 1))
+        db.session.execute(HazardStatsDaily.__table__.update().where(HazardStatsDaily.found > 0).values(industry="Z"))
+        db.session.commit()
+    result = runner.invoke(args=["stats", "check"])
+    assert result.exit_code == 1 and "'industry'" in result.output and "weekly" not in result.output, result.output
 
 
 @pytest.mark.parametrize("day", [date(2026, 1, 31), date(2026, 2, 1), date(2026, 12, 31)])

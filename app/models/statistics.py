@@ -62,6 +62,9 @@ class HazardStatsDaily(StatsCounters, Base):
     grade: Mapped[str] = mapped_column(String(10), primary_key=True)
     hazard_type: Mapped[str] = mapped_column(String(40), primary_key=True)
     source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The enterprise's GB/T 4754 section letter now ("" for none), beside the key: grouping and filtering by
+    # industry read it rather than joining the enterprises (migration 0030).
+    industry: Mapped[str] = mapped_column(String(1), default="", server_default="")
 
 
 class ClassifiedKey:

@@ -40,7 +40,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, case, event, func, inspect, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.chinatime import china_date, parse_date
@@ -218,14 +218,6 @@ def _track(session: Session, _flush_context, _instances) -> None:
     _move_industries(session)
 
 
-def _upsert(session: Session):
-    table = HazardStatsDaily.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(KEY),
-                                      set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS})
-
-
 def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -261,10 +253,11 @@ def _rollup_insert(table: str, key: tuple[str, ...], select_sql: str) -> str:
 
 
 def _upsert_rollups(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Add the deltas (daily keys) to the three rollups; the weekly and monthly keys take the enterprise's industry
-    section from its row. PostgreSQL: one statement (the daily and weekly upserts as data-modifying CTEs, the
-    weekly rows summed once and the monthly ones summed from them, so a completion's budget holds); SQLite (no
-    such CTE): the daily upsert, then the weekly and the monthly ones."""
+    """Add the deltas (daily keys) to the three rollups; every rollup takes the enterprise's industry section from
+    its row (the daily one as a column beside its key, set when its row is first written). PostgreSQL: one
+    statement (the daily and weekly upserts as data-modifying CTEs, the weekly rows summed once and the monthly
+    ones summed from them, so a completion's budget holds); SQLite (no such CTE): the daily, the weekly and the
+    monthly upsert."""
     postgres = _postgresql(session)
     # Rows in key order, every rollup: concurrent flushes lock the rows they share in the same order (a weekly or
     # monthly row is shared by a region's enterprises), so they wait for each other rather than deadlock.
@@ -272,6 +265,8 @@ def _upsert_rollups(session: Session, rows: list[dict[str, Any]]) -> None:
     payload = json.dumps([{**row, "day": row["day"].isoformat()} for row in rows])
     section = "substr(coalesce(o.industry, ''), 1, 1)"
     group = ", ".join(str(i) for i in range(1, len(MONTH_KEY) + 1))
+    daily_adds = ", ".join(f"{name} = hazard_stats_daily.{name} + excluded.{name}" for name in COUNTERS)
+    daily_names = ", ".join((*KEY, *COUNTERS, "industry"))
     if postgres:
         columns = ", ".join([f"{name} {'date' if name == 'day' else 'text' if name in ('grade', 'hazard_type', 'source') else 'bigint'}"
                              for name in (*KEY, *COUNTERS)])
@@ -281,31 +276,33 @@ def _upsert_rollups(session: Session, rows: list[dict[str, Any]]) -> None:
             "hazard_stats_monthly", MONTH_KEY,
             f"SELECT {_month_sql(True, 'w.week')}, {', '.join(f'w.{k}' for k in WEEK_KEY[1:])}, {sums} FROM w "
             f"GROUP BY {group} ORDER BY {group}")
-        adds = ", ".join(f"{name} = hazard_stats_daily.{name} + excluded.{name}" for name in COUNTERS)
-        names = ", ".join((*KEY, *COUNTERS))
         session.connection().execute(text(
-            f"WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({columns})), "
-            f"daily AS (INSERT INTO hazard_stats_daily ({names}) SELECT {names} FROM v "
-            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {adds}), "
-            f"w AS (SELECT {_week_sql(True, 'v.day')} AS week, v.supervising_unit_id, v.region_id, "
-            f"{section} AS industry, v.grade, v.hazard_type, v.source, "
-            f"{', '.join(f'SUM(v.{name}) AS {name}' for name in COUNTERS)} "
-            f"FROM v LEFT JOIN organisation o ON o.id = v.enterprise_id GROUP BY {group}), "
+            f"WITH v AS (SELECT x.*, {section} AS industry FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            f"AS x({columns}) LEFT JOIN organisation o ON o.id = x.enterprise_id), "
+            f"daily AS (INSERT INTO hazard_stats_daily ({daily_names}) SELECT {daily_names} FROM v "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {daily_adds}), "
+            f"w AS (SELECT {_week_sql(True, 'v.day')} AS week, v.supervising_unit_id, v.region_id, v.industry, "
+            f"v.grade, v.hazard_type, v.source, {', '.join(f'SUM(v.{name}) AS {name}' for name in COUNTERS)} "
+            f"FROM v GROUP BY {group}), "
             f"weekly AS ({weekly}) {monthly}"), {"rows": payload})
         return
-    session.connection().execute(_upsert(session), rows)
     field = "json_extract(j.value, '$.{}')".format
+    joined = f"FROM json_each(:rows) j LEFT JOIN organisation o ON o.id = {field('enterprise_id')}"
+    session.connection().execute(text(
+        f"INSERT INTO hazard_stats_daily ({daily_names}) "
+        f"SELECT {', '.join(field(name) for name in (*KEY, *COUNTERS))}, {section} {joined} "
+        f"WHERE true ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {daily_adds}"), {"rows": payload})
     for table, key, period in _COARSE:
         session.connection().execute(text(_rollup_insert(table, key, (
             f"SELECT {period(False, field('day'))}, {field('supervising_unit_id')}, {field('region_id')}, "
             f"{section}, {field('grade')}, {field('hazard_type')}, {field('source')}, "
-            f"{', '.join(f'SUM({field(name)})' for name in COUNTERS)} "
-            f"FROM json_each(:rows) j LEFT JOIN organisation o ON o.id = {field('enterprise_id')} "
+            f"{', '.join(f'SUM({field(name)})' for name in COUNTERS)} {joined} "
             f"WHERE true GROUP BY {group} ORDER BY {group}"))), {"rows": payload})
 
 
 def _move_industries(session: Session) -> None:
-    """An enterprise whose industry section changes takes its hazards' monthly counters along: its daily rows
+    """An enterprise whose industry section changes takes its hazards' weekly and monthly counters along, and its
+    daily rows take the new section: its daily rows
     (which hold every hazard of it, this flush's included) are subtracted under the old section and added under
     the new one — two statements, only when a section changes (an administrator's edit, an import)."""
     for obj in list(session.dirty):
@@ -322,6 +319,9 @@ def _move_industries(session: Session) -> None:
         old_section, new_section = (old or "")[:1], (obj.industry or "")[:1]
         if old_section == new_section:
             continue
+        session.connection().execute(text("UPDATE hazard_stats_daily SET industry = :section "
+                                          "WHERE enterprise_id = :enterprise"),
+                                     {"section": new_section, "enterprise": obj.id})
         for table, key, period_sql in _COARSE:
             period = period_sql(_postgresql(session), "d.day")
             for section, sign in ((old_section, -1), (new_section, 1)):
@@ -354,7 +354,9 @@ def rebuild() -> int:
             db.session.execute(update(Hazard).where(Hazard.id.in_(ids[start:start + 5000]))
                                .values(fixed_on_time=value).execution_options(synchronize_session=False))
     # In key order (day first), as rows written day by day lie, so that a period's rows are read together.
-    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in sorted(totals.items())]
+    sections = _sections()
+    rows = [dict(zip(KEY, key, strict=True), **counters, industry=sections.get(key[1], ""))
+            for key, counters in sorted(totals.items())]
     for start in range(0, len(rows), 5000):
         db.session.execute(HazardStatsDaily.__table__.insert(), rows[start:start + 5000])
     written = len(rows)
@@ -371,11 +373,16 @@ def _month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+def _sections() -> dict[int, str]:
+    """Each enterprise's GB/T 4754 section letter now ("" for none)."""
+    return {oid: (industry or "")[:1] for oid, industry in db.session.execute(
+        select(Organisation.id, Organisation.industry).where(Organisation.kind == OrgKind.enterprise))}
+
+
 def _by_period(daily: dict[tuple, dict[str, int]], of) -> dict[tuple, dict[str, int]]:
     """The weekly (`of` = week_of) or monthly (_month_of) rollup's rows from the daily rollup's (keys as KEY), with
     the enterprises' sections now."""
-    sections = {oid: (industry or "")[:1] for oid, industry in db.session.execute(
-        select(Organisation.id, Organisation.industry).where(Organisation.kind == OrgKind.enterprise))}
+    sections = _sections()
     periods: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for (day, enterprise_id, unit, region, grade, hazard_type, source), counters in daily.items():
         bucket = periods[(of(day), unit, region, sections.get(enterprise_id, ""), grade, hazard_type, source)]
@@ -386,7 +393,8 @@ def _by_period(daily: dict[tuple, dict[str, int]], of) -> dict[tuple, dict[str, 
 
 def differences() -> list[tuple]:
     """Rollup keys whose counters differ from a fresh count of the hazards (empty when they agree): the daily
-    rollup's keys, the weekly rollup's as ("weekly", *WEEK_KEY) and the monthly one's as ("monthly", *MONTH_KEY)."""
+    rollup's keys (and as ("industry", *KEY) a daily row whose section is not its enterprise's), the weekly
+    rollup's as ("weekly", *WEEK_KEY) and the monthly one's as ("monthly", *MONTH_KEY)."""
     fresh: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for row in db.session.execute(select(*[getattr(Hazard, name) for name in _READS])):
         contribution = _contribution(dict(zip(_READS, row, strict=True)))
@@ -394,7 +402,11 @@ def differences() -> list[tuple]:
             for name, value in contribution[1].items():
                 fresh[contribution[0]][name] += value
     zero = dict.fromkeys(COUNTERS, 0)
-    wrong = []
+    sections = _sections()
+    # A daily row that counts hazards under another section than its enterprise's, as ("industry", *KEY).
+    wrong = sorted(("industry", *r[:-1]) for r in db.session.execute(
+        select(*[getattr(HazardStatsDaily, n) for n in KEY], HazardStatsDaily.industry)
+        .where(HazardStatsDaily.found != 0)) if sections.get(r[1], "") != r[-1])
     for table, key, counted, name in ((HazardStatsDaily, KEY, fresh, None),
                                       (HazardStatsWeekly, WEEK_KEY, _by_period(fresh, week_of), "weekly"),
                                       (HazardStatsMonthly, MONTH_KEY, _by_period(fresh, _month_of), "monthly")):
@@ -623,11 +635,8 @@ def _where(user, filters: StatsFilters, part: Part | None = None) -> list:
         where.append(t.region_id.in_(region_subtree([filters.region_id])))
     if filters.enterprise_id is not None:
         where.append(t.enterprise_id == filters.enterprise_id)
-    if filters.industry and t is not HazardStatsDaily:
+    if filters.industry:
         where.append(t.industry == filters.industry)
-    elif filters.industry:
-        where.append(t.enterprise_id.in_(select(Organisation.id).where(
-            Organisation.industry.like(f"{filters.industry}%"))))
     if filters.grade:
         where.append(t.grade == ("" if filters.grade == "none" else filters.grade))
     if filters.hazard_type:
@@ -712,11 +721,8 @@ def _group_key(stmt, t: Rollup, group_by: str, filters: StatsFilters,
             return stmt.outerjoin(keys, keys.c.rid == t.region_id), func.coalesce(keys.c.k, 0)
         # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
         return stmt, (case(below, value=t.region_id, else_=0) if below else literal(0))
-    if group_by == "industry" and t is not HazardStatsDaily:
-        return stmt, t.industry
     if group_by == "industry":
-        return (stmt.join(Organisation, Organisation.id == t.enterprise_id),
-                func.substr(func.coalesce(Organisation.industry, ""), 1, 1))
+        return stmt, t.industry
     return stmt, getattr(t, {"grade": "grade", "hazard_type": "hazard_type", "source": "source",
                              "enterprise": "enterprise_id"}[group_by])
 
