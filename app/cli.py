@@ -127,7 +127,7 @@ def register_cli(app: Flask) -> None:
 
     @stats.command("rebuild")
     def stats_rebuild() -> None:
-        """Recount both statistics rollups (daily, monthly) from the hazards: after upgrading to migration 0021, or a repair."""
+        """Recount the statistics rollups (daily, weekly, monthly) from the hazards: after an import, or a repair."""
         from app.services import statistics
         rows = statistics.rebuild()
         db.session.commit()
@@ -135,7 +135,7 @@ def register_cli(app: Flask) -> None:
 
     @stats.command("check")
     def stats_check() -> None:
-        """Compare both statistics rollups with a fresh count of the hazards; exit 1 when they differ."""
+        """Compare the statistics rollups (daily, weekly, monthly) with a fresh count of the hazards; exit 1 when they differ."""
         from app.services import statistics
         wrong = statistics.differences()
         if wrong:

@@ -173,13 +173,14 @@ def test_bad_parameters_are_named(api, known):
 
 
 def test_rebuild_recounts_the_same_rollup(app, known):
+    table = statistics.HazardStatsDaily.__table__
+    columns = [*[table.c[k] for k in statistics.KEY], *[table.c[n] for n in statistics.COUNTERS], table.c.industry]
     with app.app_context():
-        before = sorted((tuple(r[:7]), tuple(r[7:])) for r in db.session.execute(
-            select(*statistics.HazardStatsDaily.__table__.c)).all() if any(r[7:]))
+        before = sorted((tuple(r[:7]), tuple(r[7:])) for r in db.session.execute(select(*columns)).all()
+                        if any(r[7:-1]))  # a row left at zero by a move is no row after a rebuild
         statistics.rebuild()
         db.session.commit()
-        after = sorted((tuple(r[:7]), tuple(r[7:])) for r in db.session.execute(
-            select(*statistics.HazardStatsDaily.__table__.c)).all())
+        after = sorted((tuple(r[:7]), tuple(r[7:])) for r in db.session.execute(select(*columns)).all())
         assert before == after and statistics.differences() == []
         assert db.session.scalar(select(Hazard.five_in_place).where(Hazard.grade == "major").limit(1)) is True
 

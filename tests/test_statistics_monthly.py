@@ -1,7 +1,8 @@
-"""Issue 14, "Speed": the monthly rollup. Over a generated set of hazards spread across fourteen months, the figures
-the monthly rollup answers (whole months, with the edge months from the daily rollup) equal the daily rollup's alone,
-for random periods, groupings, filters and callers; every kind of move a hazard or an enterprise makes keeps both
-rollups equal to a fresh count (`flask stats check`), and a rebuild writes the same rows."""
+"""Issue 14, "Speed": the monthly and weekly rollups. Over a generated set of hazards spread across fourteen months,
+the figures the monthly and weekly rollups answer (whole months; the edge months from whole blocks of days and the
+remaining days from the daily rollup, or the month less its other days) equal the daily rollup's alone, for random
+periods, groupings, filters and callers; every kind of move a hazard or an enterprise makes keeps the three rollups
+equal to a fresh count (`flask stats check`), and a rebuild writes the same rows."""
 from __future__ import annotations
 
 import random
@@ -15,6 +16,7 @@ from app.models import (
     Hazard,
     HazardStatsDaily,
     HazardStatsMonthly,
+    HazardStatsWeekly,
     HazardStatus,
     Organisation,
     OrgKind,
@@ -35,9 +37,10 @@ def _org(name: str) -> Organisation:
     return db.session.scalar(select(Organisation).where(Organisation.name == name))
 
 
-def _generate(count: int, seed: int = 14) -> None:
+def _generate(count: int, seed: int = 14, tiers: tuple[str, ...] = statistics.TIERS) -> None:
     """`count` hazards of the demo's enterprises (and two more: another section, none), every counted value
-    random, found on random days of FIRST_DAY + DAYS (China time), written through the ORM (the rollup hook)."""
+    random, found on random days of FIRST_DAY + DAYS (China time), written through the ORM (the rollup hook);
+    listed at one of `tiers` or none."""
     rng = random.Random(seed)
     ent_a = _org("宏达机械制造有限公司")
     extra = []
@@ -64,7 +67,7 @@ def _generate(count: int, seed: int = 14) -> None:
             rectification_deadline=deadline, overdue=not fixed and rng.random() < .3, listed=rng.random() < .2,
             five_in_place=rng.random() < .5, plan_funds=rng.choice((None, 0, 150_000)),
             funds_spent=rng.choice((None, 90_000)), planned=rng.random() < .5, plan_targets=rng.random() < .5,
-            plan_time_limit=rng.random() < .5, supervision_tier=rng.choice((None, "district", "township")),
+            plan_time_limit=rng.random() < .5, supervision_tier=rng.choice((None, *tiers)),
             repeat_number=rng.choice((None, None, 2)), audit_seq=0))
         if i % 50 == 49:
             db.session.flush()
@@ -88,17 +91,22 @@ def _comparable(found: statistics.Statistics) -> tuple:
             [(f.key, f.counts, f.link) for f in found.trend])
 
 
+def _parts(parts: list[statistics.Part]) -> set[tuple]:
+    return {(p.table, p.start, p.end, p.sign) for p in parts}
+
+
 def test_monthly_and_daily_rollups_give_the_same_figures(app):
     with app.app_context():
         _generate(400)
         assert statistics.differences() == []
         months = db.session.scalar(select(db.func.count()).select_from(HazardStatsMonthly))
-        assert 0 < months < db.session.scalar(select(db.func.count()).select_from(HazardStatsDaily))
+        weeks = db.session.scalar(select(db.func.count()).select_from(HazardStatsWeekly))
+        assert 0 < months < weeks < db.session.scalar(select(db.func.count()).select_from(HazardStatsDaily))
         rng = random.Random(7)
         regions = {r.code: r.id for r in db.session.scalars(select(Region))}
         sections = ["C", "G", "B"]
-        monthly_used = subtracted = 0
-        for trial in range(60):
+        monthly_used = weekly_used = subtracted = 0
+        for trial in range(80):
             start = FIRST_DAY + timedelta(days=rng.randrange(-20, DAYS - 20))
             end = min(start + timedelta(days=rng.choice((0, 9, 30, 45, 91, 200, 365))), date(2027, 1, 31))
             if trial % 5 == 0:  # calendar periods, the common case
@@ -115,12 +123,13 @@ def test_monthly_and_daily_rollups_give_the_same_figures(app):
             group_by = rng.choice(("region", "industry", "grade", "hazard_type", "source"))
             parts = statistics.rollup_parts(user, filters, group_by)
             monthly_used += any(p.table is HazardStatsMonthly for p in parts)
+            weekly_used += any(p.table is HazardStatsWeekly for p in parts)
             subtracted += any(p.sign < 0 for p in parts)
             mixed = statistics.statistics(user, filters, group_by)
             daily = statistics.statistics(user, filters, group_by, daily_only=True)
             assert _comparable(mixed) == _comparable(daily), (trial, filters, group_by, user.username, parts)
             assert sum(f.counts["found"] for f in mixed.rows) == mixed.total.counts["found"]
-        assert monthly_used > 20 and subtracted > 5
+        assert monthly_used > 20 and weekly_used > 20 and subtracted > 10, (monthly_used, weekly_used, subtracted)
         # The principal's scope, and an enterprise's figures, are never the monthly rollup's (it has no enterprise).
         year = StatsFilters(start=date(2026, 1, 1), end=date(2026, 12, 31))
         assert [p.table for p in statistics.rollup_parts(_user("principal_a"), year, "grade")] == [Daily]
@@ -128,14 +137,26 @@ def test_monthly_and_daily_rollups_give_the_same_figures(app):
         assert [p.table for p in statistics.rollup_parts(_user("inspector"), year, "grade")] == [HazardStatsMonthly]
         today = date(2026, 12, 6)
         edges = statistics.rollup_parts(_user("admin"), StatsFilters(start=date(2025, 12, 7), end=today), today=today)
-        assert [(p.table, p.start, p.end, p.sign) for p in edges] == [  # each edge: its month less its other days
-            (HazardStatsMonthly, date(2025, 12, 1), date(2026, 12, 1), 1), (Daily, date(2025, 12, 1), date(2025, 12, 6), -1),
-            (Daily, date(2026, 12, 7), date(2026, 12, 31), -1)]
+        Weekly = HazardStatsWeekly
+        assert _parts(edges) == {
+            # December 2025 from the 7th: its month less its first block, plus the 7th
+            (HazardStatsMonthly, date(2025, 12, 1), date(2026, 11, 30), 1), (Weekly, date(2025, 12, 1), date(2025, 12, 7), -1),
+            (Daily, date(2025, 12, 7), date(2025, 12, 7), 1),
+            # December 2026 up to today, the 6th: its first block (the 7th is in the future: no hazards to subtract)
+            (Weekly, date(2026, 12, 1), date(2026, 12, 7), 1), (Daily, date(2026, 12, 7), date(2026, 12, 7), -1)}
         edges = statistics.rollup_parts(_user("admin"), StatsFilters(start=date(2025, 3, 3), end=date(2025, 8, 12)),
                                         today=today)
-        assert [(p.table, p.start, p.end, p.sign) for p in edges] == [
+        assert _parts(edges) == {
             (HazardStatsMonthly, date(2025, 3, 1), date(2025, 7, 31), 1), (Daily, date(2025, 3, 1), date(2025, 3, 2), -1),
-            (Daily, date(2025, 8, 1), date(2025, 8, 12), 1)]  # fewer days than the rest of August
+            # August's first twelve days: its first two blocks less the 13th and 14th
+            (Weekly, date(2025, 8, 1), date(2025, 8, 14), 1), (Daily, date(2025, 8, 13), date(2025, 8, 14), -1)}
+        # The benchmark's mid-month to mid-month period: each edge from blocks, at most a day from the daily rollup.
+        edges = statistics.rollup_parts(_user("admin"), StatsFilters(start=date(2026, 1, 16), end=date(2026, 11, 15)),
+                                        today=today)
+        assert _parts(edges) == {
+            (HazardStatsMonthly, date(2026, 2, 1), date(2026, 10, 31), 1),
+            (Weekly, date(2026, 1, 15), date(2026, 1, 31), 1), (Daily, date(2026, 1, 15), date(2026, 1, 15), -1),
+            (Weekly, date(2026, 11, 1), date(2026, 11, 14), 1), (Daily, date(2026, 11, 15), date(2026, 11, 15), 1)}
         # The national table reads the same figures whichever rollup answers (whole months and edges).
         for period in ("2026", "2026Q2", "2026-03"):
             for group_by in statutory.GROUPS:
@@ -178,18 +199,30 @@ def test_every_move_keeps_both_rollups_in_step_and_rebuild_writes_the_same(app, 
         hazards[5].status = HazardStatus.written_off
         db.session.commit()
         assert statistics.differences() == []
-        before = (_snapshot(HazardStatsDaily), _snapshot(HazardStatsMonthly))
+        before = (_snapshot(HazardStatsDaily), _snapshot(HazardStatsWeekly), _snapshot(HazardStatsMonthly))
     result = runner.invoke(args=["stats", "check"])
     assert result.exit_code == 0 and "agree" in result.output, result.output
     result = runner.invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert (_snapshot(HazardStatsDaily), _snapshot(HazardStatsMonthly)) == before
+        assert (_snapshot(HazardStatsDaily), _snapshot(HazardStatsWeekly), _snapshot(HazardStatsMonthly)) == before
         # A rollup row changed behind its back is found by the check.
         db.session.execute(HazardStatsMonthly.__table__.update().values(found=HazardStatsMonthly.found + 1))
         db.session.commit()
     result = runner.invoke(args=["stats", "check"])
     assert result.exit_code == 1 and "monthly" in result.output, result.output
+    with app.app_context():
+        db.session.execute(HazardStatsMonthly.__table__.update().values(found=HazardStatsMonthly.found - 1))
+        db.session.execute(HazardStatsWeekly.__table__.update().values(listed_city=HazardStatsWeekly.listed_city + 1))
+        db.session.commit()
+    result = runner.invoke(args=["stats", "check"])
+    assert result.exit_code == 1 and "weekly" in result.output and "monthly" not in result.output, result.output
+    with app.app_context():  # a daily row under another section than its enterprise's
+        db.session.execute(HazardStatsWeekly.__table__.update().values(listed_city=HazardStatsWeekly.listed_city - 1))
+        db.session.execute(HazardStatsDaily.__table__.update().where(HazardStatsDaily.found > 0).values(industry="Z"))
+        db.session.commit()
+    result = runner.invoke(args=["stats", "check"])
+    assert result.exit_code == 1 and "'industry'" in result.output and "weekly" not in result.output, result.output
 
 
 @pytest.mark.parametrize("day", [date(2026, 1, 31), date(2026, 2, 1), date(2026, 12, 31)])
@@ -202,16 +235,31 @@ def test_a_period_of_whole_months_is_the_monthly_rollups_alone(app, day):
         one_day = StatsFilters(start=day, end=day)
         parts = statistics.rollup_parts(_user("admin"), one_day, today=today)
         assert [p.table for p in parts] == [Daily]  # one day of daily rows (none at all after today)
+        block = StatsFilters(start=statistics.week_of(day), end=statistics.week_of(day) + timedelta(days=6))
+        if block.end.month == day.month:  # a whole block: its weekly rows alone
+            assert _parts(statistics.rollup_parts(_user("admin"), block, today=today)) == {
+                (HazardStatsWeekly, block.start, block.end, 1)}
 
 
-def test_migration_0029_fills_the_monthly_rollup_from_the_daily_one(app):
+def test_the_blocks_of_a_month():
+    assert [statistics.week_of(date(2026, 2, d)) for d in (1, 7, 8, 14, 15, 21, 22, 28)] == [
+        date(2026, 2, d) for d in (1, 1, 8, 8, 15, 15, 22, 22)]
+    assert [statistics.week_of(date(2026, 1, d)) for d in (29, 31)] == [date(2026, 1, 29)] * 2
+    assert statistics._blocks(date(2026, 2, 1))[-1] == (date(2026, 2, 22), date(2026, 2, 28))  # no fifth block
+    assert statistics._blocks(date(2024, 2, 1))[-1] == (date(2024, 2, 29), date(2024, 2, 29))
+
+
+@pytest.mark.parametrize("revision, table", [("9e4a6c8b2d17", HazardStatsMonthly),   # 0029: the monthly rollup
+                                             ("5d2f8b7e1c30", HazardStatsWeekly)])   # 0030: the weekly one
+def test_the_migration_fills_its_rollup_from_the_daily_one(app, revision, table):
     from flask_migrate import downgrade, upgrade
 
     with app.app_context():
-        _generate(80, seed=5)
-        before = _snapshot(HazardStatsMonthly)
+        # Listed at the tiers offered before 0030 (it adds the other tiers' counters at 0).
+        _generate(80, seed=5, tiers=("district", "township"))
+        before = _snapshot(table)
         db.session.remove()
-        downgrade(revision="9e4a6c8b2d17-1")   # to the revision before 0029 (whatever the chain)
+        downgrade(revision=f"{revision}-1")   # to the revision before it (whatever the chain)
         upgrade()
-        assert _snapshot(HazardStatsMonthly) == before and before
+        assert _snapshot(table) == before and before
         assert statistics.differences() == []

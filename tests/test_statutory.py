@@ -48,8 +48,9 @@ def known(app, api):
     - d: major, ent A, plan with all five (goal and safety measures given), 180,000 yuan, listed at the district
       tier, written off;
     - e: major, ent A, plan without goal and safety measures, 180,000 yuan, listed at the township tier;
-    - f: major, ent A, plan with a goal but no safety measures, 25,000 yuan, not listed;
-    - g: ent C (east, grid 2), not yet assessed.
+    - f: major, ent A, plan with a goal but no safety measures, 25,000 yuan, listed at the city tier;
+    - g: ent C (east, grid 2), not yet assessed;
+    - h: major, ent A, plan without goal and safety measures, 180,000 yuan, listed at the provincial tier.
     """
     ids = {"a": _general(api, "officer_a", close=True), "b": _general(api, "officer_a", close=False),
            "c": _general(api, "officer_b", close=False)}
@@ -58,9 +59,11 @@ def known(app, api):
     _write_off(api, ids["d"])
     ids["e"] = major_hazard_rectifying(api, plan_deadline=in_days(30), listed=True, supervision_deadline=in_days(45),
                                        tier="township")
-    ids["f"] = major_hazard_rectifying(api, plan_deadline=in_days(30), listed=False,
-                                       plan={"goal": "更换线路", "funds": 25000})
+    ids["f"] = major_hazard_rectifying(api, plan_deadline=in_days(30), listed=True, supervision_deadline=in_days(45),
+                                       tier="city", plan={"goal": "更换线路", "funds": 25000})
     ids["g"] = report(api.as_("officer_c"), source="public_report")["id"]
+    ids["h"] = major_hazard_rectifying(api, plan_deadline=in_days(30), listed=True, supervision_deadline=in_days(45),
+                                       tier="province")
     return ids, today()
 
 
@@ -75,10 +78,10 @@ def _json(api, user: str, **params) -> dict:
 
 
 TOTAL = {"units_checked": 3, "general_found": 3, "general_rectified": 1, "general_rate": round(1 / 3, 4),
-         "major_found": 3, "major_written_off": 1, "major_rate": round(1 / 3, 4), "major_planned": 3,
-         "plan_targets": 2, "plan_funds_materials": 3, "plan_organisation": 3, "plan_time_limit": 3,
-         "plan_safety_emergency": 1, "listed": 2, "listed_district": 1, "listed_township": 1,
-         "funds_committed": "38.50"}
+         "major_found": 4, "major_written_off": 1, "major_rate": 0.25, "major_planned": 4,
+         "plan_targets": 2, "plan_funds_materials": 4, "plan_organisation": 4, "plan_time_limit": 4,
+         "plan_safety_emergency": 1, "listed": 4, "listed_province": 1, "listed_city": 1, "listed_district": 1,
+         "listed_township": 1, "funds_committed": "56.50"}
 
 
 def _figures(row: dict) -> dict:
@@ -101,8 +104,9 @@ def test_every_figure_of_the_table_matches_the_hand_count(app, api, known):
     towns = {r["key"]: r for r in _json(api, "admin", period=quarter, region=region["D01"])["rows"]}
     assert set(towns) == {region["D01-T01"], region["D01-T02"]}
     east, west = towns[region["D01-T01"]], towns[region["D01-T02"]]
-    assert (east["units_checked"], east["general_found"], east["general_rectified"], east["major_found"]) == (2, 2, 1, 3)
-    assert [east[k] for k in FIVE] == [2, 3, 3, 3, 1]
+    assert (east["units_checked"], east["general_found"], east["general_rectified"], east["major_found"]) == (2, 2, 1, 4)
+    assert [east[k] for k in FIVE] == [2, 4, 4, 4, 1]
+    assert [east[f"listed_{tier}"] for tier in ("province", "city", "district", "township")] == [1, 1, 1, 1]
     assert (west["units_checked"], west["general_found"], west["general_rectified"], west["major_found"],
             west["major_planned"], west["listed"], west["funds_committed"]) == (1, 1, 0, 0, 0, 0, "0.00")
     assert west["general_rate"] == 0.0 and west["major_rate"] is None
@@ -124,7 +128,7 @@ def test_the_table_is_scoped_to_the_caller(api, known):
     west = _json(api, "inspector_west", period=period)["total"]
     assert (west["units_checked"], west["general_found"], west["major_found"]) == (1, 1, 0)
     own = _json(api, "principal_a", period=period)["total"]
-    assert (own["units_checked"], own["general_found"], own["major_found"], own["listed"]) == (1, 2, 3, 2)
+    assert (own["units_checked"], own["general_found"], own["major_found"], own["listed"]) == (1, 2, 4, 4)
     resp = _table(api, "officer_a", period=period)
     assert resp.status_code == 403 and resp.get_json()["error"]
 
@@ -145,10 +149,11 @@ def test_the_workbook_lays_out_the_government_table(api, known):
     assert rows[2][8] == "Major hazards in a governance plan" and rows[3][8:14] == (
         "In a plan", "Targets and tasks in place", "Funds and materials in place", "Organisation and people in place",
         "Time limit in place", "Safety measures and emergency plan in place")
-    assert rows[2][14] == "Listed for supervision" and rows[3][14:17] == ("Total", "District tier", "Township tier")
+    assert rows[2][14] == "Listed for supervision" and rows[3][14:19] == (
+        "Total", "Province tier", "City tier", "District tier", "Township tier")
     merged = {str(r) for r in sheet.merged_cells.ranges}
-    assert {"A3:A4", "B3:B4", "C3:E3", "F3:H3", "I3:N3", "O3:Q3", "R3:R4"} <= merged
-    expected = [3, 3, 1, round(1 / 3, 4), 3, 1, round(1 / 3, 4), 3, 2, 3, 3, 3, 1, 2, 1, 1, 38.5]
+    assert {"A3:A4", "B3:B4", "C3:E3", "F3:H3", "I3:N3", "O3:S3", "T3:T4"} <= merged
+    expected = [3, 3, 1, round(1 / 3, 4), 4, 1, 0.25, 4, 2, 4, 4, 4, 1, 4, 1, 1, 1, 1, 56.5]
     district, total = rows[4], rows[5]
     assert district[0]  # the district's name
     assert [float(v) for v in district[1:]] == [float(v) for v in expected]
@@ -160,6 +165,7 @@ def test_the_workbook_lays_out_the_government_table(api, known):
     assert zh_rows[0][0] == "隐患排查治理情况统计表" and zh_rows[2][:2] == ("行业", "排查单位数")
     assert zh_rows[3][8:14] == ("列入治理计划", "落实治理目标任务", "落实经费物资", "落实机构人员", "落实时间要求",
                                 "落实安全措施应急预案")
+    assert zh_rows[3][15:19] == ("省级", "市级", "区（县）级", "乡镇（街道）级")
 
 
 @pytest.mark.parametrize("params, field", [
@@ -181,11 +187,12 @@ def test_the_page_shows_the_table_with_its_excel_and_print(app, client, known):
     assert "隐患排查治理情况统计表" in html and 'id="statutory-print"' in html and "statutory-print.css" in html
     total = re.search(r'<tr class="fw-semibold" id="statutory-total"[^>]*>(.*?)</tr>', html, re.DOTALL).group(1)
     cells = dict(re.findall(r'data-field="([a-z_]+)">([^<]*)</td>', total))
-    assert {k: cells[k] for k in ("units_checked", "general_found", "major_planned", *FIVE, "listed_district",
-                                  "funds_committed")} == {
-        "units_checked": "3", "general_found": "3", "major_planned": "3", "plan_targets": "2",
-        "plan_funds_materials": "3", "plan_organisation": "3", "plan_time_limit": "3", "plan_safety_emergency": "1",
-        "listed_district": "1", "funds_committed": "38.50"}
+    assert {k: cells[k] for k in ("units_checked", "general_found", "major_planned", *FIVE, "listed_province",
+                                  "listed_city", "listed_district", "listed_township", "funds_committed")} == {
+        "units_checked": "3", "general_found": "3", "major_planned": "4", "plan_targets": "2",
+        "plan_funds_materials": "4", "plan_organisation": "4", "plan_time_limit": "4", "plan_safety_emergency": "1",
+        "listed_province": "1", "listed_city": "1", "listed_district": "1", "listed_township": "1",
+        "funds_committed": "56.50"}
     assert cells["general_rate"] == "33.33%"
     # The Excel button downloads the same table (the page's session, no API token).
     href = html_unescape(re.search(r'id="statutory-xlsx"\s+href="([^"]+)"', html).group(1))
@@ -217,3 +224,23 @@ def test_a_label_starting_with_an_equals_sign_stays_text_in_the_workbook(app, ap
     assert resp.status_code == 200
     cell = load_workbook(BytesIO(resp.data)).active.cell(5, 1)
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://example.com","x")', "s")
+
+
+def test_the_ledger_and_the_notice_name_every_tier(app, api, client, known):
+    """The listed-supervision ledger (page and .xlsx) and the supervision notice show the tier chosen on the
+    supervision decision, the provincial and city tiers included."""
+    ids, _day = known
+    sheet = load_workbook(BytesIO(api.as_("inspector").get("/ledger/export?lang=zh").data), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][5] == "督办层级"
+    assert sorted(r[5] for r in rows[1:]) == sorted(["省级", "市级", "区（县）级", "乡镇（街道）级"])
+    en = load_workbook(BytesIO(api.as_("inspector").get("/ledger/export?lang=en").data), read_only=True).active
+    assert {r[5] for r in list(en.iter_rows(values_only=True))[1:]} == {
+        "Province tier", "City tier", "District tier", "Township tier"}
+    page = Person(client, "inspector").get("/ledger?lang=zh").get_data(as_text=True)
+    assert "省级" in page and "市级" in page
+    with app.app_context():
+        from app.services.documents import _choice
+
+        assert [_choice("supervision_decision", "supervision_tier", t)
+                for t in ("province", "city", "district", "township")] == ["省级", "市级", "区（县）级", "乡镇（街道）级"]

@@ -25,8 +25,9 @@ NATIONAL_TARGET_MS = 2000
 
 def periods(today: date) -> dict[str, tuple[date, date]]:
     """The last whole month, the last whole quarter (whole months: the monthly rollup alone), the year up to
-    today (two partial edge months), and ten months from a 16th to a 15th (half of each edge month read from the
-    daily rollup, the most statistics.rollup_parts ever reads from it)."""
+    today (two partial edge months), and ten months from a 16th to a 15th (half of each edge month: whole blocks
+    from the weekly rollup and a day from the daily one — before the weekly rollup, the most
+    statistics.rollup_parts read from the daily rollup)."""
     month_end = today.replace(day=1) - timedelta(days=1)
     quarter_first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
     quarter_end = quarter_first - timedelta(days=1)
@@ -90,9 +91,11 @@ def rollup_rows(conn, today: date) -> dict:
                          (first, today)).fetchone()[0]
     monthly = conn.execute("SELECT count(*) FROM hazard_stats_monthly WHERE month BETWEEN %s AND %s",
                            (first.replace(day=1), today)).fetchone()[0]
+    weekly = conn.execute("SELECT count(*) FROM hazard_stats_weekly WHERE week BETWEEN %s AND %s",
+                          (first.replace(day=1), today)).fetchone()[0]
     hazards = conn.execute("SELECT coalesce(sum(found), 0) FROM hazard_stats_daily WHERE day BETWEEN %s AND %s",
                            (first, today)).fetchone()[0]
-    return {"daily_year": daily, "monthly_year": monthly, "hazards_year": int(hazards)}
+    return {"daily_year": daily, "weekly_year": weekly, "monthly_year": monthly, "hazards_year": int(hazards)}
 
 
 def measure(url: str, base: str, tmp: Path, samples: int, now: datetime, log=print) -> dict:
@@ -142,7 +145,7 @@ def write(preset: str, step: dict, out_dir: Path, note: str = "") -> Path:
              f"{', '.join(f'{x:.2f}' for x in step['load_after'])} (2 cores; other work on the machine disturbs "
              "the timings)."), "",
              f"Rollups for the year up to today: {rows['hazards_year']:,} hazards found, {rows['daily_year']:,} daily "
-             f"rows, {rows['monthly_year']:,} monthly rows. Periods: "
+             f"rows, {rows.get('weekly_year', 0):,} weekly rows, {rows['monthly_year']:,} monthly rows. Periods: "
              + "; ".join(f"{k} {a} – {b}" for k, (a, b) in meta["periods"].items()) + ".", ""]
     if note:
         lines += [note, ""]

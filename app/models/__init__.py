@@ -47,7 +47,7 @@ from app.models.process import (
 )
 from app.models.public_report import PublicReport, PublicReportStatus, PublicReward, RewardStatus
 from app.models.report import PeriodicReport, ReportStatus
-from app.models.statistics import HazardStatsDaily, HazardStatsMonthly
+from app.models.statistics import HazardStatsDaily, HazardStatsMonthly, HazardStatsWeekly
 
 __all__ = [
     "FINAL_STATUSES",
@@ -71,6 +71,7 @@ __all__ = [
     "HazardRepeat",
     "HazardStatsDaily",
     "HazardStatsMonthly",
+    "HazardStatsWeekly",
     "HazardStatus",
     "HumanTask",
     "IdempotencyKey",

@@ -24,7 +24,9 @@ The rollup (`hazard_stats_daily`) holds these counters per day found × enterpri
 type × source and equals a GROUP BY over the hazard table: each flush that adds or changes a hazard (a step
 of the unit of work, a scheduler alert marking it overdue, a supervision move) subtracts the hazard's old
 contribution and adds its new one, in the same transaction (`_track`, a before_flush hook on the session).
-`rebuild()` (`flask stats rebuild`) recomputes it from the hazards.
+The weekly and monthly rollups hold the same counters without the enterprise (its industry section instead), per
+block of days inside a month (week_of) and per month, written by the same hook in the same statement.
+`rebuild()` (`flask stats rebuild`) recomputes all three from the hazards.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, case, event, func, inspect, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.chinatime import china_date, parse_date
@@ -47,6 +49,7 @@ from app.models import (
     Hazard,
     HazardStatsDaily,
     HazardStatsMonthly,
+    HazardStatsWeekly,
     HazardStatus,
     Organisation,
     OrgKind,
@@ -70,13 +73,16 @@ FIVE_FIELDS = {"measures": "measures", "funds": "funds", "deadline": "rectificat
 PLAN_ITEMS = {"plan_targets": ("goal",), "plan_funds_materials": ("funds",),
               "plan_organisation": ("responsible_person",), "plan_time_limit": ("rectification_deadline",),
               "plan_safety_emergency": ("safety_measures", "emergency_plan")}
-# The tiers a listed hazard is supervised at (forms/supervision_decision.json `supervision_tier`).
-TIERS = ("district", "township")
+# The tiers a listed hazard is supervised at (forms/supervision_decision.json `supervision_tier`), in the national
+# table's order: provincial, city, county (a city's district), and township.
+TIERS = ("province", "city", "district", "township")
 COUNTERS = ("found", "fixed", "fixed_on_time", "overdue", "major_found", "major_written_off", "listed",
             "five_in_place", "funds_committed", "funds_spent",
             # the national table's (migration 0021)
             "general_found", "general_fixed", "major_planned", *PLAN_ITEMS, "listed_district", "listed_township",
-            "repeat")
+            "repeat",
+            # the provincial and city tiers (migration 0030)
+            "listed_province", "listed_city")
 # The counters the dashboard and the statistics API show (the rest are the national table's): what they sum.
 DASHBOARD = (*COUNTERS[:10], "repeat")
 TREND = ("found", "fixed", "overdue")   # the monthly trend's (the chart and its table)
@@ -84,6 +90,9 @@ KEY = ("day", "enterprise_id", "supervising_unit_id", "region_id", "grade", "haz
 # The monthly rollup's key (models/statistics.HazardStatsMonthly): no enterprise, no day; the enterprise's industry
 # section instead.
 MONTH_KEY = ("month", "supervising_unit_id", "region_id", "industry", "grade", "hazard_type", "source")
+# The weekly rollup's (HazardStatsWeekly): the monthly key with the week (a block of days inside the month) for the
+# month.
+WEEK_KEY = ("week", *MONTH_KEY[1:])
 # The hazard columns a contribution reads.
 _READS = ("created_at", "enterprise_id", "supervising_unit_id", "region_id", "grade", "hazard_type", "source",
           "status", "rectification_deadline", "closed_at", "overdue", "listed", "five_in_place", "plan_funds",
@@ -205,16 +214,8 @@ def _track(session: Session, _flush_context, _instances) -> None:
     rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in deltas.items()
             if any(counters.values())]
     if rows:
-        _upsert_both(session, rows)
+        _upsert_rollups(session, rows)
     _move_industries(session)
-
-
-def _upsert(session: Session):
-    table = HazardStatsDaily.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(KEY),
-                                      set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS})
 
 
 def _postgresql(session: Session) -> bool:
@@ -225,50 +226,83 @@ def _month_sql(postgres: bool, day: str) -> str:
     return f"CAST(date_trunc('month', {day}) AS date)" if postgres else f"date({day}, 'start of month')"
 
 
-def _monthly_insert(select_sql: str) -> str:
-    """INSERT … SELECT into the monthly rollup that adds the selected counters to rows already there."""
-    adds = ", ".join(f"{name} = hazard_stats_monthly.{name} + excluded.{name}" for name in COUNTERS)
-    return (f"INSERT INTO hazard_stats_monthly ({', '.join(MONTH_KEY)}, {', '.join(COUNTERS)}) {select_sql} "
-            f"ON CONFLICT ({', '.join(MONTH_KEY)}) DO UPDATE SET {adds}")
+def week_of(day: date) -> date:
+    """The first day of `day`'s week in the weekly rollup: the block of days 1–7, 8–14, 15–21, 22–28 or 29 to the
+    month's end that holds it."""
+    return day.replace(day=min((day.day - 1) // 7, 4) * 7 + 1)
 
 
-def _upsert_both(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Add the deltas (daily keys) to both rollups; the monthly key takes the enterprise's industry section from
-    its row. PostgreSQL: one statement (the daily upsert as a data-modifying CTE, so a completion's budget holds);
-    SQLite (no such CTE): the daily upsert, then the monthly one."""
+def _week_sql(postgres: bool, day: str) -> str:
+    """week_of in SQL."""
+    if postgres:
+        return (f"CAST(date_trunc('month', {day}) AS date) "
+                f"+ LEAST(CAST(EXTRACT(day FROM {day}) AS integer) - 1, 28) / 7 * 7")
+    return (f"date({day}, 'start of month', "
+            f"'+' || (min(CAST(strftime('%d', {day}) AS integer) - 1, 28) / 7 * 7) || ' days')")
+
+
+# The rollups without the enterprise: (table, key, the SQL of its period from a day).
+_COARSE = (("hazard_stats_weekly", WEEK_KEY, _week_sql), ("hazard_stats_monthly", MONTH_KEY, _month_sql))
+
+
+def _rollup_insert(table: str, key: tuple[str, ...], select_sql: str) -> str:
+    """INSERT … SELECT into a rollup that adds the selected counters to rows already there."""
+    adds = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTERS)
+    return (f"INSERT INTO {table} ({', '.join(key)}, {', '.join(COUNTERS)}) {select_sql} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}")
+
+
+def _upsert_rollups(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add the deltas (daily keys) to the three rollups; every rollup takes the enterprise's industry section from
+    its row (the daily one as a column beside its key, set when its row is first written). PostgreSQL: one
+    statement (the daily and weekly upserts as data-modifying CTEs, the weekly rows summed once and the monthly
+    ones summed from them, so a completion's budget holds); SQLite (no such CTE): the daily, the weekly and the
+    monthly upsert."""
     postgres = _postgresql(session)
-    # Rows in key order, both rollups: concurrent flushes lock the rows they share in the same order (a monthly
-    # row is shared by a region's enterprises), so they wait for each other rather than deadlock.
+    # Rows in key order, every rollup: concurrent flushes lock the rows they share in the same order (a weekly or
+    # monthly row is shared by a region's enterprises), so they wait for each other rather than deadlock.
     rows = sorted(rows, key=lambda row: tuple(row[k] for k in KEY))
     payload = json.dumps([{**row, "day": row["day"].isoformat()} for row in rows])
     section = "substr(coalesce(o.industry, ''), 1, 1)"
     group = ", ".join(str(i) for i in range(1, len(MONTH_KEY) + 1))
+    daily_adds = ", ".join(f"{name} = hazard_stats_daily.{name} + excluded.{name}" for name in COUNTERS)
+    daily_names = ", ".join((*KEY, *COUNTERS, "industry"))
     if postgres:
         columns = ", ".join([f"{name} {'date' if name == 'day' else 'text' if name in ('grade', 'hazard_type', 'source') else 'bigint'}"
                              for name in (*KEY, *COUNTERS)])
-        monthly = _monthly_insert(
-            f"SELECT {_month_sql(True, 'v.day')}, v.supervising_unit_id, v.region_id, {section}, v.grade, "
-            f"v.hazard_type, v.source, {', '.join(f'SUM(v.{name})' for name in COUNTERS)} "
-            f"FROM v LEFT JOIN organisation o ON o.id = v.enterprise_id GROUP BY {group} ORDER BY {group}")
-        adds = ", ".join(f"{name} = hazard_stats_daily.{name} + excluded.{name}" for name in COUNTERS)
-        names = ", ".join((*KEY, *COUNTERS))
+        sums = ", ".join(f"SUM(w.{name})" for name in COUNTERS)
+        weekly = _rollup_insert("hazard_stats_weekly", WEEK_KEY, f"SELECT * FROM w ORDER BY {group}")
+        monthly = _rollup_insert(
+            "hazard_stats_monthly", MONTH_KEY,
+            f"SELECT {_month_sql(True, 'w.week')}, {', '.join(f'w.{k}' for k in WEEK_KEY[1:])}, {sums} FROM w "
+            f"GROUP BY {group} ORDER BY {group}")
         session.connection().execute(text(
-            f"WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({columns})), "
-            f"daily AS (INSERT INTO hazard_stats_daily ({names}) SELECT {names} FROM v "
-            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {adds}) {monthly}"), {"rows": payload})
+            f"WITH v AS (SELECT x.*, {section} AS industry FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            f"AS x({columns}) LEFT JOIN organisation o ON o.id = x.enterprise_id), "
+            f"daily AS (INSERT INTO hazard_stats_daily ({daily_names}) SELECT {daily_names} FROM v "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {daily_adds}), "
+            f"w AS (SELECT {_week_sql(True, 'v.day')} AS week, v.supervising_unit_id, v.region_id, v.industry, "
+            f"v.grade, v.hazard_type, v.source, {', '.join(f'SUM(v.{name}) AS {name}' for name in COUNTERS)} "
+            f"FROM v GROUP BY {group}), "
+            f"weekly AS ({weekly}) {monthly}"), {"rows": payload})
         return
-    session.connection().execute(_upsert(session), rows)
     field = "json_extract(j.value, '$.{}')".format
-    session.connection().execute(text(_monthly_insert(
-        f"SELECT {_month_sql(False, field('day'))}, {field('supervising_unit_id')}, {field('region_id')}, "
-        f"{section}, {field('grade')}, {field('hazard_type')}, {field('source')}, "
-        f"{', '.join(f'SUM({field(name)})' for name in COUNTERS)} "
-        f"FROM json_each(:rows) j LEFT JOIN organisation o ON o.id = {field('enterprise_id')} "
-        f"WHERE true GROUP BY {group} ORDER BY {group}")), {"rows": payload})
+    joined = f"FROM json_each(:rows) j LEFT JOIN organisation o ON o.id = {field('enterprise_id')}"
+    session.connection().execute(text(
+        f"INSERT INTO hazard_stats_daily ({daily_names}) "
+        f"SELECT {', '.join(field(name) for name in (*KEY, *COUNTERS))}, {section} {joined} "
+        f"WHERE true ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {daily_adds}"), {"rows": payload})
+    for table, key, period in _COARSE:
+        session.connection().execute(text(_rollup_insert(table, key, (
+            f"SELECT {period(False, field('day'))}, {field('supervising_unit_id')}, {field('region_id')}, "
+            f"{section}, {field('grade')}, {field('hazard_type')}, {field('source')}, "
+            f"{', '.join(f'SUM({field(name)})' for name in COUNTERS)} {joined} "
+            f"WHERE true GROUP BY {group} ORDER BY {group}"))), {"rows": payload})
 
 
 def _move_industries(session: Session) -> None:
-    """An enterprise whose industry section changes takes its hazards' monthly counters along: its daily rows
+    """An enterprise whose industry section changes takes its hazards' weekly and monthly counters along, and its
+    daily rows take the new section: its daily rows
     (which hold every hazard of it, this flush's included) are subtracted under the old section and added under
     the new one — two statements, only when a section changes (an administrator's edit, an import)."""
     for obj in list(session.dirty):
@@ -285,14 +319,18 @@ def _move_industries(session: Session) -> None:
         old_section, new_section = (old or "")[:1], (obj.industry or "")[:1]
         if old_section == new_section:
             continue
-        month = _month_sql(_postgresql(session), "d.day")
-        for section, sign in ((old_section, -1), (new_section, 1)):
-            session.connection().execute(text(_monthly_insert(
-                f"SELECT {month}, d.supervising_unit_id, d.region_id, CAST(:section AS VARCHAR(1)), d.grade, "
-                f"d.hazard_type, d.source, {', '.join(f'{sign} * SUM(d.{name})' for name in COUNTERS)} "
-                f"FROM hazard_stats_daily d WHERE d.enterprise_id = :enterprise "
-                f"GROUP BY {month}, d.supervising_unit_id, d.region_id, d.grade, d.hazard_type, d.source")),
-                {"section": section, "enterprise": obj.id})
+        session.connection().execute(text("UPDATE hazard_stats_daily SET industry = :section "
+                                          "WHERE enterprise_id = :enterprise"),
+                                     {"section": new_section, "enterprise": obj.id})
+        for table, key, period_sql in _COARSE:
+            period = period_sql(_postgresql(session), "d.day")
+            for section, sign in ((old_section, -1), (new_section, 1)):
+                session.connection().execute(text(_rollup_insert(table, key, (
+                    f"SELECT {period}, d.supervising_unit_id, d.region_id, CAST(:section AS VARCHAR(1)), d.grade, "
+                    f"d.hazard_type, d.source, {', '.join(f'{sign} * SUM(d.{name})' for name in COUNTERS)} "
+                    f"FROM hazard_stats_daily d WHERE d.enterprise_id = :enterprise "
+                    f"GROUP BY {period}, d.supervising_unit_id, d.region_id, d.grade, d.hazard_type, d.source"))),
+                    {"section": section, "enterprise": obj.id})
 
 
 def rebuild() -> int:
@@ -316,33 +354,47 @@ def rebuild() -> int:
             db.session.execute(update(Hazard).where(Hazard.id.in_(ids[start:start + 5000]))
                                .values(fixed_on_time=value).execution_options(synchronize_session=False))
     # In key order (day first), as rows written day by day lie, so that a period's rows are read together.
-    rows = [dict(zip(KEY, key, strict=True), **counters) for key, counters in sorted(totals.items())]
+    sections = _sections()
+    rows = [dict(zip(KEY, key, strict=True), **counters, industry=sections.get(key[1], ""))
+            for key, counters in sorted(totals.items())]
     for start in range(0, len(rows), 5000):
         db.session.execute(HazardStatsDaily.__table__.insert(), rows[start:start + 5000])
-    db.session.execute(HazardStatsMonthly.__table__.delete())
-    months = [dict(zip(MONTH_KEY, key, strict=True), **counters)
-              for key, counters in sorted(_by_month(totals).items())]
-    for start in range(0, len(months), 5000):
-        db.session.execute(HazardStatsMonthly.__table__.insert(), months[start:start + 5000])
-    return len(rows) + len(months)
+    written = len(rows)
+    for table, key, of in ((HazardStatsWeekly, WEEK_KEY, week_of), (HazardStatsMonthly, MONTH_KEY, _month_of)):
+        db.session.execute(table.__table__.delete())
+        coarse = [dict(zip(key, k, strict=True), **counters) for k, counters in sorted(_by_period(totals, of).items())]
+        for start in range(0, len(coarse), 5000):
+            db.session.execute(table.__table__.insert(), coarse[start:start + 5000])
+        written += len(coarse)
+    return written
 
 
-def _by_month(daily: dict[tuple, dict[str, int]]) -> dict[tuple, dict[str, int]]:
-    """The monthly rollup's rows from the daily rollup's (keys as KEY), with the enterprises' sections now."""
-    sections = {oid: (industry or "")[:1] for oid, industry in db.session.execute(
+def _month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _sections() -> dict[int, str]:
+    """Each enterprise's GB/T 4754 section letter now ("" for none)."""
+    return {oid: (industry or "")[:1] for oid, industry in db.session.execute(
         select(Organisation.id, Organisation.industry).where(Organisation.kind == OrgKind.enterprise))}
-    months: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+
+
+def _by_period(daily: dict[tuple, dict[str, int]], of) -> dict[tuple, dict[str, int]]:
+    """The weekly (`of` = week_of) or monthly (_month_of) rollup's rows from the daily rollup's (keys as KEY), with
+    the enterprises' sections now."""
+    sections = _sections()
+    periods: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for (day, enterprise_id, unit, region, grade, hazard_type, source), counters in daily.items():
-        bucket = months[(day.replace(day=1), unit, region, sections.get(enterprise_id, ""), grade, hazard_type,
-                         source)]
+        bucket = periods[(of(day), unit, region, sections.get(enterprise_id, ""), grade, hazard_type, source)]
         for name, value in counters.items():
             bucket[name] += value
-    return months
+    return periods
 
 
 def differences() -> list[tuple]:
     """Rollup keys whose counters differ from a fresh count of the hazards (empty when they agree): the daily
-    rollup's keys, and the monthly rollup's as ("monthly", *MONTH_KEY)."""
+    rollup's keys (and as ("industry", *KEY) a daily row whose section is not its enterprise's), the weekly
+    rollup's as ("weekly", *WEEK_KEY) and the monthly one's as ("monthly", *MONTH_KEY)."""
     fresh: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for row in db.session.execute(select(*[getattr(Hazard, name) for name in _READS])):
         contribution = _contribution(dict(zip(_READS, row, strict=True)))
@@ -350,12 +402,18 @@ def differences() -> list[tuple]:
             for name, value in contribution[1].items():
                 fresh[contribution[0]][name] += value
     zero = dict.fromkeys(COUNTERS, 0)
-    wrong = []
-    for table, key, counted in ((HazardStatsDaily, KEY, fresh), (HazardStatsMonthly, MONTH_KEY, _by_month(fresh))):
+    sections = _sections()
+    # A daily row that counts hazards under another section than its enterprise's, as ("industry", *KEY).
+    wrong = sorted(("industry", *r[:-1]) for r in db.session.execute(
+        select(*[getattr(HazardStatsDaily, n) for n in KEY], HazardStatsDaily.industry)
+        .where(HazardStatsDaily.found != 0)) if sections.get(r[1], "") != r[-1])
+    for table, key, counted, name in ((HazardStatsDaily, KEY, fresh, None),
+                                      (HazardStatsWeekly, WEEK_KEY, _by_period(fresh, week_of), "weekly"),
+                                      (HazardStatsMonthly, MONTH_KEY, _by_period(fresh, _month_of), "monthly")):
         stored = {tuple(getattr(r, k) for k in key): {c: getattr(r, c) for c in COUNTERS}
                   for r in db.session.scalars(select(table))}
         found = sorted(k for k in set(stored) | set(counted) if stored.get(k, zero) != counted.get(k, zero))
-        wrong += found if table is HazardStatsDaily else [("monthly", *k) for k in found]
+        wrong += found if name is None else [(name, *k) for k in found]
     return wrong
 
 
@@ -429,7 +487,12 @@ def as_row(figures: Figures) -> dict[str, Any]:
             "funds_committed": figures.yuan("funds_committed"), "funds_spent": figures.yuan("funds_spent")}
 
 
-Rollup = type[HazardStatsDaily] | type[HazardStatsMonthly]
+Rollup = type[HazardStatsDaily] | type[HazardStatsWeekly] | type[HazardStatsMonthly]
+
+
+def period_column(t: Rollup):
+    """A rollup's period column: the day, the week's first day or the month's first day."""
+    return t.day if t is HazardStatsDaily else t.week if t is HazardStatsWeekly else t.month
 
 
 @dataclass
@@ -450,25 +513,88 @@ def _past_days(start: date, end: date, today: date) -> int:
     return max(0, (min(end, today) - start).days + 1)
 
 
+def _blocks(month: date) -> list[tuple[date, date]]:
+    """The weekly rollup's blocks of a month (week_of): days 1–7, 8–14, 15–21, 22–28 and 29 to its end."""
+    last = _month_after(month) - timedelta(days=1)
+    return [(month.replace(day=d), min(month.replace(day=d + 6) if d < 29 else last, last))
+            for d in (1, 8, 15, 22, 29) if d <= last.day]
+
+
+# What reading one day of the daily rollup, one block of the weekly rollup and one month of the monthly rollup costs,
+# in rows (a day's = 1). The benchmark city (bench-results/statistics-city.md): a quiet month has 1,500 daily rows
+# a day, 3,500 weekly rows a block and 5,600 monthly rows; a busy one 7,900, 9,600 and 11,400 — in between.
+COSTS = {"hazard_stats_daily": 1, "hazard_stats_weekly": 2, "hazard_stats_monthly": 3}
+
+
+def _direct(start: date, end: date, sign: int, today: date) -> list[Part]:
+    """Days [start, end] of one month as whole blocks from the weekly rollup; a block cut by the range either as
+    its days in the range from the daily rollup, or as its weekly rows less the daily rows of its days outside
+    the range — whichever reads fewer past days of daily rows (at most three per cut block)."""
+    parts: list[Part] = []
+    for first, last in _blocks(start.replace(day=1)):
+        if last < start or first > end:
+            continue
+        inside = (max(first, start), min(last, end))
+        if inside == (first, last):
+            parts.append(Part(HazardStatsWeekly, first, last, sign))
+            continue
+        outside = [(a, b) for a, b in ((first, inside[0] - timedelta(days=1)), (inside[1] + timedelta(days=1), last))
+                   if a <= b]
+        days = [Part(HazardStatsDaily, *inside, sign)]
+        less = [Part(HazardStatsWeekly, first, last, sign), *[Part(HazardStatsDaily, a, b, -sign) for a, b in outside]]
+        parts += less if _cost(less, today) < _cost(days, today) else days
+    return parts
+
+
+def _cost(parts: list[Part], today: date) -> int:
+    """The rows the parts read, estimated by COSTS: per past day of the daily rollup, per weekly block and per
+    month that holds past days (none are found after today)."""
+    cost = 0
+    for p in parts:
+        if p.table is HazardStatsDaily:
+            units = _past_days(p.start, p.end, today)
+        elif p.table is HazardStatsWeekly:
+            units = len([b for b in _blocks(p.start.replace(day=1)) if p.start <= b[0] <= p.end and b[0] <= today])
+        else:
+            units = int(p.start <= today)
+        cost += COSTS[p.table.__tablename__] * units
+    return cost
+
+
+def _merged(parts: list[Part]) -> list[Part]:
+    """Adjacent parts of the same rollup and sign as one read."""
+    out: list[Part] = []
+    for part in sorted(parts, key=lambda p: (p.table.__tablename__, p.sign, p.start)):
+        prev = out[-1] if out else None
+        if (prev is not None and prev.table is part.table and prev.sign == part.sign
+                and prev.end + timedelta(days=1) == part.start):
+            prev.end = part.end
+        else:
+            out.append(Part(part.table, part.start, part.end, part.sign))
+    return out
+
+
 def _edge(start: date, end: date, today: date) -> list[Part]:
-    """Days [start, end] of one month, the month not whole: the daily rollup's rows for them, or the month's
-    monthly row less the daily rows of the month's other days — whichever reads fewer days of daily rows (the
-    current month's remaining days hold none, so "this month" and "the year up to today" read almost nothing
-    from the daily rollup)."""
+    """Days [start, end] of one month, the month not whole: its blocks (_direct), or the month's monthly rows less
+    the month's other days (_direct, subtracted) — whichever costs less (_cost; "this month" and "the year up to
+    today" read almost nothing, as the current month's remaining days hold no hazards)."""
     first, last = start.replace(day=1), _month_after(start) - timedelta(days=1)
-    others = [(a, b) for a, b in ((first, start - timedelta(days=1)), (end + timedelta(days=1), last)) if a <= b]
-    if sum(_past_days(a, b, today) for a, b in others) < _past_days(start, end, today):
-        return [Part(HazardStatsMonthly, first, first), *[Part(HazardStatsDaily, a, b, -1) for a, b in others]]
-    return [Part(HazardStatsDaily, start, end)]
+    direct = _direct(start, end, 1, today)
+    others = [Part(HazardStatsMonthly, first, first)]
+    for a, b in ((first, start - timedelta(days=1)), (end + timedelta(days=1), last)):
+        if a <= b:
+            others += _direct(a, b, -1, today)
+    return _merged(others if _cost(others, today) < _cost(direct, today) else direct)
 
 
 def rollup_parts(user, filters: StatsFilters, group_by: str | None = None, today: date | None = None) -> list[Part]:
     """Which rollup answers which days of the period — the one place that decides. The monthly rollup answers
     the whole months of the period unless the figures are grouped or filtered by enterprise, or the caller's
     scope is an enterprise (a principal's): it has no enterprise. A partial month at either edge comes from the
-    daily rollup, or as its month less the daily rows of the month's other days when that reads fewer (_edge);
-    everything the monthly rollup cannot answer comes from the daily rollup. Both hold the same counters, so the
-    figures are the same whichever answers (tests/test_statistics_monthly.py)."""
+    weekly rollup's whole blocks and the daily rollup's remaining days, or as its month less the month's other
+    days, whichever reads less (_edge); everything the monthly and weekly rollups cannot answer comes from the
+    daily rollup. All hold the same counters, so the figures are the same whichever answers
+    (tests/test_statistics_monthly.py)."""
     from app.chinatime import today as china_today
 
     scope = hazard_scope_orgs(user) if user is not None else None
@@ -503,17 +629,14 @@ def _where(user, filters: StatsFilters, part: Part | None = None) -> list:
     """The rollup rows of `part` (the whole period on the daily rollup when None) that the filters select."""
     part = part or Part(HazardStatsDaily, filters.start, filters.end)
     t = part.table
-    period = t.day if t is HazardStatsDaily else t.month
+    period = period_column(t)
     where = [hazard_scope(user, on=t), period >= part.start, period <= part.end]
     if filters.region_id is not None:
         where.append(t.region_id.in_(region_subtree([filters.region_id])))
     if filters.enterprise_id is not None:
         where.append(t.enterprise_id == filters.enterprise_id)
-    if filters.industry and t is HazardStatsMonthly:
+    if filters.industry:
         where.append(t.industry == filters.industry)
-    elif filters.industry:
-        where.append(t.enterprise_id.in_(select(Organisation.id).where(
-            Organisation.industry.like(f"{filters.industry}%"))))
     if filters.grade:
         where.append(t.grade == ("" if filters.grade == "none" else filters.grade))
     if filters.hazard_type:
@@ -553,7 +676,7 @@ def statistics(user, filters: StatsFilters, group_by: str, language: str | None 
         found: list[tuple[Any, Any, int]] = []   # (group key, counters, sign) per row, every part
         for part in parts:
             t = part.table
-            period = t.day if t is HazardStatsDaily else t.month
+            period = period_column(t)
             # A part within one month (an edge) is grouped by group alone: fewer, larger groups.
             by_period = part.start.replace(day=1) != part.end.replace(day=1)
             stmt, key = _group_key(select(*([period.label("period")] if by_period else [])).select_from(t), t,
@@ -598,11 +721,8 @@ def _group_key(stmt, t: Rollup, group_by: str, filters: StatsFilters,
             return stmt.outerjoin(keys, keys.c.rid == t.region_id), func.coalesce(keys.c.k, 0)
         # SQLite has no VALUES with column names: a CASE (a small deployment's few regions)
         return stmt, (case(below, value=t.region_id, else_=0) if below else literal(0))
-    if group_by == "industry" and t is HazardStatsMonthly:
-        return stmt, t.industry
     if group_by == "industry":
-        return (stmt.join(Organisation, Organisation.id == t.enterprise_id),
-                func.substr(func.coalesce(Organisation.industry, ""), 1, 1))
+        return stmt, t.industry
     return stmt, getattr(t, {"grade": "grade", "hazard_type": "hazard_type", "source": "source",
                              "enterprise": "enterprise_id"}[group_by])
 

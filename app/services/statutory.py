@@ -5,8 +5,8 @@ governance by region or by industry, for a month, a quarter or a year, read from
 Columns, as the government table lays them out: units checked (排查单位数: enterprises with a hazard found in the
 period); general hazards found / rectified / rate; major hazards found / rectified and written off / rate; major
 hazards listed in a governance plan (列入治理计划: a plan recorded) and of those how many have each of the five in
-place (statistics.PLAN_ITEMS); listed for supervision (挂牌督办) in all and at each tier this system supervises at
-(district, township); governance funds committed (累计落实治理资金) in 10,000 yuan (万元).
+place (statistics.PLAN_ITEMS); listed for supervision (挂牌督办) in all and at each tier (provincial, city,
+county — a city's district — and township); governance funds committed (累计落实治理资金) in 10,000 yuan (万元).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from app.services.errors import Forbidden, ValidationFailed
 GROUPS = ("region", "industry")
 # The rollup counters the table sums (units checked is counted apart: distinct enterprises).
 SUMS = ("general_found", "general_fixed", "major_found", "major_written_off", "major_planned",
-        *statistics.PLAN_ITEMS, "listed", "listed_district", "listed_township", "funds_committed")
+        *statistics.PLAN_ITEMS, "listed", *(f"listed_{tier}" for tier in statistics.TIERS), "funds_committed")
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|Q([1-4]))?$")
 TEN_THOUSAND_YUAN_IN_FEN = 1_000_000
 
@@ -83,8 +83,7 @@ class Line:
                 "major_found": s["major_found"], "major_written_off": s["major_written_off"],
                 "major_rate": _rate(s["major_written_off"], s["major_found"]),
                 "major_planned": s["major_planned"], **{name: s[name] for name in statistics.PLAN_ITEMS},
-                "listed": s["listed"], "listed_district": s["listed_district"],
-                "listed_township": s["listed_township"],
+                "listed": s["listed"], **{f"listed_{tier}": s[f"listed_{tier}"] for tier in statistics.TIERS},
                 "funds_committed": str((Decimal(s["funds_committed"]) / TEN_THOUSAND_YUAN_IN_FEN)
                                        .quantize(Decimal("0.01")))}
 
@@ -186,10 +185,17 @@ def columns() -> list[tuple[str | None, str, str]]:
         (planned, _("Organisation and people in place"), "plan_organisation"),
         (planned, _("Time limit in place"), "plan_time_limit"),
         (planned, _("Safety measures and emergency plan in place"), "plan_safety_emergency"),
-        (listed, _("Total"), "listed"), (listed, _("District tier"), "listed_district"),
-        (listed, _("Township tier"), "listed_township"),
+        (listed, _("Total"), "listed"),
+        *[(listed, label, f"listed_{tier}") for tier, label in tier_labels().items()],
         (None, _("Governance funds committed (10,000 yuan)"), "funds_committed"),
     ]
+
+
+def tier_labels() -> dict[str, str]:
+    """The supervision tiers (statistics.TIERS) and their names in the user's language, in the table's order."""
+    names = {"province": _("Province tier"), "city": _("City tier"), "district": _("District tier"),
+             "township": _("Township tier")}
+    return {tier: names[tier] for tier in statistics.TIERS}
 
 
 def column_groups() -> list[tuple[str | None, list[tuple[str | None, str, str]]]]:

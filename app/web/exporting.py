@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Response, send_file
 from flask_babel import gettext as _
 
-from app.services import exports
+from app.services import exports, statutory
 from app.web.headers import user_file
 from app.web.pages.view import grade_label, status_label
 
@@ -32,7 +32,7 @@ def ledger_labels() -> exports.Labels:
 
 
 def tier_label(tier: str | None) -> str:
-    return {"district": _("District tier"), "township": _("Township tier")}.get(tier or "", tier or "")
+    return statutory.tier_labels().get(tier or "", tier or "")
 
 
 def send_export(path: Path, filename: str) -> Response:

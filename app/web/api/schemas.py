@@ -511,8 +511,10 @@ class StatutoryRow(Schema):
     plan_time_limit = fields.Integer(metadata={"description": "Time limit in place"})
     plan_safety_emergency = fields.Integer(metadata={"description": "Safety measures and emergency plan in place"})
     listed = fields.Integer(metadata={"description": "Listed for supervision (挂牌督办)"})
-    listed_district = fields.Integer()
-    listed_township = fields.Integer()
+    listed_province = fields.Integer(metadata={"description": "Listed at the provincial tier"})
+    listed_city = fields.Integer(metadata={"description": "Listed at the city tier"})
+    listed_district = fields.Integer(metadata={"description": "Listed at the county tier (a city's district)"})
+    listed_township = fields.Integer(metadata={"description": "Listed at the township tier"})
     funds_committed = fields.String(metadata={"description": "Governance funds committed, 10,000 yuan (万元), as a "
                                                              "decimal string"})
 
