@@ -229,7 +229,7 @@ def test_a_label_starting_with_an_equals_sign_stays_text_in_the_workbook(app, ap
 def test_the_ledger_and_the_notice_name_every_tier(app, api, client, known):
     """The listed-supervision ledger (page and .xlsx) and the supervision notice show the tier chosen on the
     supervision decision, the provincial and city tiers included."""
-    ids, _day = known
+    _ids, _day = known
     sheet = load_workbook(BytesIO(api.as_("inspector").get("/ledger/export?lang=zh").data), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][5] == "督办层级"

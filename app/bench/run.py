@@ -1,16 +1,14 @@
 """One benchmark run: build the city, measure everything, write bench-results/<preset>.json and .md."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import random
-import secrets
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -20,7 +18,7 @@ from app.bench.ceiling import measure as measure_ceiling
 from app.bench.ceiling import step_data
 from app.bench.presets import Preset
 from app.bench.server import ROOT, Gunicorn
-from app.bench.tools import _client, _tokens
+from app.bench.tools import _client, _pick, _session_cookie, _tokens
 
 # User tasks the load generator completes: those whose forms need no uploaded file.
 COMPLETABLE = ["assess", "review", "plan", "approve_report", "supervision_decision", "verification", "write_off"]
@@ -52,30 +50,12 @@ def _pg_info(url: str) -> dict:
 
 
 
-def _session_cookie(conn, secret: str, user_id: int, now: datetime) -> str:
-    """A signed-in session row and the signed Flask session naming it (what the login form would set)."""
-    from flask import Flask
-
-    token = secrets.token_urlsafe(24)
-    conn.execute("INSERT INTO login_session (token_hash, user_id, created_at, expires_at) VALUES (%s, %s, %s, %s)",
-                 (hashlib.sha256(token.encode()).hexdigest(), user_id, now, now + timedelta(days=2)))
-    conn.commit()
-    app = Flask("bench")
-    app.secret_key = secret
-    serializer = app.session_interface.get_signing_serializer(app)
-    return serializer.dumps({"_user_id": f"{user_id}:{token}", "_fresh": True})
-
-
 def _has_pages() -> bool:
     from app import create_app
 
     app = create_app(SQLALCHEMY_DATABASE_URI="sqlite://", **city.BENCH_KEYS)
     rules = {r.rule for r in app.url_map.iter_rules()}
     return {"/tasks", "/hazards", "/hazards/<int:hazard_id>"} <= rules
-
-
-def _pick(conn, sql: str, params=()) -> list:
-    return conn.execute(sql, params).fetchall()
 
 
 def latency_plan(conn, preset: Preset, base: str, secret: str, pages: bool, now: datetime) -> tuple[dict, dict]:

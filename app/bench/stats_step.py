@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from app.bench import city
-from app.bench.tools import _client, _tokens
+from app.bench.tools import _client, _pick, _session_cookie, _tokens
 
 GROUPINGS = ("region", "industry", "grade", "hazard_type", "source")
 TARGET_MS = 200
@@ -42,7 +42,6 @@ def periods(today: date) -> dict[str, tuple[date, date]]:
 
 def plan(conn, secret: str, now: datetime, samples: int) -> tuple[list[dict], dict]:
     """The requests (warm-up first, then interleaved) and what they are."""
-    from app.bench.run import _pick, _session_cookie
 
     district = _pick(conn, """SELECT u.id, u.organisation_id FROM user_account u JOIN organisation o
                               ON o.id = u.organisation_id WHERE u.role = 'inspector' AND o.parent_id IS NULL
