@@ -99,7 +99,7 @@ def _recorded_actions() -> set[str]:
                 continue
             arg = call.args[0]
             if isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Name) and arg.value.id in dicts:
-                arg = dicts[arg.value.id]  # ALERT_ACTIONS[kind]: every value of the table
+                arg = ast.List(elts=dicts[arg.value.id].values)  # ALERT_ACTIONS[kind]: every value of the table
             names = [n.value for n in ast.walk(arg) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             assert names, f"{path.name}:{call.lineno}: write the action name as a string the timeline can look up"
             actions.update(names)
