@@ -23,26 +23,42 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
 ENV = Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.do", "jinja2.ext.loopcontrols"])
 
 
-def _reads_role(node: nodes.Node) -> bool:
-    """Whether an expression reads someone's role (`x.role`, `x.role.value`, `x['role']` of an object)."""
-    return any(isinstance(n, nodes.Getattr) and n.attr == "role" for n in [node, *node.find_all(nodes.Getattr)])
+ROLE_NAMES = {role.value for role in Role} | {role.name for role in Role}
+
+
+def _reads_role(node: nodes.Node, whose: str | None = None) -> bool:
+    """Whether an expression reads a role (`x.role`, `x.role.value`); `whose`: only the role of that name."""
+    return any(isinstance(n, nodes.Getattr) and n.attr == "role"
+               and (whose is None or (isinstance(n.node, nodes.Name) and n.node.name == whose))
+               for n in [node, *node.find_all(nodes.Getattr)])
+
+
+def _names_a_role(node: nodes.Node) -> bool:
+    """Whether an expression is a role's name, or a list of them (`'admin'`, `('officer', 'principal')`)."""
+    return any(isinstance(n, nodes.Const) and n.value in ROLE_NAMES for n in [node, *node.find_all(nodes.Const)])
 
 
 def role_comparisons(source: str) -> list[int]:
-    """The lines of a template where a comparison or a test (`==`, `in`, `is`) involves someone's role."""
+    """The lines of a template that decide by role: a comparison or test on the signed-in user's role, or a role
+    compared with a role's name. (A form's chosen role compared with the options offered is no such decision.)"""
     found = []
-    for compare in ENV.parse(source).find_all(nodes.Compare):
-        if any(_reads_role(operand) for operand in [compare.expr, *(o.expr for o in compare.ops)]):
+    tree = ENV.parse(source)
+    for compare in tree.find_all(nodes.Compare):
+        operands = [compare.expr, *(o.expr for o in compare.ops)]
+        if any(_reads_role(o, "current_user") for o in operands) or (
+                any(_reads_role(o) for o in operands) and any(_names_a_role(o) for o in operands)):
             found.append(compare.lineno)
-    for test in ENV.parse(source).find_all(nodes.Test):
-        if _reads_role(test.node) or any(_reads_role(arg) for arg in test.args):
+    for test in tree.find_all(nodes.Test):
+        if any(_reads_role(o, "current_user") for o in [test.node, *test.args]):
             found.append(test.lineno)
     return sorted(found)
 
 
 def test_the_check_finds_a_role_comparison():
     assert role_comparisons("{% if current_user.role.value == 'admin' %}x{% endif %}") == [1]
-    assert role_comparisons("\n{{ 'a' if user.role in roles }}") == [2]
+    assert role_comparisons("\n{{ 'a' if user.role.value in ('officer', 'principal') }}") == [2]
+    assert role_comparisons("{{ 'a' if current_user.role in roles }}") == [1]
+    assert role_comparisons("{% for role in roles %}{{ 'x' if values.role == role.value }}{% endfor %}") == []
     assert role_comparisons("{% if current_user.role is sameas none %}{% endif %}") == [1]
     assert role_comparisons("{% if can.administer %}{{ current_user.role | role_label }}{% endif %}") == []
 

@@ -107,7 +107,7 @@ def _params(request: ExtensionRequest, **extra: str) -> dict[str, str]:
 def request_extension(user: User, hazard_id: int, data: dict) -> ExtensionRequest:
     """Ask for a later deadline, with a reason; the approver is told."""
     hazard = visible_hazard(user, hazard_id)
-    if user.role != Role.officer or user.organisation_id != hazard.enterprise_id:
+    if not may_ask_extensions(user) or user.organisation_id != hazard.enterprise_id:
         raise Forbidden(_("Only a safety officer of the hazard's enterprise can ask for more time."))
     kinds = open_deadlines(hazard)
     if not kinds:
