@@ -86,25 +86,10 @@ def scope(user: User) -> str:
     return SCOPE_ORGANISATION
 
 
-# Every named capability: the attribute of `Capabilities` and the rule that answers it.
-RULES: dict[str, Callable[[User], bool]] = {
-    "report_hazards": may_report_hazards,
-    "work_tasks": may_work_tasks,
-    "see_statistics": may_see_statistics,
-    "use_checklists": may_use_checklists,
-    "keep_checks": may_keep_checks,
-    "decide_extensions": may_decide_extensions,
-    "ask_extensions": may_ask_extensions,
-    "answer_public_reports": may_answer_public_reports,
-    "see_reward_ledger": may_see_reward_ledger,
-    "administer": may_administer,
-    "manage_people": may_manage_people,
-}
-
-
 @dataclass(frozen=True)
 class Capabilities:
-    """A user's capabilities, as templates read them (`can.see_statistics`); nobody's (all False) when signed out."""
+    """A user's capabilities, as templates read them (`can.see_statistics`); nobody's (all False) when signed out.
+    Each capability `x` is answered by the rule `may_x` above (RULES), the one the route guards call."""
     report_hazards: bool = False
     work_tasks: bool = False
     see_statistics: bool = False
@@ -127,11 +112,13 @@ class Capabilities:
         return self.scope == SCOPE_SYSTEM
 
 
+# Every named capability and the rule that answers it.
+RULES: dict[str, Callable[[User], bool]] = {f.name: globals()[f"may_{f.name}"]
+                                            for f in fields(Capabilities) if f.name != "scope"}
+
+
 def of(user: User | None) -> Capabilities:
     """The user's capabilities (none for nobody or a signed-out visitor)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Capabilities()
     return Capabilities(**{name: rule(user) for name, rule in RULES.items()}, scope=scope(user))
-
-
-assert set(RULES) | {"scope"} == {f.name for f in fields(Capabilities)}, "every capability has exactly one rule"
