@@ -67,6 +67,12 @@ def may_see_reward_ledger(user: User) -> bool:
     return may_answer_public_reports(user)
 
 
+def may_oversee_reports(user: User) -> bool:
+    """Enterprises' periodic reports are overseen (the overview, reminders) by the supervising side: inspectors and
+    administrators."""
+    return user.role in (Role.inspector, Role.admin)
+
+
 def may_administer(user: User) -> bool:
     """Administrators run the system: processes and forms, regions, units, enterprises, positions, imports."""
     return user.role == Role.admin
@@ -99,6 +105,7 @@ class Capabilities:
     ask_extensions: bool = False
     answer_public_reports: bool = False
     see_reward_ledger: bool = False
+    oversee_reports: bool = False
     administer: bool = False
     manage_people: bool = False
     scope: str = SCOPE_ORGANISATION
