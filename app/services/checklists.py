@@ -33,6 +33,7 @@ from app.models import (
     User,
 )
 from app.services import attachments, audit, forms, hazards, notifications
+from app.services.capabilities import may_keep_checks
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.policy import ENTERPRISE_ROLES, acting_orgs, is_enterprise_staff, people
 
@@ -322,7 +323,7 @@ def list_checklists(user: User) -> list[ChecklistSummary]:
 
 def _check_scope(user: User):
     """Check tasks the user may do: their enterprise's, for their role, unassigned or assigned to them."""
-    if not is_enterprise_staff(user):
+    if not may_keep_checks(user):
         return None
     return and_(CheckTask.organisation_id == user.organisation_id, CheckTask.role == user.role,
                 or_(CheckTask.assignee_id.is_(None), CheckTask.assignee_id == user.id))

@@ -31,6 +31,7 @@ from app.models import (
     User,
 )
 from app.services import audit, form_usage, forms, org_codes, processes, subjects
+from app.services.capabilities import may_administer
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.hazards import REPORT_FORM
 from app.services.policy import BUREAU_HEAD_LANES, POSITION_ROLE, active_positions, working_lanes
@@ -39,7 +40,7 @@ from app.services.process_changes import ChangeLine, summarize
 
 def require_admin(user: User | None) -> User:
     """The user, if an administrator; otherwise Forbidden."""
-    if user is None or not getattr(user, "is_authenticated", False) or user.role != Role.admin:
+    if user is None or not getattr(user, "is_authenticated", False) or not may_administer(user):
         raise Forbidden(_("Only administrators can design and deploy processes."))
     return user
 

@@ -35,9 +35,10 @@ from sqlalchemy.exc import IntegrityError
 from app.chinatime import china_date, parse_date, today
 from app.clock import clock
 from app.extensions import db
-from app.models import Attachment, AuditEvent, DocumentTemplate, Hazard, Organisation, Role, User
+from app.models import Attachment, AuditEvent, DocumentTemplate, Hazard, Organisation, User
 from app.services import audit, forms
 from app.services.access import visible_hazard
+from app.services.capabilities import may_administer
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "document_templates"
@@ -397,7 +398,7 @@ def template_versions(kind: str, limit: int = 20) -> list[DocumentTemplate]:
 
 
 def _require_admin(user: User) -> None:
-    if user.role != Role.admin:
+    if not may_administer(user):
         raise Forbidden(_("Only administrators can edit document templates."))
 
 

@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.services import notifications
 from app.services.access import can_see_hazard, visible_hazard
+from app.services.capabilities import may_ask_extensions, may_decide_extensions
 from app.services.deadlines import recipients
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.policy import acting_orgs, people
@@ -66,7 +67,7 @@ def approver_role(hazard: Hazard) -> Role:
 
 
 def can_request(user: User, hazard: Hazard) -> bool:
-    return (user.role == Role.officer and user.organisation_id == hazard.enterprise_id
+    return (may_ask_extensions(user) and user.organisation_id == hazard.enterprise_id
             and bool(open_deadlines(hazard)) and pending_request(hazard.id) is None)
 
 
@@ -106,7 +107,7 @@ def _params(request: ExtensionRequest, **extra: str) -> dict[str, str]:
 def request_extension(user: User, hazard_id: int, data: dict) -> ExtensionRequest:
     """Ask for a later deadline, with a reason; the approver is told."""
     hazard = visible_hazard(user, hazard_id)
-    if user.role != Role.officer or user.organisation_id != hazard.enterprise_id:
+    if not may_ask_extensions(user) or user.organisation_id != hazard.enterprise_id:
         raise Forbidden(_("Only a safety officer of the hazard's enterprise can ask for more time."))
     kinds = open_deadlines(hazard)
     if not kinds:
@@ -170,14 +171,14 @@ def _awaiting_query(user: User):
 
 def awaiting_decision(user: User) -> list[ExtensionRequest]:
     """Pending requests this user may decide, oldest first."""
-    if user.role not in (Role.principal, Role.inspector):
+    if not may_decide_extensions(user):
         return []
     return list(db.session.scalars(_awaiting_query(user).order_by(ExtensionRequest.id)))
 
 
 def awaiting_decision_count_query(user: User):
     """SELECT how many requests awaiting_decision would list (for the header); None when the user decides none."""
-    if user.role not in (Role.principal, Role.inspector):
+    if not may_decide_extensions(user):
         return None
     return _awaiting_query(user).with_only_columns(func.count(), maintain_column_froms=True)
 

@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services import attachments, audit, forms, lifecycle, processes, repeats, replica, statistics
 from app.services.access import hazard_scope, visible_hazard
+from app.services.capabilities import may_report_hazards
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, count_cap, paginate
 from app.services.policy import acting_orgs, is_enterprise_staff
@@ -66,17 +67,12 @@ def _reporting_enterprise(user: User, enterprise_id: Any) -> int:
 def ensure_may_report(user: User) -> None:
     """Forbidden for someone who cannot report now: not enterprise staff nor an inspector, or staff of an
     enterprise recorded as closed (the report page says so before anything is typed)."""
-    if not can_report(user):
+    if not may_report_hazards(user):
         raise Forbidden(_("Only enterprise staff and inspectors can report hazards."))
     if is_enterprise_staff(user) and db.session.scalar(
             select(Organisation.status).where(Organisation.id == user.organisation_id)) == OrgStatus.closed:
         raise Forbidden(_("Your enterprise is recorded as closed, so no new hazard can be reported for it. "
                           "If it operates again, ask your district administrator to reopen it."))
-
-
-def can_report(user: User) -> bool:
-    """Whether this user may report hazards: enterprise staff, and inspectors (for an enterprise they supervise)."""
-    return is_enterprise_staff(user) or user.role == Role.inspector
 
 
 def report_hazard(user: User, data: Any) -> Hazard:

@@ -29,10 +29,10 @@ from app.models import (
     PeriodicReport,
     ProcessInstance,
     ProcessVersion,
-    Role,
     TaskStatus,
     User,
 )
+from app.services.capabilities import may_administer
 from app.services.errors import Forbidden, NotFound
 from app.services.paging import Page, paginate
 from app.services.policy import administered_units
@@ -75,7 +75,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 def _version(user: User, process_key: str, number: int) -> ProcessVersion:
-    if user.role != Role.admin:
+    if not may_administer(user):
         raise Forbidden(_("Only administrators can design and deploy processes."))
     version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
                                                              ProcessVersion.number == number))

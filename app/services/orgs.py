@@ -38,6 +38,7 @@ from app.models import (
     User,
 )
 from app.services import audit, policy
+from app.services.capabilities import may_administer
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.org_checks import Checked, check_enterprise, check_region, check_unit, jurisdiction_of
 from app.services.org_codes import normalise_industry
@@ -48,7 +49,7 @@ from app.services.unit_of_work import instance_step
 
 def require_admin(user: User) -> None:
     """Administrators only: anyone else is refused (403)."""
-    if user is None or user.role != Role.admin:
+    if user is None or not may_administer(user):
         raise Forbidden(_("Only administrators can manage regions, government units and enterprises."))
 
 

@@ -45,6 +45,7 @@ from app.models import (
 )
 from app.services import audit, forms, lifecycle, processes, statistics, tasks
 from app.services.access import check_task_owner, hazard_scope, task_scope
+from app.services.capabilities import may_oversee_reports
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.paging import Page, paginate
 from app.services.policy import GOVERNMENT_ROLES, acting_orgs
@@ -351,7 +352,7 @@ def remind(user: User, period_text: Any, report_id: int | None = None) -> int:
     """A bureau's reminder to one enterprise (`report_id`) or to every late one of the period in its jurisdiction:
     a notification to the enterprise's safety officers and principals, audited on each report. Returns how many
     reports were reminded; all of them or none (one transaction)."""
-    if user.role not in GOVERNMENT_ROLES and user.role != Role.admin:
+    if not may_oversee_reports(user):
         raise Forbidden(_("Only the supervising unit reminds enterprises of their reports."))
     t = PeriodicReport
     if report_id is not None:

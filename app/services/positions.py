@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from app.clock import clock
 from app.extensions import db
-from app.models import OrgKind, Position, Role, User
+from app.models import OrgKind, Position, User
 from app.services import audit
+from app.services.capabilities import may_administer
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.policy import BUREAU_HEAD_LANES, LANE_ROLES
 
@@ -23,7 +24,7 @@ NAME_MAX = 60
 
 
 def require_admin(user: User | None) -> None:
-    if user is None or user.role != Role.admin:
+    if user is None or not may_administer(user):
         raise Forbidden(_("Only administrators can manage positions."))
 
 

@@ -40,6 +40,7 @@ from app.models import (
 )
 from app.services import forms, hazards, lifecycle, tasks
 from app.services.access import check_task_owner, task_scope, visible_hazard
+from app.services.capabilities import may_see_reward_ledger
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.policy import acting_orgs
 from app.services.public_reports import has_reporter, start_triage, text_field, visible_report, whole_number
@@ -299,7 +300,7 @@ def reward_of(report_id: int) -> PublicReward | None:
 def ledger(user: User) -> list[PublicReward]:
     """The rewards of the user's unit and the units below it, newest first (inspectors): the bureau's ledger.
     It names no reporter."""
-    if user.role != Role.inspector:
+    if not may_see_reward_ledger(user):
         raise Forbidden(_("The reward ledger is for the bureau's inspectors."))
     return list(db.session.scalars(select(PublicReward).where(PublicReward.unit_id.in_(acting_orgs(user)))
                                    .order_by(PublicReward.id.desc()).limit(5000)))

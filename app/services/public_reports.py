@@ -49,11 +49,11 @@ from app.models import (
     PublicReward,
     Region,
     RewardStatus,
-    Role,
     TaskStatus,
     User,
 )
 from app.services import attachments, audit, reporter_secrets
+from app.services.capabilities import may_answer_public_reports
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page, paginate
 from app.services.policy import acting_orgs, closed_regions, resolve_supervising_unit
@@ -522,7 +522,7 @@ def public_status(code: str, pin: str) -> PublicStatus:
 
 # ------------------------------------------------------------------------------------------------ the unit's side
 def _unit_scope(user: User):
-    if user.role != Role.inspector:
+    if not may_answer_public_reports(user):
         return None
     return PublicReport.supervising_unit_id.in_(acting_orgs(user))
 

@@ -14,8 +14,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import FINAL_STATUSES, HazardStatus, Role, StatusTerm, User
+from app.models import FINAL_STATUSES, HazardStatus, StatusTerm, User
 from app.services import audit
+from app.services.capabilities import may_administer
 from app.services.errors import Forbidden, ValidationFailed
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
@@ -96,7 +97,7 @@ def label(key: str, locale: str) -> str | None:
 def add_status(actor: User | None, values: dict[str, Any]) -> StatusTerm:
     """Add a status to the vocabulary: both labels required; the key given (lower-case letters, digits, _) or made
     from the English label."""
-    if actor is None or actor.role != Role.admin:
+    if actor is None or not may_administer(actor):
         raise Forbidden(_("Only administrators can add hazard statuses."))
     errors: dict[str, str] = {}
     labels = {}

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import HazardStatsDaily
 from app.services import exports, statistics
+from app.services.capabilities import may_see_statistics
 from app.services.errors import Forbidden, ValidationFailed
 
 GROUPS = ("region", "industry")
@@ -101,12 +102,6 @@ class Table:
     parent_label: str | None = None
 
 
-def may_see(user) -> bool:
-    from app.models import Role
-
-    return user.role in (Role.inspector, Role.principal, Role.admin)
-
-
 def statutory_table(user, period_text: Any, group_by: str, region_id: int | None = None,
                     language: str | None = None, *, daily_only: bool = False) -> Table:
     """The national table for a period, grouped by region (the districts, or the regions right below `region_id`)
@@ -114,7 +109,7 @@ def statutory_table(user, period_text: Any, group_by: str, region_id: int | None
     (statistics.rollup_parts: the monthly one for whole months); units checked (distinct enterprises) from the
     daily rollup, which alone knows the enterprise, reading only its key columns. `daily_only`: the daily rollup
     answers all of it (the tests' comparison)."""
-    if not may_see(user):
+    if not may_see_statistics(user):
         raise Forbidden(_("The statistics are for inspectors, enterprise principals and administrators."))
     if group_by not in GROUPS:
         raise ValidationFailed(_("group_by must be one of: %(values)s.", values=", ".join(GROUPS)),

@@ -28,6 +28,7 @@ from app.clock import clock
 from app.extensions import db
 from app.models import Organisation, OrgKind, Position, Role, User, UserPosition
 from app.services import audit, auth, passwords
+from app.services.capabilities import may_manage_people
 from app.services.errors import Forbidden, Locked, NotFound, ValidationFailed
 from app.services.login_throttle import Throttle
 from app.services.paging import Page, paginate
@@ -318,11 +319,6 @@ def _set_positions(user: User, ids: list[int]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- reading
-def may_manage_people(actor: User) -> bool:
-    """Whether this person administers any accounts (an administrator, or an enterprise's principal)."""
-    return bool(manageable_roles(actor))
-
-
 def require_manager(actor: User) -> None:
     """Forbidden unless this person manages any accounts."""
     if not may_manage_people(actor):

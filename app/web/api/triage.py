@@ -9,8 +9,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app.models import PublicReport, Role, User
+from app.models import PublicReport, User
 from app.services import public_answers, public_reports
+from app.services.capabilities import may_answer_public_reports
 from app.services.errors import NotFound
 from app.web.api import schemas as s
 from app.web.api import triage_schemas as ts
@@ -24,7 +25,7 @@ ACTIONS = {public_answers.ANSWER_FORM: "answer", public_answers.PROPOSE_FORM: "r
 def _inspector() -> User:
     """The caller, if the unit's side is theirs (inspectors): anyone else finds nothing here."""
     user = caller()
-    if user.role != Role.inspector:
+    if not may_answer_public_reports(user):
         raise NotFound(_not_found())
     return user
 

@@ -19,9 +19,9 @@ from flask_wtf.csrf import CSRFError
 from app.clock import clock
 from app.engine.specs import MAX_BPMN_BYTES
 from app.extensions import login_manager
-from app.models import HazardStatus, Role
+from app.models import HazardStatus
 from app.services import conditions, designer, forms, heatmap, migration, processes, statuses
-from app.services.errors import BadRequest, Forbidden, NotFound, ServiceError, ValidationFailed
+from app.services.errors import BadRequest, NotFound, ServiceError, ValidationFailed
 from app.services.org_codes import industry_label
 from app.services.processes import DiagramInvalid
 from app.web.headers import user_file
@@ -44,8 +44,7 @@ def admin_required(view):
             if _wants_json():
                 return jsonify({"error": _("Log in to continue.")}), 401
             return login_manager.unauthorized()
-        if current_user.role != Role.admin:
-            raise Forbidden(_("Only administrators can design and deploy processes."))
+        designer.require_admin(current_user)
         return view(*args, **kwargs)
     return wrapper
 

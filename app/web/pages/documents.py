@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app.models import Role
 from app.services import documents
+from app.services.capabilities import may_administer
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.headers import user_file
 
@@ -44,7 +44,7 @@ def document_pdf(hazard_id: int, kind: str):
 
 # ------------------------------------------------------------------------------------------ templates
 def _admin_only() -> None:
-    if current_user.role != Role.admin:
+    if not may_administer(current_user):
         raise Forbidden(_("Only administrators can edit document templates."))
 
 

@@ -56,7 +56,7 @@ def register():
     kept = {name: request.args[name] for name in statistics.REGISTER_PARAMS if request.args.get(name)}
     export_args = {k: v for k, v in request.args.items() if k not in ("page", "lang") and v}
     return render_template("hazards/register.html", page=page, filters=filters, filtered=filtered,
-                           picker=picker, can_report=hazards.can_report(current_user), stats_params=kept,
+                           picker=picker, stats_params=kept,
                            stats_problems=problems, export_args=export_args)
 
 

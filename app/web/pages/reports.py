@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from app.models import Role
 from app.services import periodic_reports
+from app.services.capabilities import may_oversee_reports
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import timeline
@@ -20,7 +20,7 @@ bp = Blueprint("reports", __name__)
 
 
 def _is_bureau() -> bool:
-    return current_user.role in (Role.inspector, Role.admin)
+    return may_oversee_reports(current_user)
 
 
 @bp.get("/reports")

@@ -11,19 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.chinatime import today as china_today
-from app.models import Role
 from app.services import exports, repeats, statistics, statutory
+from app.services.capabilities import may_see_statistics
 from app.services.errors import Forbidden, ValidationFailed
 from app.web.headers import user_file
 
 bp = Blueprint("statistics", __name__)
 
 PERIODS = ("month", "quarter", "year", "last_month", "last_quarter", "last_year", "custom")
-
-
-def may_see_dashboard(user) -> bool:
-    """Inspectors (bureau heads among them), enterprise principals (their own enterprise) and administrators."""
-    return user.role in (Role.inspector, Role.principal, Role.admin)
 
 
 def period_range(kind: str, today: date) -> tuple[date, date]:
@@ -47,7 +42,7 @@ def period_range(kind: str, today: date) -> tuple[date, date]:
 @bp.get("/statistics")
 @login_required
 def dashboard():
-    if not may_see_dashboard(current_user):
+    if not may_see_statistics(current_user):
         raise Forbidden(_("The statistics are for inspectors, enterprise principals and administrators."))
     today = china_today()
     kind = request.args.get("period") if request.args.get("period") in PERIODS else None
@@ -127,7 +122,7 @@ def statutory_workbook():
 def repeat_offenders():
     """The enterprises with the most repeat hazards (反复性隐患) found in a period, in the caller's scope; each
     links to the register filtered to its repeat hazards."""
-    if not may_see_dashboard(current_user):
+    if not may_see_statistics(current_user):
         raise Forbidden(_("The statistics are for inspectors, enterprise principals and administrators."))
     today = china_today()
     args = request.args.to_dict()

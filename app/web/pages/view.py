@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from app.chinatime import china_time
 from app.models import FINAL_STATUSES, HazardStatus, HumanTask, Role
+from app.services import capabilities as caps
 from app.services import checklists, forms, header, statuses, subjects, tasks
 from app.services.errors import NotFound
 from app.services.notifications import deadline_label
@@ -199,13 +200,21 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
-        context: dict[str, Any] = {"locale": locale(), "unread_notifications": 0}
+        context: dict[str, Any] = {"locale": locale(), "unread_notifications": 0, "can": capabilities()}
         if request.blueprint not in (None, "api", "static") and current_user.is_authenticated:
             counts = header_counts()
             context.update(nav_counts=counts.tasks, unread_notifications=counts.unread_notifications,
                            open_checks_count=counts.open_checks,
                            extension_decisions_count=counts.extension_decisions)
         return context
+
+
+def capabilities() -> caps.Capabilities:
+    """What the signed-in user may do (`can.see_statistics` in templates), worked out once per request: the menus
+    and buttons ask these, and the routes behind them refuse by the same rules (services/capabilities.py)."""
+    if "capabilities" not in g:
+        g.capabilities = caps.of(current_user)
+    return g.capabilities
 
 
 def header_counts() -> header.HeaderCounts:
