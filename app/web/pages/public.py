@@ -143,7 +143,7 @@ class StepView:
     """An open step of the report's triage as the page shows it: a known one (answer, reward: their own UI below)
     or one with its own form, rendered by the generic task form renderer (formview.field_views)."""
     task: HumanTask
-    known: bool
+    known: str | None  # what a known step means (public_answers.ANSWER, PROPOSE, DECIDE); None: its own form
     actionable: bool
     form: forms.FormDefinition | None = None
     fields: list = dc_field(default_factory=list)
@@ -154,8 +154,8 @@ def _steps(report, step_id: int | None, values: dict | None, errors: dict[str, s
            refused: str | None) -> list[StepView]:
     views = []
     for task in public_answers.open_steps(report):
-        view = StepView(task, task.form_key in public_answers.KNOWN_FORMS, tasks.may_act(current_user, task))
-        if not view.known:
+        view = StepView(task, public_answers.step_meaning(task), tasks.may_act(current_user, task))
+        if view.known is None:
             view.form = tasks.shown_form(task)
             mine = task.id == step_id
             if view.actionable:
@@ -169,7 +169,7 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
             status: int = 200, step_id: int | None = None, refused: str | None = None):
     report = public_reports.visible_report(current_user, report_id)
     steps = _steps(report, step_id, values, errors, refused)
-    known = {v.task.form_key: v for v in steps if v.known}
+    known = {v.known: v for v in steps if v.known is not None}
     hazard_types = [(c["value"], text_in(c["label"], c["value"]))
                     for c in forms.get_form("report").field("hazard_type").get("choices", [])]
     picker = None if report.enterprise_id else enterprises.picker(current_user, (values or {}).get("enterprise_id"),
@@ -180,14 +180,14 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
                            units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
                            may_decide=public_answers.may_decide_rewards(current_user),
                            steps=steps, back=url_for("public.unit_detail", report_id=report.id),
-                           open=_may(known, public_answers.ANSWER_FORM),
-                           propose_open=_may(known, public_answers.PROPOSE_FORM),
-                           decide_open=_may(known, public_answers.DECIDE_FORM)), status
+                           open=_may(known, public_answers.ANSWER),
+                           propose_open=_may(known, public_answers.PROPOSE),
+                           decide_open=_may(known, public_answers.DECIDE)), status
 
 
-def _may(known: dict, form_key: str) -> bool:
-    """Whether the known step showing this form is open and the user's to do now (not claimed by a colleague)."""
-    return form_key in known and known[form_key].actionable
+def _may(known: dict, meaning: str) -> bool:
+    """Whether the known step with this meaning is open and the user's to do now (not claimed by a colleague)."""
+    return meaning in known and known[meaning].actionable
 
 
 @bp.get("/public-reports/<int(max=2147483647):report_id>")
