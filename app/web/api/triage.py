@@ -17,6 +17,7 @@ from app.web.api import triage_schemas as ts
 from app.web.api.blueprint import bp
 from app.web.api.routes import ID, Extended, caller, current_steps, errors
 
+
 def _inspector() -> User:
     """The caller, if the unit's side is theirs (inspectors): anyone else finds nothing here."""
     user = caller()
