@@ -209,11 +209,18 @@ def fire_report_reminder(alert: Timer, report: PeriodicReport, now: datetime) ->
     return True
 
 
-def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, actor_id: int | None) -> None:
-    data = snapshot.data
+def record_report_figures(report: PeriodicReport, data: dict) -> None:
+    """The figures and remarks a step's data carries, onto the report's row. The step recording them calls it too
+    (services/periodic_reports.py): with parallel steps open, the instance's data is a branch's that may not have
+    them."""
     if data.get("figures") is not None:
         report.figures = json.dumps(data["figures"], ensure_ascii=False, sort_keys=True)
     report.remarks = data.get("remarks", report.remarks)
+
+
+def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, actor_id: int | None) -> None:
+    data = snapshot.data
+    record_report_figures(report, data)
     if data.get("sign_decision") == "return":
         report.return_reason = data.get("return_reason", report.return_reason)
     if snapshot.completed:

@@ -289,6 +289,8 @@ def complete_step(user: User, report_id: int, data: Any, task_id: int | None = N
             submitted.setdefault("remarks", "")
         step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, submitted), actor_id=user.id,
                  completed_task_uuid=task.task_uuid)
+        if records_figures(form):
+            lifecycle.record_report_figures(step.report, submitted)
         step.audit("task_completed", actor_id=user.id, task_spec=task.spec_name,
                    data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
                          "data": submitted})
