@@ -4,6 +4,7 @@ reminded by the supervising unit of its jurisdiction only. Time moves through th
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Notification, Organisation, PeriodicReport, TaskStatus, User
-from app.services import periodic_reports, statistics
+from app.services import periodic_reports, statistics, tasks
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.deadline_steps import deadline_of, move_to, tick
 
@@ -90,8 +91,9 @@ def test_prepare_from_the_statistics_sign_and_submit(app):
         expected = statistics.enterprise_figures(report.enterprise_id, date(2026, 10, 1), date(2026, 12, 31))
         assert expected.found >= 3 and view.figures["found"] == expected.found
         assert view.figures["fixed"] == expected.fixed and view.figures["rate"] == expected.rate
-        assert view.actionable and view.form.key == "report_prepare"
-        assert not periodic_reports.report_view(principal, report.id).actionable
+        [step] = view.open_tasks
+        assert tasks.may_act(officer, step) and tasks.task_form(step).key == "report_prepare"
+        assert not tasks.may_act(principal, periodic_reports.report_view(principal, report.id).open_tasks[0])
 
         with pytest.raises(ValidationFailed) as refused:
             periodic_reports.complete_step(officer, report.id, {"remarks": "x"})
@@ -224,6 +226,12 @@ def test_the_scheduler_opens_the_ended_periods_once(app):
 
 
 # ------------------------------------------------------------------------------------------------ pages
+def _step_action(page: str, report_id: int) -> str:
+    """Where the page's (only) open step is sent."""
+    [action] = re.findall(rf'action="(/reports/{report_id}/steps/\d+)"', page)
+    return action
+
+
 def test_pages_prepare_sign_and_the_bureau_overview(app, client):
     from tests.deadline_steps import Person
 
@@ -237,19 +245,21 @@ def test_pages_prepare_sign_and_the_bureau_overview(app, client):
     assert f'data-report="{report_id}"' in page and f'data-report="{other_id}"' not in page
     assert officer.get(f"/reports/{other_id}").status_code == 404
     page = officer.get(f"/reports/{report_id}").get_data(as_text=True)
-    assert 'id="report-form"' in page and 'data-figure="found"' in page
-    refused = officer.post(f"/reports/{report_id}", {"remarks": "x"})
+    step = _step_action(page, report_id)
+    assert 'id="report-form-' in page and 'data-figure="found"' in page
+    refused = officer.post(step, {"remarks": "x"})
     assert refused.status_code == 422
-    done = officer.post(f"/reports/{report_id}", {"figures_checked": "on", "remarks": "无"})
+    done = officer.post(step, {"figures_checked": "on", "remarks": "无"})
     assert done.status_code == 302, done.get_data(as_text=True)[:1500]
 
     client.post("/logout", data={"csrf_token": officer.token})
     principal = Person(client, "principal_a")
     page = principal.get(f"/reports/{report_id}").get_data(as_text=True)
-    assert 'id="report-form"' in page
-    assert principal.post(f"/reports/{report_id}", {"sign_decision": "approve"}).status_code == 302
+    step = _step_action(page, report_id)
+    assert 'id="report-form-' in page
+    assert principal.post(step, {"sign_decision": "approve"}).status_code == 302
     assert principal.post("/reports/remind", {"period": "2026Q4"}).status_code == 403
-    assert principal.post(f"/reports/{report_id}", {"sign_decision": "approve"}).status_code == 409
+    assert principal.post(step, {"sign_decision": "approve"}).status_code == 409
 
     client.post("/logout", data={"csrf_token": principal.token})
     inspector = Person(client, "inspector_west")

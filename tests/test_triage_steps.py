@@ -201,16 +201,19 @@ def test_a_periodic_reports_steps_pointed_at_copied_forms_still_record_the_figur
         db.session.remove()
     client = _signed_in(app, "officer_a")
     page = client.get(f"/reports/{report_id}").get_data(as_text=True)
-    assert 'id="report-form"' in page and 'name="figures_checked"' in page
+    assert 'id="report-form-' in page and 'name="figures_checked"' in page
     token = _csrf(client, f"/reports/{report_id}")
-    resp = client.post(f"/reports/{report_id}", data={"csrf_token": token, "figures_checked": "true"})
+    [step] = re.findall(rf'action="(/reports/{report_id}/steps/\d+)"', page)
+    resp = client.post(step, data={"csrf_token": token, "figures_checked": "true"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     with app.app_context():
         report = db.session.get(PeriodicReport, report_id)
         assert report.status.value == "signing" and _json.loads(report.figures)["found"] >= 0
     principal = _signed_in(app, "principal_a")
     token = _csrf(principal, f"/reports/{report_id}")
-    resp = principal.post(f"/reports/{report_id}", data={"csrf_token": token, "sign_decision": "approve"})
+    [step] = re.findall(rf'action="(/reports/{report_id}/steps/\d+)"',
+                        principal.get(f"/reports/{report_id}").get_data(as_text=True))
+    resp = principal.post(step, data={"csrf_token": token, "sign_decision": "approve"})
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.get(PeriodicReport, report_id).status.value == "submitted"

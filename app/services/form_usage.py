@@ -244,12 +244,29 @@ def _holders(key: str, kept: set[str]) -> list[str]:
     return problems
 
 
+def _refuse_files(key: str, definition: dict[str, Any]) -> None:
+    """A file field is refused on a form a live periodic report's or public report's step shows
+    (processes.NO_FILE_PROCESSES: their pages take no files)."""
+    from app.services import processes
+
+    names = processes.file_fields(definition.get("fields", []))
+    if not names:
+        return
+    steps = [_("%(process)s (version %(version)s), step “%(step)s”", process=process_name(version, diagram),
+               version=version.number, step=step_name(diagram, i))
+             for version, _running, diagram, ids in _steps_using(key)
+             if version.process_key in processes.NO_FILE_PROCESSES for i in ids]
+    if steps:
+        raise FormInUse(processes.no_files_message(names), steps, reissue_possible=False)
+
+
 def check_save(key: str, definition: dict[str, Any], reissue: bool) -> None:
     """Refuse (FormInUse) a new version of form `key` that removes what running processes or waiting tasks use."""
     try:
         current = forms.active_form_version(key)
     except NotFound:
         return
+    _refuse_files(key, definition)
     kept = _names(definition)
     removed = _names(json.loads(current.definition)) - kept
     readers = _readers(key, removed) if removed else []

@@ -21,6 +21,7 @@ from app.models import (
     PeriodicReport,
     ProcessInstance,
     PublicReport,
+    PublicReportStatus,
     PublicReward,
     ReportStatus,
     RewardStatus,
@@ -46,7 +47,6 @@ REPORT_START_DATA = ("report_id", "period", "period_start", "period_end", "due_d
 # decision `reward_decision` (approve, refuse).
 TRIAGE_PROCESS = "public_report_triage"
 TRIAGE_START_DATA = ("public_report_id", "tracking_code", "has_enterprise", "has_contact")
-TRIAGE_ANSWER_FORM = "public_triage"
 
 
 def start_names(process_key: str) -> tuple[str, ...]:
@@ -209,11 +209,18 @@ def fire_report_reminder(alert: Timer, report: PeriodicReport, now: datetime) ->
     return True
 
 
-def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, actor_id: int | None) -> None:
-    data = snapshot.data
+def record_report_figures(report: PeriodicReport, data: dict) -> None:
+    """The figures and remarks a step's data carries, onto the report's row. The step recording them calls it too
+    (services/periodic_reports.py): with parallel steps open, the instance's data is a branch's that may not have
+    them."""
     if data.get("figures") is not None:
         report.figures = json.dumps(data["figures"], ensure_ascii=False, sort_keys=True)
     report.remarks = data.get("remarks", report.remarks)
+
+
+def _update_report(report: PeriodicReport, snapshot: Snapshot, now: datetime, actor_id: int | None) -> None:
+    data = snapshot.data
+    record_report_figures(report, data)
     if data.get("sign_decision") == "return":
         report.return_reason = data.get("return_reason", report.return_reason)
     if snapshot.completed:
@@ -281,14 +288,15 @@ def notify_subject_task(subject: PeriodicReport | PublicReport, task: HumanTask,
         return
     reward = db.session.scalar(select(PublicReward).where(PublicReward.public_report_id == subject.id,
                                                           PublicReward.status == RewardStatus.proposed))
-    if task.form_key == TRIAGE_ANSWER_FORM:
-        kind, params = "public_report_received", {"code": subject.tracking_code,
-                                                  "due": china_date(task.due_at).isoformat() if task.due_at else "—"}
-    elif task.bureau_head and reward is not None:  # the 局领导 decide the proposed reward
+    due = china_date(task.due_at).isoformat() if task.due_at else ""
+    if task.bureau_head and reward is not None:  # the 局领导 decide the proposed reward
         kind, params = "public_reward_proposed", {"code": subject.tracking_code, "amount": f"{reward.amount / 100:,.2f}",
                                                   "proposer": reward.proposed_by.display_name}
+    elif subject.status in (PublicReportStatus.received, PublicReportStatus.referred):
+        # Not answered yet (received, or referred to this unit): whichever step the diagram opens first.
+        kind, params = "public_report_received", {"code": subject.tracking_code, "step": task.title, "due": due}
     else:
-        kind, params = "public_triage_task", {"code": subject.tracking_code, "step": task.title}
+        kind, params = "public_triage_task", {"code": subject.tracking_code, "step": task.title, "due": due}
     notifications.notify(task_owners(task), kind, params, link=f"/public-reports/{subject.id}")
 
 

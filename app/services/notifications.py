@@ -111,6 +111,9 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
                   "%(due)s. It has been recorded as missed.", **p))
     if kind == "public_report_received":
         return (_("New public report %(code)s", **p),
+                _("A member of the public reported a hazard (%(code)s); it has reached the step “%(step)s”, which "
+                  "is yours or your group's to do.", **p) + _due(p)
+                if p.get("step") else
                 _("A member of the public reported a hazard (%(code)s); your unit is to answer it by %(due)s.",
                   **p))
     if kind == "public_report_overdue":
@@ -123,7 +126,7 @@ def render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
     if kind == "public_triage_task":
         return (_("Public report %(code)s: %(step)s", **p),
                 _("Public report %(code)s has reached the step “%(step)s”, which is yours or your group's to do.",
-                  **p))
+                  **p) + _due(p))
     if kind == "public_reward_proposed":
         return (_("Reward to decide for public report %(code)s", **p),
                 _("%(proposer)s proposes a reward of %(amount)s yuan for public report %(code)s.", **p))

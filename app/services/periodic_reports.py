@@ -201,26 +201,17 @@ def compute_figures(report: PeriodicReport) -> dict[str, Any]:
 class ReportView:
     report: PeriodicReport
     figures: dict[str, Any]
-    task: HumanTask | None            # the step open now
-    actionable: bool                  # the user may do it
-    form: forms.FormDefinition | None
+    open_tasks: list[HumanTask]       # every step open now, oldest first (a diagram may open several at once)
     steps: list[HumanTask] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
-
-    @property
-    def prepares(self) -> bool:
-        """The open step is the preparing one (its form records the figures)."""
-        return records_figures(self.form)
 
 
 def report_view(user: User, report_id: int) -> ReportView:
     report = visible_report(user, report_id)
     steps = list(db.session.scalars(select(HumanTask).where(HumanTask.report_id == report.id)
-                                    .order_by(HumanTask.id)))
-    task = next((t for t in steps if t.status == TaskStatus.open), None)
-    actionable = task is not None and tasks.may_act(user, task)
-    form = _task_form(task) if task is not None else None
-    return ReportView(report, figures_of(report), task, actionable, form, steps, report_events(report))
+                                    .options(joinedload(HumanTask.assignee)).order_by(HumanTask.id)))
+    return ReportView(report, figures_of(report), [t for t in steps if t.status == TaskStatus.open], steps,
+                      report_events(report))
 
 
 def report_events(report: PeriodicReport) -> list[AuditEvent]:
@@ -237,10 +228,6 @@ def records_figures(form: forms.FormDefinition | None) -> bool:
     """Whether completing a step with this form records the figures computed now: the preparing step, known by
     its form's figures field — so a step pointed at a copy of the form in the designer still records them."""
     return form is not None and FIGURES_FIELD in form.schema.get("properties", {})
-
-
-def _task_form(task: HumanTask) -> forms.FormDefinition:
-    return forms.form_version(task.form_version_id) if task.form_version_id else forms.get_form(task.form_key)
 
 
 @dataclass(frozen=True)
@@ -269,16 +256,22 @@ def list_reports(user: User, page: int = 1, per_page: int = 25, filters: ReportF
 
 
 # ------------------------------------------------------------------------------------------------- acting
-def complete_step(user: User, report_id: int, data: Any) -> PeriodicReport:
-    """Do the report's open step (prepare, or sign / send back) with the submitted form, in one unit of work.
+def complete_step(user: User, report_id: int, data: Any, task_id: int | None = None) -> PeriodicReport:
+    """Do one open step of the report — `task_id`, or (None) its one open step — with the submitted form, in one unit
+    of work: prepare, sign / send back, or any step the diagram opens (several may be open at once; the page offers
+    each with its form).
 
-    Preparing records the figures computed now with the officer's remarks; signing submits the report.
+    A step whose form records the figures (records_figures) records those computed now with the officer's remarks;
+    signing submits the report.
     """
     report = visible_report(user, report_id)
-    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.report_id == report.id,
-                                                           HumanTask.status == TaskStatus.open))
-    if task_id is None:
-        raise Conflict(_("This report has no step waiting; it may have been submitted meanwhile."))
+    open_ids = list(db.session.scalars(select(HumanTask.id).where(HumanTask.report_id == report.id,
+                                                                  HumanTask.status == TaskStatus.open)))
+    if task_id is None and len(open_ids) > 1:
+        raise Conflict(_("Several steps of this report are open; say which one you are doing."))
+    task_id = task_id if task_id is not None else next(iter(open_ids), None)
+    if task_id is None or task_id not in open_ids:
+        raise Conflict(_("This step is no longer open; nothing was changed."))
 
     def why_not() -> None:
         check_task_owner(user, db.session.get(HumanTask, task_id))
@@ -289,7 +282,7 @@ def complete_step(user: User, report_id: int, data: Any) -> PeriodicReport:
         if task is None or task.status != TaskStatus.open or step.report is None or step.report.id != report.id:
             raise Conflict(_("Someone else completed this step first."))
         check_task_owner(user, task)
-        form = _task_form(task)
+        form = tasks.task_form(task)
         cleaned = forms.validate(form, data)
         submitted = dict(cleaned)
         if records_figures(form):
@@ -297,6 +290,8 @@ def complete_step(user: User, report_id: int, data: Any) -> PeriodicReport:
             submitted.setdefault("remarks", "")
         step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, submitted), actor_id=user.id,
                  completed_task_uuid=task.task_uuid)
+        if records_figures(form):
+            lifecycle.record_report_figures(step.report, submitted)
         step.audit("task_completed", actor_id=user.id, task_spec=task.spec_name,
                    data={"task": task.title, "form": task.form_key, "form_version_id": form.version_id,
                          "data": submitted})

@@ -16,7 +16,7 @@ from app.models import Position, ProcessRule, ProcessVersion
 from app.services import audit, deadlines, forms, immutable, statuses
 from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
-from app.services.lifecycle import START_DATA, start_names
+from app.services.lifecycle import REPORT_PROCESS, START_DATA, TRIAGE_PROCESS, start_names
 from app.services.policy import BUREAU_HEAD_LANES, region_chain, working_lane_names, working_lanes
 
 LIFECYCLE = "hazard_lifecycle"
@@ -132,6 +132,7 @@ def check_diagram(process_key: str, xml: str | bytes) -> Validation:
                 "The lane %(lane)s names a retired position; bring it back under Administration → Positions or "
                 "use one of %(lanes)s.", lane=task.lane, lanes=names)})
     problems += _four_eyes_problems(human)
+    problems += subject_form_problems(process_key, human, known_forms, getattr(result, "parsed", None))
     allowed = statuses.keys()
     for element in result.diagram.elements.values():  # steps and end events name the hazard's status
         if element.status is not None and element.status not in allowed:
@@ -179,6 +180,53 @@ def _four_eyes_problems(human: list) -> list[dict[str, str | None]]:
         elif earlier.id == task.id:
             problems.append({"element_id": task.id, "message": _(
                 "A step cannot have to be done by a different person from itself; choose an earlier step.")})
+    return problems
+
+
+# The processes whose instance is not a hazard's: their steps are done on the report's page (/reports/<id>,
+# /public-reports/<id>) and through the report's API, which take values, not files (an attachment belongs to a
+# hazard or to the public's report, never to these steps): a form with a file field is refused for them.
+NO_FILE_PROCESSES = (REPORT_PROCESS, TRIAGE_PROCESS)
+
+
+def file_fields(fields: list) -> list[str]:
+    """The names of the file (attachments) fields among a form's field specs."""
+    return [f["name"] for f in fields
+            if isinstance(f, dict) and f.get("widget") == "attachments" and isinstance(f.get("name"), str)]
+
+
+def no_files_message(names: list[str]) -> str:
+    return _("This step belongs to a periodic report or a public report, whose pages and API take no files; remove "
+             "the file field %(fields)s from its form or choose a form without one.", fields="、".join(names))
+
+
+def subject_form_problems(process_key: str, human: list, known_forms: set[str],
+                          parsed) -> list[dict[str, str | None]]:
+    """The forms a periodic report's or a public report's steps may show: no file field (NO_FILE_PROCESSES); and a
+    triage's first-answer step (the task its `first_answer` deadline timer watches — at least one) shows a form with
+    the answer's `decision` field (accept, merge, refer, reject), which is what makes it the answer."""
+    if process_key not in NO_FILE_PROCESSES:
+        return []
+    problems: list[dict[str, str | None]] = []
+    for task in human:
+        if task.form_key in known_forms and (names := file_fields(forms.get_form(task.form_key).fields)):
+            problems.append({"element_id": task.id, "message": no_files_message(names)})
+    if process_key != TRIAGE_PROCESS or parsed is None:
+        return problems
+    from app.services.public_answers import ANSWER, DECISIONS, form_meaning
+    from app.services.public_reports import FIRST_ANSWER
+
+    answering = {meta.attached_to for meta in parsed.timer_events.values()
+                 if meta.properties.get("deadline") == FIRST_ANSWER and meta.attached_to}
+    must = _("The answer step's form must have the field “decision” with the values %(values)s (as the form "
+             "public_triage, or a copy of it): that field is what opens a hazard, merges, refers or rejects the "
+             "report.", values=", ".join(DECISIONS))
+    for task in human:
+        if task.id in answering and task.form_key in known_forms \
+                and form_meaning(forms.get_form(task.form_key)) != ANSWER:
+            problems.append({"element_id": task.id, "message": must})
+    if not any(t.form_key in known_forms and form_meaning(forms.get_form(t.form_key)) == ANSWER for t in human):
+        problems.append({"element_id": None, "message": _("No step answers the report.") + " " + must})
     return problems
 
 

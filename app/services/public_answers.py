@@ -38,7 +38,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import forms, hazards, lifecycle, tasks
+from app.services import forms, hazards, tasks
 from app.services.access import check_task_owner, task_scope, visible_hazard
 from app.services.capabilities import may_see_reward_ledger
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -49,11 +49,28 @@ from app.services.unit_of_work import InstanceStep, instance_step
 OPEN = (PublicReportStatus.received, PublicReportStatus.referred)
 DECISIONS = ("accept", "merge", "refer", "reject")
 REWARD_MAX_YUAN = Decimal(1000000)
-# The triage's steps, by the form each shows (the diagram may move them; the service knows them by their form).
-ANSWER_FORM, PROPOSE_FORM, DECIDE_FORM = lifecycle.TRIAGE_ANSWER_FORM, "public_reward_propose", "public_reward_decide"
+# What a triage step means, known by what its form is — the field it records and the values it takes — never by the
+# form's key: a step pointed at a copied or edited form (same field, same values) keeps its effects. The names are
+# also the API's `action` of each step.
+ANSWER, PROPOSE, DECIDE = "answer", "reward", "reward_decision"
+STEP_FIELDS = {ANSWER: ("decision", DECISIONS), PROPOSE: ("reward", ("propose", "none")),
+               DECIDE: ("reward_decision", ("approve", "refuse"))}
 
 
-KNOWN_FORMS = (ANSWER_FORM, PROPOSE_FORM, DECIDE_FORM)
+def form_meaning(form: forms.FormDefinition) -> str | None:
+    """ANSWER, PROPOSE or DECIDE when the form records that step's field with all its values (see STEP_FIELDS),
+    else None (a step of its own form: complete_step)."""
+    properties = form.schema.get("properties", {})
+    for meaning, (name, values) in STEP_FIELDS.items():
+        enum = properties.get(name, {}).get("enum") if isinstance(properties.get(name), dict) else None
+        if isinstance(enum, list) and set(values) <= set(enum):
+            return meaning
+    return None
+
+
+def step_meaning(task: HumanTask) -> str | None:
+    """What an open triage step means (form_meaning of the form version the task was given)."""
+    return form_meaning(tasks.task_form(task))
 
 
 def open_steps(report: PublicReport) -> list[HumanTask]:
@@ -64,18 +81,15 @@ def open_steps(report: PublicReport) -> list[HumanTask]:
                                    .options(joinedload(HumanTask.assignee)).order_by(HumanTask.id)))
 
 
-def open_step(report: PublicReport, form_key: str) -> HumanTask | None:
-    """The report's open triage task showing this form, if any."""
-    return db.session.scalar(select(HumanTask).where(HumanTask.public_report_id == report.id,
-                                                     HumanTask.status == TaskStatus.open,
-                                                     HumanTask.form_key == form_key)
-                             .order_by(HumanTask.id.desc()).limit(1))
+def open_step(report: PublicReport, meaning: str) -> HumanTask | None:
+    """The report's newest open triage task with this meaning (ANSWER, PROPOSE, DECIDE), if any."""
+    return next((t for t in reversed(open_steps(report)) if step_meaning(t) == meaning), None)
 
 
 @contextmanager
-def _triage_step(user: User, report_id: int, form_key: str | None, waiting: str,
+def _triage_step(user: User, report_id: int, meaning: str | None, waiting: str,
                  task_id: int | None = None) -> Iterator[InstanceStep]:
-    """The unit of work completing the report's open task with this form (or, `task_id`, this open task of the
+    """The unit of work completing the report's open task with this meaning (or, `task_id`, this open task of the
     report): the instance locked, the task still open and this user's to do (`waiting`: the Conflict's words when
     no such step is open)."""
     report = visible_report(user, report_id)
@@ -86,7 +100,7 @@ def _triage_step(user: User, report_id: int, form_key: str | None, waiting: str,
         except BaseException:
             db.session.rollback()
             raise
-    task = open_step(report, form_key) if form_key is not None else next(
+    task = open_step(report, meaning) if meaning is not None else next(
         (t for t in open_steps(report) if t.id == task_id), None)
     if task is None:
         raise Conflict(waiting)
@@ -133,12 +147,12 @@ def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_d
 
 def complete_step(user: User, report_id: int, task_id: int, data: Any) -> PublicReport:
     """Do an open step of the report's triage that is not one of the known ones (answer, reward proposal, reward
-    decision) — e.g. a review an administrator added in the designer, or a step pointed at a copied form — with its
-    own form, validated like any task's form, in one unit of work. The known steps are done by answer,
+    decision, known by what their form is: step_meaning) — e.g. a review an administrator added in the designer —
+    with its own form, validated like any task's form, in one unit of work. The known steps are done by answer,
     propose_reward and decide_reward, which do what they mean."""
     with _triage_step(user, report_id, None, _("This step is no longer open; nothing was changed."),
                       task_id=task_id) as step:
-        if step.task.form_key in KNOWN_FORMS:
+        if step_meaning(step.task) is not None:
             raise Conflict(_("This step is done with its own action on the report's page (answer or reward); "
                              "nothing was changed."))
         _complete(step, user, data if isinstance(data, dict) else {}, None)
@@ -158,7 +172,7 @@ def answer(user: User, report_id: int, decision: str, values: dict[str, Any]) ->
     triage's answer task."""
     if decision not in DECISIONS:
         raise ValidationFailed(_("Some fields need your attention."), fields={"decision": _("Choose one from the list.")})
-    with _triage_step(user, report_id, ANSWER_FORM,
+    with _triage_step(user, report_id, ANSWER,
                       _("This report has already been answered; nothing was changed.")) as step:
         report = step.public_report
         errors: dict[str, str] = {}
@@ -239,7 +253,7 @@ def propose_reward(user: User, report_id: int, values: dict[str, Any]) -> Public
     merged report whose reporter left contact details, for the head of the bureau to decide — or no reward
     (`reward`: "none"; returns None)."""
     proposing = (values.get("reward") or "propose") == "propose"
-    with _triage_step(user, report_id, PROPOSE_FORM,
+    with _triage_step(user, report_id, PROPOSE,
                       _("A reward can be proposed only for an accepted report whose reporter left contact details, "
                         "once; nothing was changed.")) as step:
         report = step.public_report
@@ -272,7 +286,7 @@ def decide_reward(user: User, report_id: int, approve: bool, note: str | None) -
     """The triage's decision task (the 局领导 lane): the head of the bureau approves or refuses a proposed reward."""
     if not may_decide_rewards(user):
         raise Forbidden(_("Only the head of the bureau decides rewards."))
-    with _triage_step(user, report_id, DECIDE_FORM,
+    with _triage_step(user, report_id, DECIDE,
                       _("No reward is waiting for a decision on this report; nothing was changed.")) as step:
         report = step.public_report
         reward = db.session.scalars(select(PublicReward).where(PublicReward.public_report_id == report.id)

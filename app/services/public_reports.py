@@ -27,7 +27,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import exists, false, select
+from sqlalchemy import exists, false, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.chinatime import parse_date
@@ -50,6 +50,9 @@ from app.models import (
     Region,
     RewardStatus,
     TaskStatus,
+    Timer,
+    TimerKind,
+    TimerStatus,
     User,
 )
 from app.services import attachments, audit, reporter_secrets
@@ -457,18 +460,32 @@ def start_missing_triages(batch: int = 200) -> int:
     return started
 
 
-def answer_deadlines(reports: list[PublicReport]) -> dict[int, datetime]:
-    """The first-answer deadline of each report still waiting for its answer — the due time of its open answer task
-    (the triage diagram's deadline timer) — in one statement."""
-    from app.services import lifecycle
+FIRST_ANSWER = "first_answer"  # the `deadline` property of the triage's first-answer timer
 
-    ids = [r.id for r in reports]
-    if not ids:
-        return {}
-    return {report_id: due for report_id, due in db.session.execute(
-        select(HumanTask.public_report_id, HumanTask.due_at).where(
-            HumanTask.public_report_id.in_(ids), HumanTask.status == TaskStatus.open,
-            HumanTask.form_key == lifecycle.TRIAGE_ANSWER_FORM, HumanTask.due_at.is_not(None)))}
+
+def answer_deadlines(reports: list[PublicReport]) -> dict[int, datetime]:
+    """The first-answer deadline of each report still in triage, read from its process as the scheduler reads it:
+    its instance's pending deadline timer named `first_answer`, else the earliest pending deadline timer of its open
+    steps, else the earliest due time of an open step — whatever the diagram's steps and forms are called. Two
+    statements, whatever the number of reports."""
+    by_instance = {r.instance_id: r.id for r in reports if r.instance_id is not None}
+    found: dict[int, tuple[bool, datetime]] = {}  # report → (named first_answer, due)
+    if by_instance:
+        for instance_id, name, due in db.session.execute(select(Timer.instance_id, Timer.deadline, Timer.due_at).where(
+                Timer.instance_id.in_(by_instance), Timer.kind == TimerKind.engine,
+                Timer.status == TimerStatus.pending, Timer.deadline.is_not(None))):
+            key, best = (name == FIRST_ANSWER, due), found.get(by_instance[instance_id])
+            if best is None or (key[0], -key[1].timestamp()) > (best[0], -best[1].timestamp()):
+                found[by_instance[instance_id]] = key
+    due_at = {report_id: due for report_id, (_named, due) in found.items()}
+    waiting = [r.id for r in reports if r.id not in due_at]
+    if waiting:
+        for report_id, due in db.session.execute(
+                select(HumanTask.public_report_id, func.min(HumanTask.due_at)).where(
+                    HumanTask.public_report_id.in_(waiting), HumanTask.status == TaskStatus.open,
+                    HumanTask.due_at.is_not(None)).group_by(HumanTask.public_report_id)):
+            due_at[report_id] = due
+    return due_at
 
 
 # ------------------------------------------------------------------------------------------------ following it

@@ -25,13 +25,13 @@ def list_periodic_reports(args: dict[str, Any]):
 @bp.route(f"/reports/periodic/<{ID}:report_id>", methods=["GET"])
 @bp.response(200, rs.PeriodicReportDetail)
 @errors(401, 404)
-@bp.doc(summary="A report: its period, due date, state, figures, remarks, return reason, and the step open now "
-                "with who may act")
+@bp.doc(summary="A report: its period, due date, state, figures, remarks, return reason, and every step open "
+                "now with who may act")
 def get_periodic_report(report_id: int):
     user = caller()
     view = periodic_reports.report_view(user, report_id)
     return Extended(view.report, figures=view.figures, figures_recorded=bool(view.report.figures),
-                    current_tasks=current_steps(user, [view.task] if view.task is not None else []))
+                    current_tasks=current_steps(user, view.open_tasks))
 
 
 @bp.route(f"/reports/periodic/<{ID}:report_id>/remind", methods=["POST"])

@@ -18,9 +18,6 @@ from app.web.api import triage_schemas as ts
 from app.web.api.blueprint import bp
 from app.web.api.routes import ID, Extended, caller, current_steps, errors
 
-ACTIONS = {public_answers.ANSWER_FORM: "answer", public_answers.PROPOSE_FORM: "reward",
-           public_answers.DECIDE_FORM: "reward_decision"}
-
 
 def _inspector() -> User:
     """The caller, if the unit's side is theirs (inspectors): anyone else finds nothing here."""
@@ -44,7 +41,7 @@ def _detail(user: User, report: PublicReport) -> Extended:
     steps = public_answers.open_steps(report)
     late = public_reports.overdue_ids([report])
     current = [Extended(step, assignee_name=task.assignee.display_name if task.assignee else None,
-                        action=ACTIONS.get(task.form_key, "step"))
+                        action=public_answers.step_meaning(task) or "step")
                for step, task in zip(current_steps(user, steps), steps, strict=True)]
     return Extended(_summary(report, public_reports.answer_deadlines([report]), late),
                     photos=public_reports.report_photos(report), reward=public_answers.reward_of(report.id),

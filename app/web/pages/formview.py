@@ -7,8 +7,8 @@ from typing import Any
 from flask import request
 
 from app.chinatime import today, years_after
-from app.models import Attachment, User
-from app.services import attachments, forms
+from app.models import Attachment, HumanTask, User
+from app.services import attachments, forms, tasks
 from app.services.errors import NotFound
 from app.web.pages.view import text_in
 
@@ -113,3 +113,40 @@ def uploads(form: forms.FormDefinition) -> list[attachments.Upload]:
 def typed_values(form: forms.FormDefinition) -> dict[str, Any]:
     """What the user typed into the form (files they uploaded before included, files sent now not)."""
     return forms.coerce_form_input(form, request.form.getlist)
+
+
+# ------------------------------------------------------------------------------------------- open steps
+@dataclass
+class StepView:
+    """An open step of a subject's process as its page shows it (the public report's and the periodic report's
+    pages: every open step, each with its own form): a known one (its own UI on the page) or one rendered by the
+    generic form renderer (field_views), its ids prefixed with its task's (`prefix`) so that two open at once on one
+    page never share an id."""
+    task: HumanTask
+    known: str | None  # what a known step means (e.g. public_answers.ANSWER); None: its own form, rendered here
+    actionable: bool
+    form: forms.FormDefinition | None = None
+    fields: list = field(default_factory=list)
+    refused: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        return f"t{self.task.id}-"
+
+
+def step_views(user: User, open_tasks: list[HumanTask], step_id: int | None = None,
+               values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+               refused: str | None = None, known=lambda task: None) -> list[StepView]:
+    """Every open step with what the page shows of it: `step_id` is the one just submitted (its values, errors or
+    the reason it was refused shown again); `known(task)` names a step the page does with its own UI."""
+    views = []
+    for task in open_tasks:
+        view = StepView(task, known(task), tasks.may_act(user, task))
+        if view.known is None:
+            view.form = tasks.shown_form(task)
+            mine = task.id == step_id
+            if view.actionable:
+                view.fields = field_views(view.form, user, values if mine else None, errors if mine else None)
+            view.refused = refused if mine else None
+        views.append(view)
+    return views

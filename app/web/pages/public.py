@@ -2,8 +2,6 @@
 inspectors' list of the reports their unit answers, where reading a reporter's identity is audited."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from dataclasses import field as dc_field
 from io import BytesIO
 
 from flask import (
@@ -23,13 +21,12 @@ from flask_login import current_user, login_required
 
 from app.clock import clock
 from app.extensions import limiter
-from app.models import HumanTask
 from app.services import exports, forms, public_answers, public_reports, tasks
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises
 from app.web.pages.enterprises import SEARCH_LIMIT, EnterprisePicker
-from app.web.pages.formview import field_views, typed_values
+from app.web.pages.formview import step_views, typed_values
 from app.web.pages.view import task_title, text_in
 
 bp = Blueprint("public", __name__)
@@ -138,38 +135,12 @@ def unit_list():
                            now=clock.now())
 
 
-@dataclass
-class StepView:
-    """An open step of the report's triage as the page shows it: a known one (answer, reward: their own UI below)
-    or one with its own form, rendered by the generic task form renderer (formview.field_views)."""
-    task: HumanTask
-    known: bool
-    actionable: bool
-    form: forms.FormDefinition | None = None
-    fields: list = dc_field(default_factory=list)
-    refused: str | None = None
-
-
-def _steps(report, step_id: int | None, values: dict | None, errors: dict[str, str] | None,
-           refused: str | None) -> list[StepView]:
-    views = []
-    for task in public_answers.open_steps(report):
-        view = StepView(task, task.form_key in public_answers.KNOWN_FORMS, tasks.may_act(current_user, task))
-        if not view.known:
-            view.form = tasks.shown_form(task)
-            mine = task.id == step_id
-            if view.actionable:
-                view.fields = field_views(view.form, current_user, values if mine else None, errors if mine else None)
-            view.refused = refused if mine else None
-        views.append(view)
-    return views
-
-
 def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None, values: dict | None = None,
             status: int = 200, step_id: int | None = None, refused: str | None = None):
     report = public_reports.visible_report(current_user, report_id)
-    steps = _steps(report, step_id, values, errors, refused)
-    known = {v.task.form_key: v for v in steps if v.known}
+    steps = step_views(current_user, public_answers.open_steps(report), step_id, values, errors, refused,
+                       known=public_answers.step_meaning)
+    known = {v.known: v for v in steps if v.known is not None}
     hazard_types = [(c["value"], text_in(c["label"], c["value"]))
                     for c in forms.get_form("report").field("hazard_type").get("choices", [])]
     picker = None if report.enterprise_id else enterprises.picker(current_user, (values or {}).get("enterprise_id"),
@@ -180,14 +151,14 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
                            units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
                            may_decide=public_answers.may_decide_rewards(current_user),
                            steps=steps, back=url_for("public.unit_detail", report_id=report.id),
-                           open=_may(known, public_answers.ANSWER_FORM),
-                           propose_open=_may(known, public_answers.PROPOSE_FORM),
-                           decide_open=_may(known, public_answers.DECIDE_FORM)), status
+                           open=_may(known, public_answers.ANSWER),
+                           propose_open=_may(known, public_answers.PROPOSE),
+                           decide_open=_may(known, public_answers.DECIDE)), status
 
 
-def _may(known: dict, form_key: str) -> bool:
-    """Whether the known step showing this form is open and the user's to do now (not claimed by a colleague)."""
-    return form_key in known and known[form_key].actionable
+def _may(known: dict, meaning: str) -> bool:
+    """Whether the known step with this meaning is open and the user's to do now (not claimed by a colleague)."""
+    return meaning in known and known[meaning].actionable
 
 
 @bp.get("/public-reports/<int(max=2147483647):report_id>")
