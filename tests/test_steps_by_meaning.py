@@ -28,7 +28,7 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.services import designer, forms, lifecycle, periodic_reports, processes, public_reports
+from app.services import designer, forms, lifecycle, periodic_reports, processes, public_reports, triage_forms
 from app.services.form_usage import FormInUse
 from tests.test_public_reports import ACCEPT, _answer, _csrf, _report_id, _signed_in, send
 from tests.test_triage_steps import REVIEW_FORM, _deploy_with_review, _open, _user
@@ -93,7 +93,7 @@ def test_the_first_answer_deadline_is_the_instances_deadline_timer_whatever_the_
         timer = db.session.scalar(sa.select(Timer).where(Timer.instance_id == report.instance_id,
                                                          Timer.kind == TimerKind.engine,
                                                          Timer.status == TimerStatus.pending))
-        assert timer.deadline == public_reports.FIRST_ANSWER
+        assert timer.deadline == triage_forms.FIRST_ANSWER
         # The task's own due time is not what is read: the timer row the scheduler fires is.
         [task] = _open(report_id)
         task.due_at = None

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.chinatime import parse_date, today, years_after
 from app.clock import clock
 from app.extensions import db
-from app.models import FormVersion
+from app.models import FormVersion, HumanTask
 from app.services import audit, immutable
 from app.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -566,3 +566,10 @@ def save_form(user_id: int, key: str, raw: Any, note: str | None = None,
         db.session.rollback()
         raise
     return row
+
+
+def task_form(task: HumanTask) -> FormDefinition:
+    """The form version the task was given (older tasks without one get the active version)."""
+    if task.form_version_id is not None:
+        return form_version(task.form_version_id)
+    return get_form(task.form_key)

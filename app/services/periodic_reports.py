@@ -43,7 +43,7 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import audit, forms, lifecycle, processes, statistics, tasks
+from app.services import audit, forms, lifecycle, processes, statistics
 from app.services.access import check_task_owner, hazard_scope, task_scope
 from app.services.capabilities import may_oversee_reports
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -282,7 +282,7 @@ def complete_step(user: User, report_id: int, data: Any, task_id: int | None = N
         if task is None or task.status != TaskStatus.open or step.report is None or step.report.id != report.id:
             raise Conflict(_("Someone else completed this step first."))
         check_task_owner(user, task)
-        form = tasks.task_form(task)
+        form = forms.task_form(task)
         cleaned = forms.validate(form, data)
         submitted = dict(cleaned)
         if records_figures(form):

@@ -18,6 +18,7 @@ from app.services.dry_run import DryRun, dry_run
 from app.services.errors import NotFound, ValidationFailed
 from app.services.lifecycle import REPORT_PROCESS, START_DATA, TRIAGE_PROCESS, start_names
 from app.services.policy import BUREAU_HEAD_LANES, region_chain, working_lane_names, working_lanes
+from app.services.triage_forms import ANSWER, DECISIONS, FIRST_ANSWER, form_meaning
 
 LIFECYCLE = "hazard_lifecycle"
 DEFAULT_PROCESS = LIFECYCLE  # what a new hazard starts when no process rule matches
@@ -213,9 +214,6 @@ def subject_form_problems(process_key: str, human: list, known_forms: set[str],
             problems.append({"element_id": task.id, "message": no_files_message(names)})
     if process_key != TRIAGE_PROCESS or parsed is None:
         return problems
-    from app.services.public_answers import ANSWER, DECISIONS, form_meaning
-    from app.services.public_reports import FIRST_ANSWER
-
     answering = {meta.attached_to for meta in parsed.timer_events.values()
                  if meta.properties.get("deadline") == FIRST_ANSWER and meta.attached_to}
     must = _("The answer step's form must have the field “decision” with the values %(values)s (as the form "

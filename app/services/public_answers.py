@@ -38,39 +38,20 @@ from app.models import (
     TaskStatus,
     User,
 )
-from app.services import forms, hazards, tasks
+from app.services import forms, hazards
 from app.services.access import check_task_owner, task_scope, visible_hazard
 from app.services.capabilities import may_see_reward_ledger
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.policy import acting_orgs
 from app.services.public_reports import has_reporter, start_triage, text_field, visible_report, whole_number
+from app.services.triage_forms import ANSWER, DECIDE, DECISIONS, PROPOSE, form_meaning
 from app.services.unit_of_work import InstanceStep, instance_step
 
 OPEN = (PublicReportStatus.received, PublicReportStatus.referred)
-DECISIONS = ("accept", "merge", "refer", "reject")
 REWARD_MAX_YUAN = Decimal(1000000)
-# What a triage step means, known by what its form is — the field it records and the values it takes — never by the
-# form's key: a step pointed at a copied or edited form (same field, same values) keeps its effects. The names are
-# also the API's `action` of each step.
-ANSWER, PROPOSE, DECIDE = "answer", "reward", "reward_decision"
-STEP_FIELDS = {ANSWER: ("decision", DECISIONS), PROPOSE: ("reward", ("propose", "none")),
-               DECIDE: ("reward_decision", ("approve", "refuse"))}
-
-
-def form_meaning(form: forms.FormDefinition) -> str | None:
-    """ANSWER, PROPOSE or DECIDE when the form records that step's field with all its values (see STEP_FIELDS),
-    else None (a step of its own form: complete_step)."""
-    properties = form.schema.get("properties", {})
-    for meaning, (name, values) in STEP_FIELDS.items():
-        enum = properties.get(name, {}).get("enum") if isinstance(properties.get(name), dict) else None
-        if isinstance(enum, list) and set(values) <= set(enum):
-            return meaning
-    return None
-
-
 def step_meaning(task: HumanTask) -> str | None:
     """What an open triage step means (form_meaning of the form version the task was given)."""
-    return form_meaning(tasks.task_form(task))
+    return form_meaning(forms.task_form(task))
 
 
 def open_steps(report: PublicReport) -> list[HumanTask]:
@@ -127,7 +108,7 @@ def _complete(step: InstanceStep, user: User, submitted: dict[str, Any], audit_d
     """Validate the task's form, run the engine with what the step submits, and audit it (`audit_data`: the
     step's own event besides task_completed, with its `action` — a key of TRIAGE_ACTIONS; None: none)."""
     task = step.task
-    form = tasks.task_form(task)
+    form = forms.task_form(task)
     if audit_data is None:  # a step of its own form: the form says what is submitted
         cleaned = forms.validate(form, submitted)
     else:

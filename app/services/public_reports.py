@@ -62,6 +62,7 @@ from app.services.paging import Page, paginate
 from app.services.policy import acting_orgs, closed_regions, resolve_supervising_unit
 from app.services.search import escape_like
 from app.services.text import unfit_text
+from app.services.triage_forms import FIRST_ANSWER
 from app.services.users import normalise_mobile
 
 # Crockford's base 32: no I, L, O or U, so a code read aloud or copied by hand is unambiguous.
@@ -460,7 +461,6 @@ def start_missing_triages(batch: int = 200) -> int:
     return started
 
 
-FIRST_ANSWER = "first_answer"  # the `deadline` property of the triage's first-answer timer
 
 
 def answer_deadlines(reports: list[PublicReport]) -> dict[int, datetime]:

@@ -256,7 +256,7 @@ def complete(user: User, task_id: int, data: Any) -> HumanTask:
     with _task_step(user, task_id, keep_objects=True) as step:
         task = _open_task(user, step)
         hazard = step.hazard
-        form = task_form(task)
+        form = forms.task_form(task)
         cleaned = forms.validate(form, data, attachments.attachment_checker(user, hazard))
         step.run(lambda runtime, state: runtime.complete(state, task.task_uuid, cleaned), actor_id=user.id,
                  completed_task_uuid=task.task_uuid)
@@ -275,22 +275,15 @@ def complete_submission(user: User, task_id: int, typed: Callable[[str], list[st
     task = visible_task(user, task_id)
     check_task_owner(user, task)
     _ensure_open(task)
-    return attachments.submit_with_uploads(user, task_form(task), typed, uploads,
+    return attachments.submit_with_uploads(user, forms.task_form(task), typed, uploads,
                                            attachments.attachment_checker(user, task.hazard),
                                            lambda data: complete(user, task_id, data))
-
-
-def task_form(task: HumanTask) -> forms.FormDefinition:
-    """The form version the task was given (older tasks without one get the active version)."""
-    if task.form_version_id is not None:
-        return forms.form_version(task.form_version_id)
-    return forms.get_form(task.form_key)
 
 
 def shown_form(task: HumanTask) -> forms.FormDefinition:
     """The task's form as people read it: `{deadline_days}` and `{timer:...}` in its texts rendered from the
     timers of the task's process version (form_usage.for_task), so a changed timer changes the text."""
-    return form_usage.for_task(task_form(task), task)
+    return form_usage.for_task(forms.task_form(task), task)
 
 
 def lane_name(task: HumanTask) -> str | None:

@@ -123,7 +123,7 @@ class StepView:
     generic form renderer (field_views), its ids prefixed with its task's (`prefix`) so that two open at once on one
     page never share an id."""
     task: HumanTask
-    known: str | None  # what a known step means (e.g. public_answers.ANSWER); None: its own form, rendered here
+    known: str | None  # what a known step means (e.g. triage_forms.ANSWER); None: its own form, rendered here
     actionable: bool
     form: forms.FormDefinition | None = None
     fields: list = field(default_factory=list)

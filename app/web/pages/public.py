@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 
 from app.clock import clock
 from app.extensions import limiter
-from app.services import exports, forms, public_answers, public_reports, tasks
+from app.services import exports, forms, public_answers, public_reports, triage_forms
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises
@@ -151,9 +151,9 @@ def _detail(report_id: int, reporter=None, errors: dict[str, str] | None = None,
                            units=public_answers.government_units(), reward=public_answers.reward_of(report.id),
                            may_decide=public_answers.may_decide_rewards(current_user),
                            steps=steps, back=url_for("public.unit_detail", report_id=report.id),
-                           open=_may(known, public_answers.ANSWER),
-                           propose_open=_may(known, public_answers.PROPOSE),
-                           decide_open=_may(known, public_answers.DECIDE)), status
+                           open=_may(known, triage_forms.ANSWER),
+                           propose_open=_may(known, triage_forms.PROPOSE),
+                           decide_open=_may(known, triage_forms.DECIDE)), status
 
 
 def _may(known: dict, meaning: str) -> bool:
@@ -197,7 +197,7 @@ def complete_step(report_id: int, task_id: int):
     if task is None:
         flash(_("This step is no longer open; nothing was changed."), "warning")
         return redirect(url_for("public.unit_detail", report_id=report_id))
-    form = tasks.task_form(task)
+    form = forms.task_form(task)
     values = typed_values(form)
     try:
         public_answers.complete_step(current_user, report_id, task_id, values)

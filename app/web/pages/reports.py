@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from app.services import periodic_reports, tasks
+from app.services import forms, periodic_reports
 from app.services.capabilities import may_oversee_reports
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.inputs import int_arg
@@ -61,7 +61,7 @@ def complete(report_id: int, task_id: int):
     if task is None:
         return _render(report_id, status=409, refused=_("This step is no longer open; nothing was changed."),
                        step_id=task_id)
-    values = typed_values(tasks.task_form(task))
+    values = typed_values(forms.task_form(task))
     try:
         report = periodic_reports.complete_step(current_user, report_id, values, task_id)
     except ValidationFailed as exc:

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import TaskStatus
-from app.services import access, evidence, hazards, subjects, tasks
+from app.services import access, evidence, forms, hazards, subjects, tasks
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises, timeline
@@ -77,7 +77,7 @@ def task_page(task_id: int):
 @login_required
 def complete(task_id: int):
     task = tasks.visible_task(current_user, task_id)
-    form = tasks.task_form(task)
+    form = forms.task_form(task)
     try:
         tasks.complete_submission(current_user, task_id, request.form.getlist, uploads(form))
     except ValidationFailed as exc:
