@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Notification, Organisation, PeriodicReport, TaskStatus, User
-from app.services import periodic_reports, statistics, tasks
+from app.services import forms, periodic_reports, statistics, tasks
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.deadline_steps import deadline_of, move_to, tick
 
@@ -92,7 +92,7 @@ def test_prepare_from_the_statistics_sign_and_submit(app):
         assert expected.found >= 3 and view.figures["found"] == expected.found
         assert view.figures["fixed"] == expected.fixed and view.figures["rate"] == expected.rate
         [step] = view.open_tasks
-        assert tasks.may_act(officer, step) and tasks.task_form(step).key == "report_prepare"
+        assert tasks.may_act(officer, step) and forms.task_form(step).key == "report_prepare"
         assert not tasks.may_act(principal, periodic_reports.report_view(principal, report.id).open_tasks[0])
 
         with pytest.raises(ValidationFailed) as refused:

@@ -348,6 +348,7 @@ def test_an_accepted_report_opens_a_hazard_the_enterprise_sees_without_the_repor
         assert secret not in seen
     assert officer_page.get("/public-rewards").status_code == 403
     assert officer_page.get("/public-rewards.xlsx").status_code == 403
+    assert officer_page.get("/public-reports").status_code == 403  # the unit's list is not the enterprise's
     # A second answer is refused; the report stays accepted.
     again = _answer(inspector, report_id, "reject", outcome="重复")
     assert again.status_code == 302

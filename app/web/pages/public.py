@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from app.clock import clock
 from app.extensions import limiter
 from app.services import exports, forms, public_answers, public_reports, triage_forms
+from app.services.capabilities import may_answer_public_reports
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.web.inputs import int_arg
 from app.web.pages import enterprises
@@ -130,6 +131,8 @@ def status():
 @bp.get("/public-reports")
 @login_required
 def unit_list():
+    if not may_answer_public_reports(current_user):
+        raise Forbidden(_("Reports from the public are answered by the inspectors of the unit they concern."))
     page = public_reports.unit_reports(current_user, max(int_arg("page") or 1, 1))
     return render_template("public/unit_list.html", page=page, deadlines=public_reports.answer_deadlines(page.items),
                            now=clock.now())
